@@ -1,0 +1,49 @@
+"""The ``rapport`` command line, assembled from the command groups each package owns."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+
+from analytics.cli_context import CliContext
+from analytics.errors import ConfigError, RapportError
+from analytics.settings import load_settings
+from analytics.store.cli import app as db_app
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        name="rapport",
+        help="Rapport: relationship intelligence for Microsoft 365 sales teams.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+    )
+
+    @app.callback()
+    def root(
+        ctx: typer.Context,
+        config: Path | None = typer.Option(None, "--config", help="TOML settings file (else RAPPORT_CONFIG)."),
+    ) -> None:
+        settings = load_settings(config_file=config)
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        context = CliContext(settings=settings)
+        ctx.obj = context
+        ctx.call_on_close(context.close)
+
+    app.add_typer(db_app, name="db")
+    return app
+
+
+def main() -> None:
+    app = build_app()
+    try:
+        app(standalone_mode=True)
+    except ConfigError as err:
+        typer.echo(f"rapport: configuration error: {err}", err=True)
+        raise SystemExit(2) from err
+    except RapportError as err:
+        typer.echo(f"rapport: {err}", err=True)
+        raise SystemExit(1) from err
