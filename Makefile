@@ -34,12 +34,12 @@ test-sqlite: $(STAMP)
 
 test-postgres: $(STAMP)
 	@echo "== test suite on PostgreSQL ($(PG_TEST_URL)) =="
-	RAPPORT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -m "not sqlite_only" $(PYTEST_ARGS)
+	RAPPORT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck contracts test-sqlite test-postgres
 
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(BENCH)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -33,8 +33,18 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"rapport test database: {'PostgreSQL ' + BACKEND_URL if IS_POSTGRES else 'SQLite (file per test)'}"
 
 
+def _uses_database(item: pytest.Item) -> bool:
+    return "db_url" in getattr(item, "fixturenames", ())
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL run only the tests that touch a database: the rest already ran in the SQLite pass."""
     if IS_POSTGRES:
+        keep = [i for i in items if _uses_database(i) and "sqlite_only" not in i.keywords]
+        dropped = [i for i in items if i not in keep]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = keep
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (RAPPORT_TEST_DATABASE_URL)")
     for item in items:
