@@ -1,0 +1,333 @@
+"""The relationship query API: what the bot, the CLI and digests call. Returns :mod:`analytics.views`.
+
+:class:`RelationshipQueries` composes the store queries (:mod:`analytics.store.queries_relationships`) with the
+pure analytics (:mod:`analytics.relationships`). Every method takes ``now`` explicitly (no clock read here) and
+opens one short read-only connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Engine
+
+from analytics.relationships import health as health_math
+from analytics.relationships import who_knows as wk
+from analytics.relationships.config import HealthConfig, health_config
+from analytics.relationships.errors import AmbiguousTarget, TargetNotFound
+from analytics.relationships.kpis import RecordPeople, compute_kpis
+from analytics.settings import Settings
+from analytics.store import queries_relationships as q
+from analytics.views import (
+    AccountSummary,
+    ColleagueView,
+    FactorView,
+    HealthPoint,
+    HealthView,
+    IntroPathView,
+    LeadSummary,
+    MyRecordsView,
+    OpportunitySummary,
+    TargetRef,
+    WhoKnowsView,
+)
+
+CLOSED_LEAD = frozenset({"qualified", "disqualified", "closed"})
+CLOSED_OPPORTUNITY = frozenset({"won", "lost", "closed"})
+LOOKAHEAD_DAYS = 365  # how far ahead "next interaction" looks
+TWO_HOP_CANDIDATES = 50  # people linked to the target whose colleagues we look up
+SAME_COMPANY_CANDIDATES = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The people a target covers: customer contacts and (for CRM records) our people on it."""
+
+    target: TargetRef
+    record_type: str  # contact | domain | account | lead | opportunity (the health expected-frequency key)
+    contacts: tuple[q.ContactRow, ...]
+    user_ids: frozenset[str] | None
+
+    @property
+    def people(self) -> RecordPeople:
+        return RecordPeople(frozenset(c.contact_id for c in self.contacts), self.user_ids)
+
+
+def daily_counts(rows: Iterable[q.RollupRow], user_ids: frozenset[str] | None) -> list[health_math.DayCount]:
+    """Rollup rows summed per (day, kind) over the record's people."""
+    acc: dict[tuple[date, str], list[int]] = {}
+    for r in rows:
+        if user_ids is not None and r.user_id not in user_ids:
+            continue
+        a = acc.setdefault((r.day, r.kind), [0, 0])
+        a[0] += r.from_us
+        a[1] += r.from_them
+    return [health_math.DayCount(d, k, us, them) for (d, k), (us, them) in sorted(acc.items())]
+
+
+class RelationshipQueries:
+    """Health, KPIs, who-knows-whom and "my records" for one deployment."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+
+    # --- targets -------------------------------------------------------------------------------------------
+
+    def resolve_target(self, tenant_id: str, text: str) -> TargetRef:
+        """An email address, a domain, an account name (or ``lead:ID`` / ``opportunity:ID``) as a target.
+
+        Raises :class:`TargetNotFound`, or :class:`AmbiguousTarget` with candidates when a name is ambiguous.
+        """
+        with self.engine.connect() as conn:
+            return self._resolve(conn, tenant_id, text)
+
+    def _resolve(self, conn: Connection, tenant_id: str, text: str) -> TargetRef:
+        raw = text.strip()
+        low = raw.lower()
+        for prefix, kind in (("lead:", "lead"), ("opportunity:", "opportunity")):
+            if low.startswith(prefix):
+                record_id = raw[len(prefix):].strip()
+                rec = q.lead(conn, tenant_id, record_id) if kind == "lead" else q.opportunity(
+                    conn, tenant_id, record_id)
+                if rec is None:
+                    raise TargetNotFound(text)
+                closed = rec.status in (CLOSED_LEAD if kind == "lead" else CLOSED_OPPORTUNITY)
+                return TargetRef(kind, rec.record_id, rec.label, closed)  # type: ignore[arg-type]
+        if "@" in low:
+            contact = q.contact_by_email(conn, tenant_id, low)
+            if contact is None:
+                raise TargetNotFound(text)
+            return TargetRef("contact", contact.email, contact.display_name or contact.email)
+        if "." in low and " " not in low:
+            domain = low.removeprefix("@")
+            account_id = q.account_domains(conn, tenant_id).get(domain)
+            if account_id is not None:
+                acc = q.account(conn, tenant_id, account_id)
+                if acc is not None:
+                    return TargetRef("account", acc.account_id, acc.name)
+            if q.contacts_of_domain(conn, tenant_id, domain):
+                return TargetRef("domain", domain, domain)
+        matches = q.accounts_by_name(conn, tenant_id, raw)
+        if len(matches) == 1:
+            return TargetRef("account", matches[0].account_id, matches[0].name)
+        if len(matches) > 1:
+            raise AmbiguousTarget(text, tuple((m.account_id, m.name) for m in matches[:10]))
+        raise TargetNotFound(text)
+
+    def _scope(self, conn: Connection, tenant_id: str, target: TargetRef) -> Scope:
+        if target.kind == "contact":
+            c = q.contact_by_email(conn, tenant_id, target.key)
+            return Scope(target, "contact", (c,) if c else (), None)
+        if target.kind == "domain":
+            return Scope(target, "domain", tuple(q.contacts_of_domain(conn, tenant_id, target.key)), None)
+        if target.kind == "account":
+            return Scope(target, "account", tuple(q.contacts_of_account(conn, tenant_id, target.key)), None)
+        rec = (q.lead(conn, tenant_id, target.key) if target.kind == "lead"
+               else q.opportunity(conn, tenant_id, target.key))
+        if rec is None:
+            raise TargetNotFound(target.key)
+        return self._record_scope(conn, tenant_id, target, rec)
+
+    def _record_scope(self, conn: Connection, tenant_id: str, target: TargetRef, rec: q.CrmRecordRow) -> Scope:
+        """A lead's owner with the lead's people; an opportunity's owner and team with its stakeholders."""
+        emails = set(rec.external_addresses) | ({rec.contact_email.lower()} if rec.contact_email else set())
+        contacts = q.contacts_by_emails(conn, tenant_id, emails) if emails else []
+        if not contacts and rec.account_id:
+            contacts = q.contacts_of_account(conn, tenant_id, rec.account_id)
+        users = set(q.user_ids_by_email(conn, tenant_id, rec.internal_addresses).values())
+        if rec.owner_id:
+            users.add(rec.owner_id)
+        return Scope(target, rec.record_type, tuple(contacts), frozenset(users) if users else None)
+
+    def _config(self, conn: Connection, tenant_id: str) -> HealthConfig:
+        return health_config(q.tenant_options(conn, tenant_id), window_days=self.settings.analytics_window_days)
+
+    # --- health --------------------------------------------------------------------------------------------
+
+    def health(self, tenant_id: str, target: TargetRef | str, *, viewer_user_id: str | None = None,
+               now: datetime) -> HealthView:
+        """Score, state, trend, factors and KPIs of ``target`` as of ``now``, computed from the rollups.
+
+        ``viewer_user_id`` adds the viewer's own connection to the target (``HealthView.viewer_connection``).
+        """
+        with self.engine.connect() as conn:
+            ref = target if isinstance(target, TargetRef) else self._resolve(conn, tenant_id, target)
+            scope = self._scope(conn, tenant_id, ref)
+            config = self._config(conn, tenant_id)
+            ids = [c.contact_id for c in scope.contacts]
+            since = now.date() - timedelta(days=health_math.history_days_needed(config))
+            rows = q.rollups_for_contacts(conn, tenant_id, ids, since=since, until=now.date())
+            window = timedelta(days=config.window_days)
+            activities = q.activities_for_contacts(conn, tenant_id, ids, start=now - window,
+                                                   end=now + timedelta(days=LOOKAHEAD_DAYS))
+            history = q.health_history(conn, tenant_id, _record_type(ref), ref.key)
+            viewer = self._viewer_connection(conn, tenant_id, ids, viewer_user_id, now)
+        kpis = compute_kpis(activities, scope.people, as_of=now, window_days=config.window_days)
+        points = tuple(HealthPoint(h.computed_at, h.value, h.label) for h in history)
+        if ref.closed:
+            return HealthView(ref, None, "Not computed", "Not enough info", None, (), kpis, points, now, viewer)
+        result = health_math.evaluate(daily_counts(rows, scope.user_ids), now.date(), config, scope.record_type)
+        factors = tuple(
+            FactorView(f.name, round(f.value, 4), round(f.weight, 4), round(f.points, 1),
+                       result.changes.get(f.name), f.explanation)
+            for f in result.factors)
+        return HealthView(ref, result.score, result.state, result.trend,  # type: ignore[arg-type]
+                          result.previous_score, factors, kpis, points, now, viewer)
+
+    def _viewer_connection(self, conn: Connection, tenant_id: str, contact_ids: Sequence[int],
+                           viewer_user_id: str | None, now: datetime) -> ColleagueView | None:
+        if viewer_user_id is None or not contact_ids:
+            return None
+        rows = [r for r in q.rollups_for_contacts(conn, tenant_id, contact_ids, until=now.date())
+                if r.user_id == viewer_user_id]
+        found = wk.edges(rows, as_of=now.date())
+        return self._colleagues(conn, tenant_id, found[:1])[0] if found else None
+
+    # --- who knows whom ------------------------------------------------------------------------------------
+
+    def who_knows(self, tenant_id: str, target: TargetRef | str, *, now: datetime) -> WhoKnowsView:
+        """Up to five colleagues who know ``target``, strongest first; a two-hop path when nobody does."""
+        with self.engine.connect() as conn:
+            ref = target if isinstance(target, TargetRef) else self._resolve(conn, tenant_id, target)
+            scope = self._scope(conn, tenant_id, ref)
+            people = [c for c in scope.contacts if not wk.is_automated(c)]
+            ids = [c.contact_id for c in people]
+            opted_out = q.opted_out_users(conn, tenant_id)
+            rows = q.rollups_for_contacts(conn, tenant_id, ids, until=now.date())
+            all_edges = wk.edges(rows, as_of=now.date())
+            kept = [e for e in all_edges if e.user_id not in opted_out]
+            colleagues = self._colleagues(conn, tenant_id, kept[:wk.TOP_N])
+            path = None if colleagues else self._two_hop(conn, tenant_id, people, opted_out, now)
+        return WhoKnowsView(ref, tuple(colleagues), path, len(all_edges) - len(kept), now)
+
+    def _colleagues(self, conn: Connection, tenant_id: str, found: Sequence[wk.Edge]) -> list[ColleagueView]:
+        directory = q.users(conn, tenant_id, [e.user_id for e in found])
+        out = []
+        for e in found:
+            u = directory.get(e.user_id)
+            out.append(ColleagueView(
+                e.user_id, u.display_name if u else e.user_id, u.email if u else "", e.strength,
+                e.level, e.last_at, e.last_kind, e.interactions, e.two_way))  # type: ignore[arg-type]
+        return out
+
+    def _two_hop(self, conn: Connection, tenant_id: str, targets: Sequence[q.ContactRow], opted_out: set[str],
+                 now: datetime) -> IntroPathView | None:
+        """Colleague → someone linked to the target (shared activities, else the same company) → target."""
+        if not targets:
+            return None
+        target_ids = {c.contact_id for c in targets}
+        shared = q.co_participants(conn, tenant_id, target_ids)
+        top = sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))[:TWO_HOP_CANDIDATES]
+        candidates = [c for c in q.contacts_by_ids(conn, tenant_id, [cid for cid, _ in top]).values()
+                      if not wk.is_automated(c)]
+        hop = self._best_hop(conn, tenant_id, candidates, shared, "shared interactions", opted_out, now)
+        if hop is None:
+            tenant_domains = q.tenant_domains(conn, tenant_id)
+            company: list[q.ContactRow] = []
+            for domain in sorted({c.domain for c in targets} - wk.FREE_MAIL - tenant_domains):
+                company.extend(c for c in q.contacts_of_domain(conn, tenant_id, domain)
+                               if c.contact_id not in target_ids and not wk.is_automated(c))
+            hop = self._best_hop(conn, tenant_id, company[:SAME_COMPANY_CANDIDATES], {}, "same company",
+                                 opted_out, now)
+        if hop is None:
+            return None
+        colleague = self._colleagues(conn, tenant_id, [hop.edge])[0]
+        return IntroPathView(colleague, hop.via.display_name, hop.via.email, hop.link,
+                             hop.relation)  # type: ignore[arg-type]
+
+    def _best_hop(self, conn: Connection, tenant_id: str, vias: Sequence[q.ContactRow], links: dict[int, int],
+                  relation: str, opted_out: set[str], now: datetime) -> wk.Hop | None:
+        if not vias:
+            return None
+        by_contact: dict[int, list[q.RollupRow]] = {}
+        for r in q.rollups_for_contacts(conn, tenant_id, [c.contact_id for c in vias], until=now.date()):
+            by_contact.setdefault(r.contact_id, []).append(r)
+        hops = []
+        for via in vias:
+            found = wk.edges(by_contact.get(via.contact_id, []), as_of=now.date(), excluded_users=opted_out)
+            if found:
+                hops.append(wk.Hop(found[0], via, links.get(via.contact_id, 0), relation))
+        return wk.best_hop(hops)
+
+    # --- my records ----------------------------------------------------------------------------------------
+
+    def my_accounts(self, tenant_id: str, user_id: str, now: datetime) -> MyRecordsView:
+        """The accounts a user owns or works with (in the analytics window), and their leads and opportunities."""
+        since = now.date() - timedelta(days=self.settings.analytics_window_days)
+        with self.engine.connect() as conn:
+            me = q.users(conn, tenant_id, [user_id]).get(user_id)
+            rows = [r for r in q.rollups_for_users(conn, tenant_id, [user_id], since=since) if r.day <= now.date()]
+            per_contact: dict[int, tuple[int, datetime | None]] = {}
+            for r in rows:
+                n, last = per_contact.get(r.contact_id, (0, None))
+                at = r.last_at if last is None or (r.last_at is not None and r.last_at > last) else last
+                per_contact[r.contact_id] = (n + r.from_us + r.from_them, at)
+            contacts = q.contacts_by_ids(conn, tenant_id, list(per_contact))
+            domains = q.account_domains(conn, tenant_id)
+            per_account: dict[str, tuple[int, datetime | None]] = {}
+            for cid, (n, last) in per_contact.items():
+                c = contacts.get(cid)
+                account_id = c.account_id or domains.get(c.domain) if c else None
+                if account_id is None:
+                    continue
+                m, prev = per_account.get(account_id, (0, None))
+                per_account[account_id] = (m + n, _later(prev, last))
+            all_accounts = {a.account_id: a for a in q.accounts(conn, tenant_id)}
+            owned = {a for a, row in all_accounts.items() if row.owner_id == user_id}
+            account_ids = sorted(owned | (set(per_account) & set(all_accounts)))
+            scores = q.stored_health(conn, tenant_id, "account", account_ids)
+            email = me.email if me else None
+            leads = [rec for i in q.lead_ids(conn, tenant_id, owner_id=user_id, member_email=email)
+                     if (rec := q.lead(conn, tenant_id, i)) is not None]
+            opps = [rec for i in q.opportunity_ids(conn, tenant_id, owner_id=user_id, member_email=email)
+                    if (rec := q.opportunity(conn, tenant_id, i)) is not None]
+            lead_scores = q.stored_health(conn, tenant_id, "lead", [r.record_id for r in leads])
+            opp_scores = q.stored_health(conn, tenant_id, "opportunity", [r.record_id for r in opps])
+            by_email = {c.email: cid for cid, c in contacts.items()}
+        summaries = []
+        for account_id in account_ids:
+            n, last = per_account.get(account_id, (0, None))
+            s = scores.get(account_id)
+            summaries.append(AccountSummary(account_id, all_accounts[account_id].name, s.value if s else None,
+                                            s.label if s else None, s.trend if s else None, last, n,
+                                            account_id in owned))
+        summaries.sort(key=lambda a: (-a.interactions, a.name))
+
+        def last_with(rec: q.CrmRecordRow) -> datetime | None:
+            emails = set(rec.external_addresses) | ({rec.contact_email.lower()} if rec.contact_email else set())
+            out: datetime | None = None
+            for e in emails:
+                if e in by_email:
+                    out = _later(out, per_contact[by_email[e]][1])
+            if rec.account_id in per_account:
+                out = _later(out, per_account[rec.account_id][1])
+            return out
+
+        lead_views = [LeadSummary(r.record_id, r.label, r.status, *_score(lead_scores.get(r.record_id)),
+                                  last_with(r)) for r in leads]
+        lead_views.sort(key=lambda v: (v.status in CLOSED_LEAD, v.label))
+        opp_views = [OpportunitySummary(r.record_id, r.label, r.account_id, r.stage, r.status, r.amount,
+                                        *_score(opp_scores.get(r.record_id)), last_with(r)) for r in opps]
+        opp_views.sort(key=lambda v: (v.status in CLOSED_OPPORTUNITY, -(v.amount or 0.0), v.label))
+        return MyRecordsView(user_id, tuple(summaries), tuple(lead_views), tuple(opp_views))
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
+
+
+def _score(s: q.StoredScore | None) -> tuple[float | None, str | None, str | None]:
+    return (s.value, s.label, s.trend) if s else (None, None, None)
+
+
+def _record_type(ref: TargetRef) -> str:
+    """The ``score.record_type`` a target's health is stored under."""
+    return ref.kind

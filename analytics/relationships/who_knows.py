@@ -1,0 +1,148 @@
+"""Who knows whom, sans IO: connection strength between internal users and external people.
+
+Strength of a user–contact pair, from the daily rollups:
+
+* every interaction counts with its type weight (a meeting says more than an email) and decays with age
+  (half-life 90 days), so recent contact counts more than old contact;
+* ``us`` and ``them`` are the decayed, weighted counts of each direction; a two-way relationship weighs more:
+  ``raw = (us + them) · (0.5 + reciprocity)`` with ``reciprocity = 2 · min(us, them) / (us + them)`` — one-way
+  outreach counts half, a balanced exchange one and a half;
+* the strength shown is ``100 · (1 − exp(−raw / 6))``, levels Strong ≥ 60, Moderate ≥ 30, else Weak.
+
+Automated correspondents (bulk senders, no-reply addresses, distribution lists) and users who opted out are
+left out before anything is computed, so an opt-out also removes that user's past edges.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from analytics.relationships.config import DEFAULT_TYPE_WEIGHTS
+from analytics.store.queries_relationships import ContactRow, RollupRow
+
+HALF_LIFE_DAYS = 90.0
+STRENGTH_SCALE = 6.0
+STRONG_FROM = 60.0
+MODERATE_FROM = 30.0
+TOP_N = 5
+
+_AUTOMATED_LOCAL = re.compile(
+    r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|donotreply|mailer[-_.]daemon|postmaster|bounces?|notifications?|"
+    r"alerts?|newsletter|news|marketing|info|updates?|digest|list|lists|announce|listserv|majordomo)"
+    r"([-_.+].*)?$")
+_AUTOMATED_CLASSES = frozenset({"bulk", "noreply", "list"})
+FREE_MAIL = frozenset({"gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "yahoo.com",
+                       "icloud.com", "me.com", "aol.com", "proton.me", "protonmail.com", "gmx.com", "gmx.de",
+                       "qq.com", "163.com", "126.com", "yandex.ru", "mail.ru"})
+
+
+def is_automated(contact: ContactRow) -> bool:
+    """A bulk sender, a no-reply address or a distribution list: never someone a colleague "knows"."""
+    if contact.sender_class in _AUTOMATED_CLASSES:
+        return True
+    local = contact.email.partition("@")[0]
+    return bool(_AUTOMATED_LOCAL.match(local))
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """The connection of one user to a set of external people (a contact, or every contact of a company)."""
+
+    user_id: str
+    strength: float  # 0..100
+    raw: float
+    us: float  # decayed weighted outreach by the user
+    them: float  # decayed weighted outreach by the external side
+    interactions: int  # raw count, both directions
+    last_at: datetime | None
+    last_kind: str | None
+
+    @property
+    def two_way(self) -> bool:
+        return self.us > 0 and self.them > 0
+
+    @property
+    def level(self) -> str:
+        return level_of(self.strength)
+
+
+def level_of(strength: float) -> str:
+    if strength >= STRONG_FROM:
+        return "Strong"
+    if strength >= MODERATE_FROM:
+        return "Moderate"
+    return "Weak"
+
+
+def _decay(day: date, as_of: date) -> float:
+    age = max(0, (as_of - day).days)
+    return float(0.5 ** (age / HALF_LIFE_DAYS))
+
+
+def edges(
+    rows: Iterable[RollupRow],
+    *,
+    as_of: date,
+    excluded_users: Collection[str] = (),
+    type_weights: Mapping[str, float] = DEFAULT_TYPE_WEIGHTS,
+) -> list[Edge]:
+    """The users' connections to the people in ``rows``, strongest first (rows after ``as_of`` are ignored)."""
+    acc: dict[str, list[float]] = {}
+    counts: dict[str, int] = {}
+    last: dict[str, tuple[datetime, str]] = {}
+    for r in rows:
+        if r.day > as_of or r.user_id in excluded_users:
+            continue
+        w = type_weights.get(r.kind, 1.0) * _decay(r.day, as_of)
+        a = acc.setdefault(r.user_id, [0.0, 0.0])
+        a[0] += w * r.from_us
+        a[1] += w * r.from_them
+        counts[r.user_id] = counts.get(r.user_id, 0) + r.from_us + r.from_them
+        if r.last_at is not None and (r.user_id not in last or r.last_at > last[r.user_id][0]):
+            last[r.user_id] = (r.last_at, r.kind)
+    out: list[Edge] = []
+    for user_id, (us, them) in acc.items():
+        total = us + them
+        if total <= 0:
+            continue
+        raw = total * (0.5 + 2 * min(us, them) / total)
+        strength = round(100.0 * (1.0 - math.exp(-raw / STRENGTH_SCALE)), 1)
+        at, kind = last.get(user_id, (None, None))
+        out.append(Edge(user_id, strength, raw, us, them, counts[user_id], at, kind))
+    out.sort(key=lambda e: (-e.raw, e.user_id))
+    return out
+
+
+def message_count_ranking(rows: Iterable[RollupRow], *, as_of: date,
+                          excluded_users: Collection[str] = ()) -> list[str]:
+    """Baseline: users ranked by the raw number of interactions, no recency, no weighting, no reciprocity."""
+    counts: dict[str, int] = {}
+    for r in rows:
+        if r.day <= as_of and r.user_id not in excluded_users:
+            counts[r.user_id] = counts.get(r.user_id, 0) + r.from_us + r.from_them
+    return [u for u, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n > 0]
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """A two-hop introduction path: ``edge.user_id`` knows ``via`` who is linked to the target."""
+
+    edge: Edge
+    via: ContactRow
+    link: int  # activities ``via`` shared with the target; 0 when linked only by the company
+    relation: str  # "shared interactions" | "same company"
+
+    @property
+    def rank_key(self) -> tuple[float, float, str]:
+        # Both hops must hold: rank by the weaker one, then by the colleague's strength.
+        link_strength = 100.0 * (1.0 - math.exp(-self.link / 2.0)) if self.link else 25.0
+        return (-min(self.edge.strength, link_strength), -self.edge.strength, self.edge.user_id)
+
+
+def best_hop(candidates: Iterable[Hop]) -> Hop | None:
+    """The path whose weaker hop is strongest."""
+    return min(candidates, key=lambda h: h.rank_key, default=None)

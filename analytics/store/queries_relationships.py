@@ -1,0 +1,517 @@
+"""Store queries behind relationship analytics: targets, people, rollups, activities and health scores.
+
+Everything here takes a :class:`~sqlalchemy.Connection` and hands back the dataclasses below; the pure analytics
+(:mod:`analytics.relationships`) never sees a table. Every statement filters on ``tenant_id`` first so it uses
+the tenant-leading indexes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select
+
+from analytics.store import models
+from analytics.store.ingest import dialect_insert
+
+ACT = models.table_of(models.Activity)
+PART = models.table_of(models.ActivityParticipant)
+CONTACT = models.table_of(models.Contact)
+ROLLUP = models.table_of(models.InteractionRollup)
+USER = models.table_of(models.InternalUser)
+ACCOUNT = models.table_of(models.Account)
+ACCOUNT_DOMAIN = models.table_of(models.AccountDomain)
+LEAD = models.table_of(models.Lead)
+OPP = models.table_of(models.Opportunity)
+MEMBER = models.table_of(models.CrmMember)
+SCORE = models.table_of(models.Score)
+HISTORY = models.table_of(models.ScoreHistory)
+OPT_OUT = models.table_of(models.UserOptOut)
+TENANT = models.table_of(models.Tenant)
+
+_CHUNK = 500
+WHO_KNOWS_OPT_OUT_SCOPES = ("who_knows", "all")
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+# --- Records handed out ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRow:
+    contact_id: int
+    email: str
+    domain: str
+    display_name: str
+    account_id: str | None
+    sender_class: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    user_id: str
+    email: str
+    display_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRow:
+    account_id: str
+    name: str
+    owner_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CrmRecordRow:
+    """A lead or an opportunity, with the people on it."""
+
+    record_type: str  # lead | opportunity
+    record_id: str
+    label: str
+    status: str
+    owner_id: str | None
+    account_id: str | None
+    stage: str | None
+    amount: float | None
+    contact_email: str | None
+    internal_addresses: tuple[str, ...]  # owner and sales team
+    external_addresses: tuple[str, ...]  # stakeholders
+
+
+@dataclass(frozen=True, slots=True)
+class RollupRow:
+    """One ``interaction_rollup`` row (a day of one user-contact pair for one kind)."""
+
+    day: date
+    user_id: str
+    contact_id: int
+    kind: str
+    from_us: int
+    from_them: int
+    last_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DailyRow:
+    """Rollups summed over users: one contact's day for one kind."""
+
+    contact_id: int
+    day: date
+    kind: str
+    from_us: int
+    from_them: int
+
+
+@dataclass(frozen=True, slots=True)
+class PartRow:
+    role: str
+    side: str
+    address: str
+    display_name: str
+    user_id: str | None
+    contact_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityRow:
+    activity_id: int
+    kind: str
+    start_at: datetime
+    duration_minutes: float
+    conversation_id: str | None
+    initiator_side: str | None
+    is_reply: bool
+    participants: tuple[PartRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRow:
+    """A health score to store (or one read back)."""
+
+    record_type: str
+    record_id: str
+    value: float | None
+    label: str | None
+    trend: str | None
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredScore:
+    record_type: str
+    record_id: str
+    value: float | None
+    label: str | None
+    trend: str | None
+    computed_at: datetime
+
+
+# --- Tenant and people ------------------------------------------------------------------------------------------
+
+
+def tenant_options(conn: Connection, tenant_id: str) -> dict[str, Any]:
+    """The tenant's ``options`` document (analytics weights, bands, …); empty for an unknown tenant."""
+    value = conn.execute(select(TENANT.c.options).where(TENANT.c.tenant_id == tenant_id)).scalar_one_or_none()
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def tenant_domains(conn: Connection, tenant_id: str) -> set[str]:
+    t = models.table_of(models.TenantDomain)
+    return set(conn.execute(select(t.c.domain).where(t.c.tenant_id == tenant_id)).scalars())
+
+
+def users(conn: Connection, tenant_id: str, user_ids: Collection[str] | None = None) -> dict[str, UserRow]:
+    """Internal users by id (all of them when ``user_ids`` is None)."""
+    q = select(USER.c.user_id, USER.c.email, USER.c.display_name).where(USER.c.tenant_id == tenant_id)
+    out: dict[str, UserRow] = {}
+    if user_ids is None:
+        rows: Iterable[Any] = conn.execute(q)
+    else:
+        ids = sorted(user_ids)
+        rows = [r for chunk in _chunks(ids) for r in conn.execute(q.where(USER.c.user_id.in_(chunk)))]
+    for r in rows:
+        out[r.user_id] = UserRow(r.user_id, r.email, r.display_name or r.email)
+    return out
+
+
+def user_ids_by_email(conn: Connection, tenant_id: str, emails: Collection[str]) -> dict[str, str]:
+    """Lower-cased email → user id, for the given addresses."""
+    wanted = sorted({e.strip().lower() for e in emails})
+    out: dict[str, str] = {}
+    for chunk in _chunks(wanted):
+        q = select(USER.c.user_id, USER.c.email).where(USER.c.tenant_id == tenant_id,
+                                                         func.lower(USER.c.email).in_(chunk))
+        for r in conn.execute(q):
+            out[r.email.lower()] = r.user_id
+    return out
+
+
+def opted_out_users(conn: Connection, tenant_id: str) -> set[str]:
+    """Users who opted out of who-knows-whom (or of everything)."""
+    q = select(OPT_OUT.c.user_id).where(OPT_OUT.c.tenant_id == tenant_id,
+                                        OPT_OUT.c.scope.in_(WHO_KNOWS_OPT_OUT_SCOPES))
+    return set(conn.execute(q).scalars())
+
+
+def _contact(r: Any) -> ContactRow:
+    return ContactRow(r.contact_id, r.email, r.domain, r.display_name or r.email, r.account_id, r.sender_class)
+
+
+_CONTACT_COLS = (CONTACT.c.contact_id, CONTACT.c.email, CONTACT.c.domain, CONTACT.c.display_name,
+                 CONTACT.c.account_id, CONTACT.c.sender_class)
+
+
+def contact_by_email(conn: Connection, tenant_id: str, email: str) -> ContactRow | None:
+    q = select(*_CONTACT_COLS).where(CONTACT.c.tenant_id == tenant_id, CONTACT.c.email == email.strip().lower())
+    r = conn.execute(q).first()
+    return _contact(r) if r else None
+
+
+def contacts_by_ids(conn: Connection, tenant_id: str, contact_ids: Collection[int]) -> dict[int, ContactRow]:
+    out: dict[int, ContactRow] = {}
+    for chunk in _chunks(sorted(contact_ids)):
+        q = select(*_CONTACT_COLS).where(CONTACT.c.tenant_id == tenant_id, CONTACT.c.contact_id.in_(chunk))
+        out.update((r.contact_id, _contact(r)) for r in conn.execute(q))
+    return out
+
+
+def contacts_by_emails(conn: Connection, tenant_id: str, emails: Collection[str]) -> list[ContactRow]:
+    wanted = sorted({e.strip().lower() for e in emails})
+    out: list[ContactRow] = []
+    for chunk in _chunks(wanted):
+        q = select(*_CONTACT_COLS).where(CONTACT.c.tenant_id == tenant_id, CONTACT.c.email.in_(chunk))
+        out.extend(_contact(r) for r in conn.execute(q))
+    return out
+
+
+def contacts_of_domain(conn: Connection, tenant_id: str, domain: str) -> list[ContactRow]:
+    q = select(*_CONTACT_COLS).where(CONTACT.c.tenant_id == tenant_id, CONTACT.c.domain == domain.lower())
+    return [_contact(r) for r in conn.execute(q)]
+
+
+def all_contacts(conn: Connection, tenant_id: str) -> list[ContactRow]:
+    return [_contact(r) for r in conn.execute(select(*_CONTACT_COLS).where(CONTACT.c.tenant_id == tenant_id))]
+
+
+def account_domains(conn: Connection, tenant_id: str) -> dict[str, str]:
+    """Email domain → account id."""
+    q = select(ACCOUNT_DOMAIN.c.domain, ACCOUNT_DOMAIN.c.account_id).where(ACCOUNT_DOMAIN.c.tenant_id == tenant_id)
+    return {r.domain: r.account_id for r in conn.execute(q)}
+
+
+def contacts_of_account(conn: Connection, tenant_id: str, account_id: str) -> list[ContactRow]:
+    """The account's contacts: linked explicitly, or by a domain of the account when they have no explicit link."""
+    domains = select(ACCOUNT_DOMAIN.c.domain).where(ACCOUNT_DOMAIN.c.tenant_id == tenant_id,
+                                                     ACCOUNT_DOMAIN.c.account_id == account_id)
+    q = select(*_CONTACT_COLS).where(
+        CONTACT.c.tenant_id == tenant_id,
+        or_(CONTACT.c.account_id == account_id,
+            and_(CONTACT.c.account_id.is_(None), CONTACT.c.domain.in_(domains.scalar_subquery()))),
+    )
+    return [_contact(r) for r in conn.execute(q)]
+
+
+def account(conn: Connection, tenant_id: str, account_id: str) -> AccountRow | None:
+    q = select(ACCOUNT.c.account_id, ACCOUNT.c.name, ACCOUNT.c.owner_id).where(
+        ACCOUNT.c.tenant_id == tenant_id, ACCOUNT.c.account_id == account_id)
+    r = conn.execute(q).first()
+    return AccountRow(r.account_id, r.name, r.owner_id) if r else None
+
+
+def accounts(conn: Connection, tenant_id: str) -> list[AccountRow]:
+    q = select(ACCOUNT.c.account_id, ACCOUNT.c.name, ACCOUNT.c.owner_id).where(ACCOUNT.c.tenant_id == tenant_id)
+    return [AccountRow(r.account_id, r.name, r.owner_id) for r in conn.execute(q)]
+
+
+def accounts_by_name(conn: Connection, tenant_id: str, text: str) -> list[AccountRow]:
+    """Accounts whose name equals ``text`` (case-insensitively), else those whose name contains it."""
+    needle = text.strip().lower()
+    base = select(ACCOUNT.c.account_id, ACCOUNT.c.name, ACCOUNT.c.owner_id).where(ACCOUNT.c.tenant_id == tenant_id)
+    exact = list(conn.execute(base.where(func.lower(ACCOUNT.c.name) == needle)))
+    rows = exact or list(conn.execute(base.where(func.lower(ACCOUNT.c.name).contains(needle, autoescape=True))))
+    return [AccountRow(r.account_id, r.name, r.owner_id) for r in rows]
+
+
+# --- CRM records ------------------------------------------------------------------------------------------------
+
+
+def _members(conn: Connection, tenant_id: str, record_type: str, record_id: str) -> tuple[list[str], list[str]]:
+    q = select(MEMBER.c.address, MEMBER.c.side).where(
+        MEMBER.c.tenant_id == tenant_id, MEMBER.c.record_type == record_type, MEMBER.c.record_id == record_id)
+    internal: list[str] = []
+    external: list[str] = []
+    for r in conn.execute(q):
+        (internal if r.side == "internal" else external).append(r.address.lower())
+    return sorted(set(internal)), sorted(set(external))
+
+
+def lead(conn: Connection, tenant_id: str, lead_id: str) -> CrmRecordRow | None:
+    r = conn.execute(select(LEAD).where(LEAD.c.tenant_id == tenant_id, LEAD.c.lead_id == lead_id)).mappings().first()
+    if r is None:
+        return None
+    internal, external = _members(conn, tenant_id, "lead", lead_id)
+    fields = r["fields"] or {}
+    label = str(fields.get("name") or fields.get("topic") or r["contact_email"] or lead_id)
+    return CrmRecordRow("lead", lead_id, label, r["status"], r["owner_id"], r["account_id"], None, None,
+                        r["contact_email"], tuple(internal), tuple(external))
+
+
+def opportunity(conn: Connection, tenant_id: str, opportunity_id: str) -> CrmRecordRow | None:
+    r = conn.execute(select(OPP).where(OPP.c.tenant_id == tenant_id,
+                                       OPP.c.opportunity_id == opportunity_id)).mappings().first()
+    if r is None:
+        return None
+    internal, external = _members(conn, tenant_id, "opportunity", opportunity_id)
+    fields = r["fields"] or {}
+    label = str(fields.get("name") or fields.get("topic") or opportunity_id)
+    return CrmRecordRow("opportunity", opportunity_id, label, r["status"], r["owner_id"], r["account_id"],
+                        r["stage"], r["amount"], None, tuple(internal), tuple(external))
+
+
+def lead_ids(conn: Connection, tenant_id: str, *, owner_id: str | None = None,
+             member_email: str | None = None) -> list[str]:
+    """Lead ids, all or those a user owns or is a member of."""
+    return _record_ids(conn, tenant_id, LEAD, LEAD.c.lead_id, "lead", owner_id, member_email)
+
+
+def opportunity_ids(conn: Connection, tenant_id: str, *, owner_id: str | None = None,
+                    member_email: str | None = None) -> list[str]:
+    return _record_ids(conn, tenant_id, OPP, OPP.c.opportunity_id, "opportunity", owner_id, member_email)
+
+
+def _record_ids(conn: Connection, tenant_id: str, table: Any, id_col: Any, record_type: str,
+                owner_id: str | None, member_email: str | None) -> list[str]:
+    q = select(id_col).where(table.c.tenant_id == tenant_id)
+    if owner_id is None and member_email is None:
+        return list(conn.execute(q).scalars())
+    conds = []
+    if owner_id is not None:
+        conds.append(table.c.owner_id == owner_id)
+    if member_email is not None:
+        members = select(MEMBER.c.record_id).where(
+            MEMBER.c.tenant_id == tenant_id, MEMBER.c.record_type == record_type,
+            MEMBER.c.address == member_email.lower(), MEMBER.c.side == "internal")
+        conds.append(id_col.in_(members.scalar_subquery()))
+    return sorted(set(conn.execute(q.where(or_(*conds))).scalars()))
+
+
+# --- Rollups and activities --------------------------------------------------------------------------------------
+
+
+def rollups_for_contacts(
+    conn: Connection,
+    tenant_id: str,
+    contact_ids: Collection[int],
+    *,
+    since: date | None = None,
+    until: date | None = None,
+) -> list[RollupRow]:
+    """Every rollup row of the contacts (optionally between two days, inclusive)."""
+    out: list[RollupRow] = []
+    cols = (ROLLUP.c.day, ROLLUP.c.user_id, ROLLUP.c.contact_id, ROLLUP.c.kind, ROLLUP.c.from_us,
+            ROLLUP.c.from_them, ROLLUP.c.last_at)
+    for chunk in _chunks(sorted(contact_ids)):
+        q = select(*cols).where(ROLLUP.c.tenant_id == tenant_id, ROLLUP.c.contact_id.in_(chunk))
+        if since is not None:
+            q = q.where(ROLLUP.c.day >= since)
+        if until is not None:
+            q = q.where(ROLLUP.c.day <= until)
+        out.extend(RollupRow(r.day, r.user_id, r.contact_id, r.kind, r.from_us, r.from_them, r.last_at)
+                   for r in conn.execute(q))
+    return out
+
+
+def rollups_for_users(conn: Connection, tenant_id: str, user_ids: Collection[str], *,
+                      since: date | None = None) -> list[RollupRow]:
+    """Every rollup row of the users since ``since`` (for "my accounts" and two-hop paths)."""
+    out: list[RollupRow] = []
+    cols = (ROLLUP.c.day, ROLLUP.c.user_id, ROLLUP.c.contact_id, ROLLUP.c.kind, ROLLUP.c.from_us,
+            ROLLUP.c.from_them, ROLLUP.c.last_at)
+    for chunk in _chunks(sorted(user_ids)):
+        q = select(*cols).where(ROLLUP.c.tenant_id == tenant_id, ROLLUP.c.user_id.in_(chunk))
+        if since is not None:
+            q = q.where(ROLLUP.c.day >= since)
+        out.extend(RollupRow(r.day, r.user_id, r.contact_id, r.kind, r.from_us, r.from_them, r.last_at)
+                   for r in conn.execute(q))
+    return out
+
+
+def daily_per_contact(
+    conn: Connection, tenant_id: str, *, since: date, contact_ids: Collection[int] | None = None
+) -> list[DailyRow]:
+    """Rollups summed over users per (contact, day, kind) since ``since``: the input of a health refresh.
+
+    The database does the group-by, so a full refresh reads one row per contact-day-kind, not per pair.
+    """
+    cols = (ROLLUP.c.contact_id, ROLLUP.c.day, ROLLUP.c.kind,
+            func.sum(ROLLUP.c.from_us).label("us"), func.sum(ROLLUP.c.from_them).label("them"))
+    base = select(*cols).where(ROLLUP.c.tenant_id == tenant_id, ROLLUP.c.day >= since)
+    group = (ROLLUP.c.contact_id, ROLLUP.c.day, ROLLUP.c.kind)
+    if contact_ids is None:
+        rows: Iterable[Any] = conn.execute(base.group_by(*group))
+    else:
+        rows = [r for chunk in _chunks(sorted(contact_ids))
+                for r in conn.execute(base.where(ROLLUP.c.contact_id.in_(chunk)).group_by(*group))]
+    return [DailyRow(r.contact_id, r.day, r.kind, int(r.us), int(r.them)) for r in rows]
+
+
+def activities_for_contacts(
+    conn: Connection, tenant_id: str, contact_ids: Collection[int], *, start: datetime, end: datetime
+) -> list[ActivityRow]:
+    """Activities between ``start`` and ``end`` with any of the contacts, with all their participants.
+
+    Bulk and cancelled activities are left out, as in the rollups.
+    """
+    ids: set[int] = set()
+    for chunk in _chunks(sorted(contact_ids)):
+        q = (select(PART.c.activity_id).join(ACT, and_(ACT.c.tenant_id == PART.c.tenant_id,
+                                                      ACT.c.activity_id == PART.c.activity_id))
+             .where(PART.c.tenant_id == tenant_id, PART.c.contact_id.in_(chunk),
+                    ACT.c.start_at >= start, ACT.c.start_at < end,
+                    ACT.c.is_bulk.is_(False), ACT.c.is_cancelled.is_(False)))
+        ids.update(conn.execute(q).scalars())
+    return activities_by_ids(conn, tenant_id, ids)
+
+
+def activities_by_ids(conn: Connection, tenant_id: str, activity_ids: Collection[int]) -> list[ActivityRow]:
+    parts: dict[int, list[PartRow]] = {}
+    cores: dict[int, Any] = {}
+    for chunk in _chunks(sorted(activity_ids)):
+        q = select(ACT.c.activity_id, ACT.c.kind, ACT.c.start_at, ACT.c.duration_minutes, ACT.c.conversation_id,
+                   ACT.c.initiator_side, ACT.c.is_reply).where(ACT.c.tenant_id == tenant_id,
+                                                               ACT.c.activity_id.in_(chunk))
+        cores.update((r.activity_id, r) for r in conn.execute(q))
+        pq = select(PART.c.activity_id, PART.c.role, PART.c.side, PART.c.address, PART.c.display_name,
+                    PART.c.user_id, PART.c.contact_id).where(PART.c.tenant_id == tenant_id,
+                                                             PART.c.activity_id.in_(chunk))
+        for r in conn.execute(pq):
+            parts.setdefault(r.activity_id, []).append(
+                PartRow(r.role, r.side, r.address, r.display_name or r.address, r.user_id, r.contact_id))
+    return sorted(
+        (ActivityRow(aid, r.kind, r.start_at, float(r.duration_minutes or 0.0), r.conversation_id,
+                     r.initiator_side, bool(r.is_reply), tuple(sorted(parts.get(aid, []), key=_part_order)))
+         for aid, r in cores.items()),
+        key=lambda a: (a.start_at, a.activity_id),
+    )
+
+
+def _part_order(p: PartRow) -> tuple[str, str]:
+    return (p.role, p.address)
+
+
+def co_participants(conn: Connection, tenant_id: str, contact_ids: Collection[int], *,
+                    limit_activities: int = 2000) -> dict[int, int]:
+    """Other external people on the contacts' activities, with how many activities each shared with them."""
+    ids: list[int] = []
+    for chunk in _chunks(sorted(contact_ids)):
+        q = (select(PART.c.activity_id).where(PART.c.tenant_id == tenant_id, PART.c.contact_id.in_(chunk))
+             .limit(limit_activities))
+        ids.extend(conn.execute(q).scalars())
+    shared: dict[int, set[int]] = {}
+    targets = set(contact_ids)
+    for chunk in _chunks(sorted(set(ids))):
+        q = select(PART.c.activity_id, PART.c.contact_id).where(
+            PART.c.tenant_id == tenant_id, PART.c.activity_id.in_(chunk), PART.c.contact_id.is_not(None))
+        for r in conn.execute(q):
+            if r.contact_id not in targets:
+                shared.setdefault(r.contact_id, set()).add(r.activity_id)
+    return {cid: len(acts) for cid, acts in shared.items()}
+
+
+# --- Scores -----------------------------------------------------------------------------------------------------
+
+
+def save_health_scores(conn: Connection, tenant_id: str, scores: Sequence[ScoreRow], *, now: datetime) -> int:
+    """Upsert the current health scores and append them to the history (one history row per record and time)."""
+    if not scores:
+        return 0
+    rows = [{"tenant_id": tenant_id, "score_kind": "health", "record_type": s.record_type,
+             "record_id": s.record_id, "value": s.value, "label": s.label, "trend": s.trend, "model_id": None,
+             "computed_at": now, "details": s.details} for s in scores]
+    ins = dialect_insert(conn, SCORE)
+    ex = ins.excluded
+    stmt = ins.on_conflict_do_update(
+        index_elements=["tenant_id", "score_kind", "record_type", "record_id"],
+        set_={"value": ex.value, "label": ex.label, "trend": ex.trend, "computed_at": ex.computed_at,
+              "details": ex.details})
+    hist = dialect_insert(conn, HISTORY).on_conflict_do_update(
+        index_elements=["tenant_id", "score_kind", "record_type", "record_id", "computed_at"],
+        set_={"value": dialect_insert(conn, HISTORY).excluded.value,
+              "label": dialect_insert(conn, HISTORY).excluded.label})
+    hist_rows = [{k: r[k] for k in ("tenant_id", "score_kind", "record_type", "record_id", "computed_at",
+                                    "value", "label")} | {"model_id": None} for r in rows]
+    for chunk in _chunks(rows, 2000):
+        conn.execute(stmt, list(chunk))
+    for chunk in _chunks(hist_rows, 2000):
+        conn.execute(hist, list(chunk))
+    return len(rows)
+
+
+def stored_health(conn: Connection, tenant_id: str, record_type: str,
+                  record_ids: Collection[str]) -> dict[str, StoredScore]:
+    out: dict[str, StoredScore] = {}
+    for chunk in _chunks(sorted(record_ids)):
+        q = select(SCORE.c.record_id, SCORE.c.value, SCORE.c.label, SCORE.c.trend, SCORE.c.computed_at).where(
+            SCORE.c.tenant_id == tenant_id, SCORE.c.score_kind == "health", SCORE.c.record_type == record_type,
+            SCORE.c.record_id.in_(chunk))
+        out.update((r.record_id, StoredScore(record_type, r.record_id, r.value, r.label, r.trend, r.computed_at))
+                   for r in conn.execute(q))
+    return out
+
+
+def health_history(conn: Connection, tenant_id: str, record_type: str, record_id: str, *,
+                   limit: int = 120) -> list[StoredScore]:
+    """The record's stored health scores, oldest first (the latest ``limit``)."""
+    q = (select(HISTORY.c.computed_at, HISTORY.c.value, HISTORY.c.label)
+         .where(HISTORY.c.tenant_id == tenant_id, HISTORY.c.score_kind == "health",
+                HISTORY.c.record_type == record_type, HISTORY.c.record_id == record_id)
+         .order_by(HISTORY.c.computed_at.desc()).limit(limit))
+    rows = [StoredScore(record_type, record_id, r.value, r.label, None, r.computed_at) for r in conn.execute(q)]
+    return rows[::-1]
