@@ -1,0 +1,73 @@
+"""The bot's composition root: ``create_app(settings, …)`` builds the aiohttp application.
+
+Authentication is on unless ``dev=True``, which is accepted only when the server binds to loopback.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.engine import Engine
+
+from analytics.errors import ConfigError
+from analytics.settings import Settings
+from bot.conversation.commands import CommandTable
+from bot.conversation.ratelimit import RateLimiter
+from bot.conversation.service import ActionHandler, ConversationService
+from bot.features import Features, wire
+from bot.storage import StoreConversations, StoreDirectory
+from bot.teams_sdk.auth import LOOPBACK_HOSTS, AuthEndpoints
+from bot.teams_sdk.runtime import TeamsRuntime, build_runtime
+
+SERVICE_KEY: web.AppKey[ConversationService] = web.AppKey("rapport_service", ConversationService)
+RUNTIME_KEY: web.AppKey[TeamsRuntime] = web.AppKey("rapport_runtime", TeamsRuntime)
+
+
+@dataclass
+class AppOptions:
+    """Test and benchmark seams of :func:`create_app` (production uses the defaults)."""
+
+    endpoints: AuthEndpoints | None = None  # auth endpoints (tests: a loopback issuer)
+    credential_factory: Any = None  # outbound credentials (tests: tokens from the loopback issuer)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    monotonic: Callable[[], float] = time.monotonic
+    limiter: RateLimiter | None = None
+    extra_commands: CommandTable | None = None  # e.g. the benchmark's echo command
+    extra_actions: dict[str, ActionHandler] = field(default_factory=dict)
+
+
+def create_app(settings: Settings, engine: Engine, *, dev: bool = False, features: Features | None = None,
+               options: AppOptions | None = None) -> web.Application:
+    """The bot's web application: ``POST /api/messages`` and ``GET /healthz``."""
+    opts = options or AppOptions()
+    if dev and settings.bot_host not in LOOPBACK_HOSTS:
+        raise ConfigError("RAPPORT_BOT_HOST", "a loopback address (127.0.0.1) in --dev mode", settings.bot_host)
+    if not settings.secret_key and not dev:
+        raise ConfigError("RAPPORT_SECRET_KEY", "a secret key (it signs card actions and chart URLs)", "''")
+    secret = (settings.secret_key or "rapport-dev-only").encode("utf-8")
+    conversations = StoreConversations(engine)
+    commands, actions = wire(features or Features(), settings=settings, secret_key=secret)
+    if opts.extra_commands is not None:
+        commands.add(*opts.extra_commands.commands)
+    actions.update(opts.extra_actions)
+    service = ConversationService(
+        directory=StoreDirectory(engine), conversations=conversations, commands=commands, secret_key=secret,
+        clock=opts.clock, monotonic=opts.monotonic, limiter=opts.limiter or RateLimiter(), actions=actions,
+    )
+    runtime = build_runtime(settings, service, conversations, dev=dev, clock=opts.clock,
+                            endpoints=opts.endpoints, credential_factory=opts.credential_factory)
+    app = web.Application(client_max_size=1024 * 1024)
+    app[SERVICE_KEY] = service
+    app[RUNTIME_KEY] = runtime
+    app.router.add_post("/api/messages", runtime.messages)
+    app.router.add_get("/healthz", _healthz)
+    return app
+
+
+async def _healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})

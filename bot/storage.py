@@ -1,0 +1,134 @@
+"""Store-backed implementations of :class:`bot.ports.Directory` and :class:`bot.ports.ConversationStore`.
+
+Queries use the store's Core tables (``models.table_of``); no table model leaves this module, callers get the
+dataclasses of :mod:`bot.conversation.model`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, select, update
+from sqlalchemy.engine import Engine
+
+from analytics.store import models
+from analytics.store.ingest import dialect_insert
+from bot.conversation.model import ConversationRecord, Principal, Role
+
+_TENANT = models.table_of(models.Tenant)
+_USER = models.table_of(models.InternalUser)
+_REF = models.table_of(models.ConversationRef)
+
+# Tenant.options key listing the Entra object ids of the tenant's Rapport admins (they see sync health).
+ADMINS_OPTION = "admin_user_ids"
+# A manager chain deeper than this is a data error (a cycle); stop rather than loop.
+_MAX_DEPTH = 32
+
+
+class StoreDirectory:
+    """Resolves Teams users to internal users and their reporting chain from ``internal_user``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def tenant_is_active(self, tenant_id: str) -> bool:
+        with self._engine.connect() as conn:
+            status = conn.execute(select(_TENANT.c.status).where(_TENANT.c.tenant_id == tenant_id)).scalar()
+        return status == "active"
+
+    def principal(self, tenant_id: str, aad_object_id: str) -> Principal | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(_USER.c.user_id, _USER.c.display_name, _USER.c.email, _USER.c.time_zone,
+                       _USER.c.account_enabled)
+                .where(and_(_USER.c.tenant_id == tenant_id, _USER.c.user_id == aad_object_id))
+            ).first()
+            if row is None or not row.account_enabled:
+                return None
+            options = conn.execute(select(_TENANT.c.options).where(_TENANT.c.tenant_id == tenant_id)).scalar()
+            visible = self._chain(conn, tenant_id, row.user_id)
+        admins = (options or {}).get(ADMINS_OPTION, [])
+        is_admin = isinstance(admins, list) and row.user_id in admins
+        role: Role = "admin" if is_admin else ("manager" if len(visible) > 1 else "rep")
+        return Principal(tenant_id=tenant_id, user_id=row.user_id, display_name=row.display_name,
+                         email=row.email, role=role, visible_user_ids=frozenset(visible),
+                         time_zone=row.time_zone)
+
+    @staticmethod
+    def _chain(conn: Any, tenant_id: str, user_id: str) -> set[str]:
+        """The user and everyone who reports to them, directly or not (breadth first, cycle-safe)."""
+        seen = {user_id}
+        frontier = [user_id]
+        for _ in range(_MAX_DEPTH):
+            if not frontier:
+                break
+            rows = conn.execute(
+                select(_USER.c.user_id).where(and_(_USER.c.tenant_id == tenant_id,
+                                                   _USER.c.manager_id.in_(frontier)))
+            ).scalars().all()
+            frontier = [r for r in rows if r not in seen]
+            seen.update(frontier)
+        return seen
+
+
+class StoreConversations:
+    """Conversation references in ``conversation_ref``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def save(self, record: ConversationRecord, *, at: datetime) -> None:
+        values = {
+            "tenant_id": record.tenant_id,
+            "conversation_id": record.conversation_id[:512],
+            "conversation_type": record.conversation_type[:16],
+            "user_aad_id": record.user_aad_id,
+            "service_url": record.service_url,
+            "channel_id": record.channel_id[:32],
+            "bot_id": record.bot_id,
+            "locale": (record.locale or None) and record.locale[:16],
+            "reference": record.reference,
+            "updated_at": at,
+        }
+        with self._engine.begin() as conn:
+            stmt = dialect_insert(conn, _REF).values(installed_at=at, **values)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[_REF.c.tenant_id, _REF.c.conversation_id],
+                set_={k: stmt.excluded[k] for k in values if k not in ("tenant_id", "conversation_id")},
+            )
+            conn.execute(stmt)
+
+    def remove(self, tenant_id: str, conversation_id: str) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(delete(_REF).where(and_(_REF.c.tenant_id == tenant_id,
+                                                 _REF.c.conversation_id == conversation_id)))
+
+    def touch_locale(self, tenant_id: str, conversation_id: str, locale: str) -> None:
+        """Remember the latest locale seen in a conversation (digests use it)."""
+        with self._engine.begin() as conn:
+            conn.execute(update(_REF).where(and_(_REF.c.tenant_id == tenant_id,
+                                                 _REF.c.conversation_id == conversation_id))
+                         .values(locale=locale[:16]))
+
+    def personal_for(self, tenant_id: str, user_aad_ids: Sequence[str]) -> list[ConversationRecord]:
+        if not user_aad_ids:
+            return []
+        query = select(_REF).where(and_(_REF.c.tenant_id == tenant_id, _REF.c.conversation_type == "personal",
+                                        _REF.c.user_aad_id.in_(list(user_aad_ids))))
+        return self._records(query)
+
+    def all_personal(self, tenant_id: str | None = None) -> list[ConversationRecord]:
+        query = select(_REF).where(_REF.c.conversation_type == "personal")
+        if tenant_id is not None:
+            query = query.where(_REF.c.tenant_id == tenant_id)
+        return self._records(query.order_by(_REF.c.tenant_id, _REF.c.conversation_id))
+
+    def _records(self, query: Any) -> list[ConversationRecord]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [ConversationRecord(tenant_id=r.tenant_id, conversation_id=r.conversation_id,
+                                   service_url=r.service_url, conversation_type=r.conversation_type,
+                                   user_aad_id=r.user_aad_id, channel_id=r.channel_id, bot_id=r.bot_id,
+                                   locale=r.locale, reference=dict(r.reference or {})) for r in rows]

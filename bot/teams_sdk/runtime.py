@@ -1,0 +1,41 @@
+"""Builds the adapter, handler and messenger for :func:`bot.app.create_app`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botbuilder.integration.aiohttp import CloudAdapter
+
+from analytics.settings import Settings
+from bot.conversation.service import ConversationService
+from bot.ports import ConversationStore
+from bot.teams_sdk.auth import AuthEndpoints, build_authentication, credentials_for
+from bot.teams_sdk.handler import RapportTeamsHandler, on_turn_error
+from bot.teams_sdk.http import messages_handler
+from bot.teams_sdk.proactive import Messenger
+
+
+@dataclass
+class TeamsRuntime:
+    """The SDK objects of one process: the ``/api/messages`` handler and the proactive messenger."""
+
+    messages: Any
+    messenger: Messenger
+    adapter: Any
+
+
+def build_runtime(settings: Settings, service: ConversationService, conversations: ConversationStore, *,
+                  dev: bool, clock: Callable[[], datetime], endpoints: AuthEndpoints | None = None,
+                  credential_factory: Any = None) -> TeamsRuntime:
+    """Adapter with parameterized authentication, our handler, and a messenger sharing the adapter."""
+    factory = credential_factory or credentials_for(settings, dev=dev)
+    auth = build_authentication(endpoints or AuthEndpoints.public_cloud(settings.bot_app_tenant_id), factory)
+    adapter = CloudAdapter(auth)
+    adapter.on_turn_error = on_turn_error
+    messenger = Messenger(adapter, "" if dev else settings.bot_app_id, conversations)
+    bot = RapportTeamsHandler(service, messenger, clock)
+    return TeamsRuntime(messages=messages_handler(adapter, bot, auth_required=not dev), messenger=messenger,
+                        adapter=adapter)
