@@ -1,0 +1,271 @@
+"""Binary classifiers whose every prediction comes with exact additive feature contributions.
+
+Each classifier here follows the scikit-learn estimator contract and adds
+``explain(X) -> (base, contributions)``: ``contributions`` has one column per *input* feature and, for every
+row, ``base + contributions.sum(axis=1) == decision_function(X)`` (log-odds) up to floating-point rounding.
+
+* :class:`AdditiveLogisticClassifier` — logistic regression on :class:`TabularEncoder` output; a feature's
+  contribution is ``Σ w_j (z_j − mean_j)`` over its encoded columns, the base ``b + Σ w_j mean_j`` (exact).
+* :class:`PathBoostingClassifier` — gradient-boosted trees (scikit-learn's ``GradientBoostingClassifier``) with
+  path attributions (Saabas): every split on a path moves the prediction from the parent's expected value to the
+  child's; the move is credited to the split feature. Expected node values are recomputed from leaf values and
+  training weights, so the base is the training-set expectation and the sum telescopes to the leaf (exact).
+* :class:`PlattCalibratedClassifier` — wraps either; fits a sigmoid ``a·f + b`` on out-of-fold decision values
+  (Platt scaling) and scales the explanation by ``a`` (and the base by ``a``, plus ``b``), so reasons still add
+  up exactly, now to the calibrated log-odds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import sparse
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from analytics.scoring.encoding import Matrix, TabularEncoder
+
+Vector = NDArray[np.float64]
+
+
+def _sigmoid(z: Vector) -> Vector:
+    out: Vector = 0.5 * (1.0 + np.tanh(0.5 * z))  # tanh form avoids overflow warnings for large |z|
+    return out
+
+
+class _BinaryExplainable(ClassifierMixin, BaseEstimator):
+    """Shared plumbing: binary targets, probabilities from log-odds, tags."""
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def _targets(self, y: Any) -> NDArray[np.intp]:
+        check_classification_targets(y)
+        y_type = type_of_target(y, input_name="y", raise_unknown=True)
+        if y_type != "binary":
+            raise ValueError(f"Only binary classification is supported. The type of the target is {y_type}.")
+        self.classes_, encoded = np.unique(y, return_inverse=True)
+        if len(self.classes_) != 2:
+            raise ValueError(f"{type(self).__name__} is binary: y must hold exactly 2 classes, "
+                             f"got {len(self.classes_)} class(es)")
+        out: NDArray[np.intp] = encoded.astype(np.intp)
+        return out
+
+    def decision_function(self, X: Any) -> Vector:
+        """Log-odds of the positive class (``classes_[1]``)."""
+        raise NotImplementedError
+
+    def predict_proba(self, X: Any) -> Matrix:
+        """Probabilities of ``classes_[0]`` and ``classes_[1]``."""
+        check_is_fitted(self)
+        p = _sigmoid(self.decision_function(X))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: Any) -> NDArray[Any]:
+        """The more probable class."""
+        check_is_fitted(self)
+        out: NDArray[Any] = self.classes_[(self.decision_function(X) > 0).astype(np.intp)]
+        return out
+
+
+class AdditiveLogisticClassifier(_BinaryExplainable):
+    """L2 logistic regression on one-hot categories and scaled + quantile-binned numbers.
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Inverse regularisation strength.
+    categorical_features : sequence of int, default=()
+        Columns holding category codes (see :class:`TabularEncoder`).
+    n_bins : int, default=5
+        Quantile bins added per numeric column (0: linear terms only).
+    max_iter : int, default=1000
+        Solver iterations.
+    """
+
+    def __init__(self, C: float = 1.0, categorical_features: Sequence[int] = (), n_bins: int = 5,
+                 max_iter: int = 1000) -> None:
+        self.C = C
+        self.categorical_features = categorical_features
+        self.n_bins = n_bins
+        self.max_iter = max_iter
+
+    def fit(self, X: Any, y: Any) -> AdditiveLogisticClassifier:
+        """Encode ``X`` and fit the logistic regression."""
+        X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite="allow-nan")
+        target = self._targets(y)
+        self.encoder_ = TabularEncoder(self.categorical_features, n_bins=self.n_bins).fit(X)
+        Z = self.encoder_.transform(X)
+        self.model_ = LogisticRegression(C=self.C, max_iter=self.max_iter).fit(Z, target)
+        self.coef_ = self.model_.coef_[0].copy()
+        self.intercept_ = float(self.model_.intercept_[0])
+        self.n_iter_ = self.model_.n_iter_.copy()
+        self.encoded_mean_ = Z.mean(axis=0)
+        self.expected_value_ = self.intercept_ + float(self.coef_ @ self.encoded_mean_)
+        self.group_matrix_ = self.encoder_.group_matrix()
+        return self
+
+    def decision_function(self, X: Any) -> Vector:
+        """Log-odds of the positive class."""
+        check_is_fitted(self, "coef_")
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
+        out: Vector = self.encoder_.transform(X) @ self.coef_ + self.intercept_
+        return out
+
+    def explain(self, X: Any) -> tuple[float, Matrix]:
+        """Base value and per-input-feature contributions that sum exactly to :meth:`decision_function`."""
+        check_is_fitted(self, "coef_")
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
+        Z = self.encoder_.transform(X) - self.encoded_mean_
+        contrib: Matrix = (Z * self.coef_) @ self.group_matrix_
+        return self.expected_value_, contrib
+
+
+class PathBoostingClassifier(_BinaryExplainable):
+    """Gradient-boosted regression trees on the log-loss, with exact path (Saabas) attributions.
+
+    Parameters mirror scikit-learn's ``GradientBoostingClassifier``; ``categorical_features`` are one-hot
+    encoded first (trees then split on single categories), numbers are median-imputed with a missing flag.
+    """
+
+    def __init__(self, n_estimators: int = 150, learning_rate: float = 0.1, max_depth: int = 3,
+                 subsample: float = 0.8, min_samples_leaf: int = 20, categorical_features: Sequence[int] = (),
+                 random_state: int | None = 0) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.subsample = subsample
+        self.min_samples_leaf = min_samples_leaf
+        self.categorical_features = categorical_features
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any) -> PathBoostingClassifier:
+        """Encode ``X``, boost trees, and precompute the node-to-feature attribution matrix."""
+        X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite="allow-nan")
+        target = self._targets(y)
+        self.encoder_ = TabularEncoder(self.categorical_features, n_bins=0, scale=False).fit(X)
+        Z = self.encoder_.transform(X)
+        self.model_ = GradientBoostingClassifier(
+            n_estimators=self.n_estimators, learning_rate=self.learning_rate, max_depth=self.max_depth,
+            subsample=self.subsample, min_samples_leaf=self.min_samples_leaf, random_state=self.random_state,
+        ).fit(Z, target)
+        group = sparse.csr_matrix(self.encoder_.group_matrix())
+        blocks: list[sparse.csr_matrix] = []
+        root_total = 0.0
+        leaf_total = np.zeros(1)
+        for est in self.model_.estimators_[:, 0]:
+            tree = est.tree_
+            expected = self._expected_values(tree)
+            root_total += expected[0]
+            blocks.append(self._node_deltas(tree, expected, Z.shape[1]) @ group)
+            leaf_total = leaf_total + tree.value[est.apply(Z[:1]), 0, 0]
+        lr = self.learning_rate
+        self.path_matrix_ = sparse.vstack(blocks).tocsr() * lr
+        # decision_function = init + lr·Σ leaf values; the path sums telescope to lr·Σ (leaf − E[root]).
+        init = float(self.model_.decision_function(Z[:1])[0] - lr * leaf_total[0])
+        self.expected_value_ = init + lr * root_total
+        return self
+
+    @staticmethod
+    def _expected_values(tree: Any) -> Vector:
+        """Each node's training-weighted mean leaf value (leaf values as boosting left them)."""
+        left, right = tree.children_left, tree.children_right
+        weight = tree.weighted_n_node_samples
+        expected = tree.value[:, 0, 0].astype(np.float64).copy()
+        # Children always have larger ids than their parent in scikit-learn trees: one reverse pass suffices.
+        for node in range(tree.node_count - 1, -1, -1):
+            if left[node] != -1:
+                lo, hi = left[node], right[node]
+                expected[node] = (weight[lo] * expected[lo] + weight[hi] * expected[hi]) / (weight[lo] + weight[hi])
+        return expected
+
+    @staticmethod
+    def _node_deltas(tree: Any, expected: Vector, n_encoded: int) -> sparse.csr_matrix:
+        """Rows = nodes; each non-root node holds ``E[node] − E[parent]`` at the parent's split feature."""
+        rows, cols, vals = [], [], []
+        for parent in range(tree.node_count):
+            for child in (tree.children_left[parent], tree.children_right[parent]):
+                if child != -1:
+                    rows.append(child)
+                    cols.append(tree.feature[parent])
+                    vals.append(expected[child] - expected[parent])
+        return sparse.csr_matrix((vals, (rows, cols)), shape=(tree.node_count, n_encoded))
+
+    def _encode(self, X: Any) -> Matrix:
+        check_is_fitted(self, "path_matrix_")
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
+        return self.encoder_.transform(X)
+
+    def decision_function(self, X: Any) -> Vector:
+        """Log-odds of the positive class."""
+        Z = self._encode(X)
+        out: Vector = self.model_.decision_function(Z)
+        return out
+
+    def explain(self, X: Any) -> tuple[float, Matrix]:
+        """Base value and per-input-feature path contributions that sum exactly to :meth:`decision_function`."""
+        Z = self._encode(X)
+        paths = sparse.hstack([est.decision_path(Z) for est in self.model_.estimators_[:, 0]]).tocsr()
+        contrib = np.asarray((paths @ self.path_matrix_).todense(), dtype=np.float64)
+        return self.expected_value_, contrib
+
+
+class PlattCalibratedClassifier(_BinaryExplainable):
+    """Platt-scaled probabilities for an explainable classifier, with explanations in calibrated log-odds.
+
+    Parameters
+    ----------
+    estimator : estimator with ``decision_function`` and ``explain``, default=None
+        The model to calibrate (``AdditiveLogisticClassifier()`` when ``None``).
+    cv : int, default=3
+        Folds for the out-of-fold decision values the sigmoid is fitted on (the final model uses all data).
+    """
+
+    def __init__(self, estimator: Any = None, cv: int = 3) -> None:
+        self.estimator = estimator
+        self.cv = cv
+
+    def fit(self, X: Any, y: Any) -> PlattCalibratedClassifier:
+        """Fit the estimator on all of ``X`` and the sigmoid on its out-of-fold decision values."""
+        X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite="allow-nan")
+        target = self._targets(y)
+        base = self.estimator if self.estimator is not None else AdditiveLogisticClassifier()
+        oof = np.zeros(len(target))
+        folds = min(self.cv, int(np.bincount(target).min()))
+        if folds >= 2:
+            for train, test in StratifiedKFold(n_splits=folds).split(X, target):
+                oof[test] = clone(base).fit(X[train], target[train]).decision_function(X[test])
+        self.estimator_ = clone(base).fit(X, target)
+        if folds < 2:  # too few of a class to cross-validate: calibrate in-sample
+            oof = self.estimator_.decision_function(X)
+        platt = LogisticRegression(C=1e6, max_iter=1000).fit(oof[:, None], target)
+        self.slope_ = float(platt.coef_[0, 0])
+        self.offset_ = float(platt.intercept_[0])
+        self.oof_decision_ = self.slope_ * oof + self.offset_
+        self.oof_auc_ = float(roc_auc_score(target, oof)) if folds >= 2 else float("nan")
+        return self
+
+    def decision_function(self, X: Any) -> Vector:
+        """Calibrated log-odds of the positive class."""
+        check_is_fitted(self, "slope_")
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
+        out: Vector = self.slope_ * self.estimator_.decision_function(X) + self.offset_
+        return out
+
+    def explain(self, X: Any) -> tuple[float, Matrix]:
+        """Base and contributions of the wrapped model, mapped to calibrated log-odds (still exactly additive)."""
+        check_is_fitted(self, "slope_")
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
+        base, contrib = self.estimator_.explain(X)
+        return self.slope_ * base + self.offset_, self.slope_ * contrib

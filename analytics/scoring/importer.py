@@ -1,0 +1,204 @@
+"""Import a CRM file into the store: all of it in one transaction, or nothing.
+
+The file is parsed and validated in full first (:mod:`analytics.scoring.parsing`); only a file without a single
+problem reaches the database, and then every row of it is written inside one transaction, so a failure half-way
+(a constraint, a lost connection) also leaves nothing behind. Re-importing a file replaces the records it names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Connection, Engine
+
+from analytics.errors import NotFound
+from analytics.scoring.errors import ImportInvalid, ImportProblem
+from analytics.scoring.mapping import Mapping, RecordType
+from analytics.scoring.parsing import STATUS_WORDS, CrmRecord, StageEntry, parse_records, parse_stages
+from analytics.store import models
+from analytics.store.ids import contact_key, domain_of
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What an import wrote."""
+
+    record_type: RecordType
+    records: int
+    open_records: int
+    positives: int
+    negatives: int
+    stage_entries: int
+    contacts_added: int
+    accounts_added: int
+
+
+def file_format(path: Path) -> Literal["csv", "jsonl"]:
+    """CSV or JSON Lines, by extension."""
+    return "jsonl" if path.suffix.lower() in (".jsonl", ".ndjson", ".json") else "csv"
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except OSError as err:
+        raise ImportInvalid(str(path), [ImportProblem(0, "", f"cannot read the file ({err.strerror})")]) from err
+    except UnicodeDecodeError as err:
+        raise ImportInvalid(str(path), [ImportProblem(0, "", "the file is not UTF-8 text")]) from err
+
+
+def parse_file(path: Path, mapping: Mapping, record_type: RecordType) -> tuple[list[CrmRecord], list[StageEntry]]:
+    """Parse and validate ``path`` (and the stage history the mapping names); raise with every problem."""
+    if mapping.record_type != record_type:
+        raise ImportInvalid(str(path), [ImportProblem(0, "", f"the mapping is for {mapping.record_type}s, "
+                                                              f"not {record_type}s")])
+    parsed = parse_records(_read(path), mapping, file_format(path))
+    problems = list(parsed.problems)
+    stages: list[StageEntry] = []
+    if mapping.stages is not None and not problems:
+        stage_path = mapping.base_dir / mapping.stages.file
+        stages, stage_problems = parse_stages(_read(stage_path), mapping.stages, file_format(stage_path),
+                                              {r.record_id for r in parsed.records}, mapping.date_formats)
+        problems.extend(stage_problems)
+    if problems:
+        raise ImportInvalid(str(path), problems)
+    return parsed.records, stages
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start:start + _CHUNK]
+
+
+def _ensure_tenant(conn: Connection, tenant_id: str) -> None:
+    t = models.table_of(models.Tenant)
+    if conn.execute(select(t.c.tenant_id).where(t.c.tenant_id == tenant_id)).first() is None:
+        raise NotFound(f"tenant {tenant_id} does not exist")
+
+
+def _upsert_accounts(conn: Connection, tenant_id: str, records: list[CrmRecord]) -> int:
+    t = models.table_of(models.Account)
+    wanted: dict[str, CrmRecord] = {}
+    for r in records:
+        if r.account_id:
+            wanted[r.account_id] = r
+    existing: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(list(wanted)):
+        for row in conn.execute(select(t.c.account_id, t.c.fields).where(
+                t.c.tenant_id == tenant_id, t.c.account_id.in_(chunk))):
+            existing[row.account_id] = dict(row.fields or {})
+    new_rows = []
+    for account_id, r in wanted.items():
+        if account_id in existing:
+            if r.account_fields:
+                conn.execute(t.update().where(t.c.tenant_id == tenant_id, t.c.account_id == account_id)
+                             .values(fields={**existing[account_id], **r.account_fields}))
+        else:
+            new_rows.append({"tenant_id": tenant_id, "account_id": account_id, "name": r.account_name or account_id,
+                             "source": "crm", "fields": r.account_fields})
+    if new_rows:
+        conn.execute(t.insert(), new_rows)
+    return len(new_rows)
+
+
+def _upsert_contacts(conn: Connection, tenant_id: str, records: list[CrmRecord]) -> int:
+    t = models.table_of(models.Contact)
+    wanted: dict[str, CrmRecord] = {r.contact_email: r for r in records if r.contact_email}
+    existing: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(list(wanted)):
+        for row in conn.execute(select(t.c.email, t.c.fields).where(
+                t.c.tenant_id == tenant_id, t.c.email.in_(chunk))):
+            existing[row.email] = dict(row.fields or {})
+    new_rows = []
+    for email, r in wanted.items():
+        if email in existing:
+            if r.contact_fields:
+                conn.execute(t.update().where(t.c.tenant_id == tenant_id, t.c.email == email)
+                             .values(fields={**existing[email], **r.contact_fields}))
+        else:
+            new_rows.append({"tenant_id": tenant_id, "contact_id": contact_key(email), "email": email,
+                             "domain": domain_of(email), "display_name": r.contact_name or "",
+                             "account_id": r.account_id, "sender_class": "person", "fields": r.contact_fields})
+    if new_rows:
+        conn.execute(t.insert(), new_rows)
+    return len(new_rows)
+
+
+def write_records(conn: Connection, tenant_id: str, record_type: RecordType, records: list[CrmRecord],
+                  stages: list[StageEntry]) -> tuple[int, int]:
+    """Replace the named records (and their members and stage history) inside the caller's transaction."""
+    _ensure_tenant(conn, tenant_id)
+    accounts_added = _upsert_accounts(conn, tenant_id, records)
+    contacts_added = _upsert_contacts(conn, tenant_id, records)
+    ids = [r.record_id for r in records]
+    words = STATUS_WORDS[record_type]
+    members = models.table_of(models.CrmMember)
+    if record_type == "lead":
+        table = models.table_of(models.Lead)
+        key = table.c.lead_id
+    else:
+        table = models.table_of(models.Opportunity)
+        key = table.c.opportunity_id
+        st = models.table_of(models.OpportunityStage)
+        for chunk in _chunks(ids):
+            conn.execute(delete(st).where(st.c.tenant_id == tenant_id, st.c.opportunity_id.in_(chunk)))
+    for chunk in _chunks(ids):
+        conn.execute(delete(members).where(members.c.tenant_id == tenant_id, members.c.record_type == record_type,
+                                           members.c.record_id.in_(chunk)))
+        conn.execute(delete(table).where(table.c.tenant_id == tenant_id, key.in_(chunk)))
+    rows: list[dict[str, Any]] = []
+    member_rows: list[dict[str, Any]] = []
+    for r in records:
+        row: dict[str, Any] = {"tenant_id": tenant_id, "owner_id": r.owner, "account_id": r.account_id,
+                               "status": words[r.outcome], "created_at": r.created_at, "closed_at": r.closed_at,
+                               "fields": r.fields}
+        if record_type == "lead":
+            row.update(lead_id=r.record_id, contact_email=r.contact_email)
+        else:
+            row.update(opportunity_id=r.record_id, stage=r.stage, amount=r.amount)
+        rows.append(row)
+        if r.owner:
+            member_rows.append({"tenant_id": tenant_id, "record_type": record_type, "record_id": r.record_id,
+                                "address": r.owner.lower(), "role": "owner", "side": "internal"})
+        if r.contact_email:
+            member_rows.append({"tenant_id": tenant_id, "record_type": record_type, "record_id": r.record_id,
+                                "address": r.contact_email, "role": "stakeholder", "side": "external"})
+    for chunk in _chunks(rows):
+        conn.execute(table.insert(), list(chunk))
+    for chunk in _chunks(member_rows):
+        conn.execute(members.insert(), list(chunk))
+    if stages:
+        seq: dict[str, int] = {}
+        stage_rows = []
+        for s in sorted(stages, key=lambda e: (e.record_id, e.entered_at)):
+            seq[s.record_id] = seq.get(s.record_id, 0) + 1
+            stage_rows.append({"tenant_id": tenant_id, "opportunity_id": s.record_id, "seq": seq[s.record_id],
+                               "stage": s.stage, "entered_at": s.entered_at})
+        st = models.table_of(models.OpportunityStage)
+        for chunk in _chunks(stage_rows):
+            conn.execute(st.insert(), list(chunk))
+    return contacts_added, accounts_added
+
+
+def import_file(engine: Engine, tenant_id: str, path: Path, mapping: Mapping,
+                record_type: RecordType) -> ImportSummary:
+    """Validate ``path`` in full, then write all of it in one transaction (or raise and write nothing)."""
+    records, stages = parse_file(path, mapping, record_type)
+    with engine.begin() as conn:
+        contacts_added, accounts_added = write_records(conn, tenant_id, record_type, records, stages)
+    return ImportSummary(
+        record_type=record_type,
+        records=len(records),
+        open_records=sum(r.outcome == "open" for r in records),
+        positives=sum(r.outcome == "positive" for r in records),
+        negatives=sum(r.outcome == "negative" for r in records),
+        stage_entries=len(stages),
+        contacts_added=contacts_added,
+        accounts_added=accounts_added,
+    )

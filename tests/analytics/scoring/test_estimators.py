@@ -1,0 +1,63 @@
+"""The custom estimators honour scikit-learn's contract and their explanations add up exactly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from analytics.scoring.encoding import TabularEncoder
+from analytics.scoring.estimators import (
+    AdditiveLogisticClassifier,
+    PathBoostingClassifier,
+    PlattCalibratedClassifier,
+)
+
+
+@parametrize_with_checks([
+    TabularEncoder(),
+    TabularEncoder(n_bins=4),
+    AdditiveLogisticClassifier(),
+    PathBoostingClassifier(n_estimators=20, min_samples_leaf=1),
+    PlattCalibratedClassifier(cv=2),
+])
+def test_estimator_follows_the_scikit_learn_contract(estimator: Any, check: Any) -> None:
+    check(estimator)
+
+
+def _mixed_data(n: int = 600, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    cat = rng.integers(0, 4, n).astype(float)
+    num = rng.normal(size=n)
+    gap = rng.normal(size=n)
+    gap[rng.random(n) < 0.2] = np.nan
+    logit = np.array([-1.0, 0.0, 0.5, 1.5])[cat.astype(int)] + 1.2 * num - 0.8 * np.nan_to_num(gap)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return np.column_stack([cat, num, gap]), y
+
+
+@pytest.mark.parametrize("model", [
+    AdditiveLogisticClassifier(categorical_features=[0]),
+    PathBoostingClassifier(n_estimators=40, categorical_features=[0]),
+    PlattCalibratedClassifier(AdditiveLogisticClassifier(categorical_features=[0])),
+    PlattCalibratedClassifier(PathBoostingClassifier(n_estimators=30, categorical_features=[0])),
+])
+def test_contributions_plus_base_equal_the_decision_function(model: Any) -> None:
+    X, y = _mixed_data()
+    model.fit(X, y)
+    base, contrib = model.explain(X)
+    assert contrib.shape == X.shape
+    np.testing.assert_allclose(base + contrib.sum(axis=1), model.decision_function(X), atol=1e-8)
+    # Not a tautology: the features that drive the label carry the largest average contributions.
+    assert np.abs(contrib).mean(axis=0)[1] > 0.2
+
+
+def test_calibrated_probabilities_match_observed_rates() -> None:
+    X, y = _mixed_data(n=3000)
+    model = PlattCalibratedClassifier(AdditiveLogisticClassifier(categorical_features=[0])).fit(X, y)
+    p = model.predict_proba(X)[:, 1]
+    for lo, hi in [(0.0, 0.3), (0.3, 0.7), (0.7, 1.0)]:
+        sel = (p >= lo) & (p < hi)
+        assert abs(p[sel].mean() - y[sel].mean()) < 0.05
