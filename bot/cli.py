@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from analytics.cli import register as register_analytics
 from analytics.cli_context import CliContext
 from analytics.errors import ConfigError, RapportError
 from analytics.settings import load_settings
@@ -34,6 +35,7 @@ def build_app() -> typer.Typer:
         ctx.call_on_close(context.close)
 
     app.add_typer(db_app, name="db")
+    register_analytics(app)
     return app
 
 

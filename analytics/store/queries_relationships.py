@@ -315,6 +315,55 @@ def opportunity(conn: Connection, tenant_id: str, opportunity_id: str) -> CrmRec
                         r["stage"], r["amount"], None, tuple(internal), tuple(external))
 
 
+def crm_records(conn: Connection, tenant_id: str, record_type: str,
+                record_ids: Collection[str] | None = None) -> list[CrmRecordRow]:
+    """Leads or opportunities with their people, in bulk (all of the tenant's when ``record_ids`` is None)."""
+    table, id_col = (LEAD, LEAD.c.lead_id) if record_type == "lead" else (OPP, OPP.c.opportunity_id)
+    base = select(table).where(table.c.tenant_id == tenant_id)
+    mq = select(MEMBER.c.record_id, MEMBER.c.address, MEMBER.c.side).where(
+        MEMBER.c.tenant_id == tenant_id, MEMBER.c.record_type == record_type)
+    if record_ids is None:
+        rows = list(conn.execute(base).mappings())
+        members = list(conn.execute(mq))
+    else:
+        ids = sorted(set(record_ids))
+        rows = [r for chunk in _chunks(ids) for r in conn.execute(base.where(id_col.in_(chunk))).mappings()]
+        members = [m for chunk in _chunks(ids) for m in conn.execute(mq.where(MEMBER.c.record_id.in_(chunk)))]
+    people: dict[str, tuple[set[str], set[str]]] = {}
+    for m in members:
+        internal, external = people.setdefault(m.record_id, (set(), set()))
+        (internal if m.side == "internal" else external).add(m.address.lower())
+    out: list[CrmRecordRow] = []
+    for r in rows:
+        rid = r["lead_id"] if record_type == "lead" else r["opportunity_id"]
+        internal, external = people.get(rid, (set(), set()))
+        fields = r["fields"] or {}
+        label = str(fields.get("name") or fields.get("topic") or r.get("contact_email") or rid)
+        out.append(CrmRecordRow(
+            record_type, rid, label, r["status"], r["owner_id"], r["account_id"], r.get("stage"), r.get("amount"),
+            r.get("contact_email"), tuple(sorted(internal)), tuple(sorted(external))))
+    return out
+
+
+def crm_records_for(conn: Connection, tenant_id: str, emails: Collection[str],
+                    account_ids: Collection[str]) -> list[tuple[str, str]]:
+    """(record type, id) of the leads and opportunities on which any of ``emails`` or ``account_ids`` appear."""
+    found: set[tuple[str, str]] = set()
+    addresses = sorted({e.lower() for e in emails})
+    for chunk in _chunks(addresses):
+        mq = select(MEMBER.c.record_type, MEMBER.c.record_id).where(
+            MEMBER.c.tenant_id == tenant_id, MEMBER.c.address.in_(chunk))
+        found.update((r.record_type, r.record_id) for r in conn.execute(mq))
+        lq = select(LEAD.c.lead_id).where(LEAD.c.tenant_id == tenant_id, func.lower(LEAD.c.contact_email).in_(chunk))
+        found.update(("lead", i) for i in conn.execute(lq).scalars())
+    for chunk in _chunks(sorted(account_ids)):
+        lq = select(LEAD.c.lead_id).where(LEAD.c.tenant_id == tenant_id, LEAD.c.account_id.in_(chunk))
+        found.update(("lead", i) for i in conn.execute(lq).scalars())
+        oq = select(OPP.c.opportunity_id).where(OPP.c.tenant_id == tenant_id, OPP.c.account_id.in_(chunk))
+        found.update(("opportunity", i) for i in conn.execute(oq).scalars())
+    return sorted(found)
+
+
 def lead_ids(conn: Connection, tenant_id: str, *, owner_id: str | None = None,
              member_email: str | None = None) -> list[str]:
     """Lead ids, all or those a user owns or is a member of."""
@@ -515,3 +564,8 @@ def health_history(conn: Connection, tenant_id: str, record_type: str, record_id
          .order_by(HISTORY.c.computed_at.desc()).limit(limit))
     rows = [StoredScore(record_type, record_id, r.value, r.label, None, r.computed_at) for r in conn.execute(q)]
     return rows[::-1]
+
+
+def tenant_ids(conn: Connection) -> list[str]:
+    """Every tenant in the store (the CLI's default when there is exactly one)."""
+    return sorted(conn.execute(select(TENANT.c.tenant_id)).scalars())
