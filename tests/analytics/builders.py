@@ -33,7 +33,7 @@ def mail(sender: ParticipantIn, to: Sequence[ParticipantIn], at: datetime, *, co
          is_bulk: bool = False) -> ActivityIn:
     n = next(_seq)
     parts = (_as(sender, "from"), *(_as(p, "to") for p in to))
-    mailbox = sender.user_id or next(p.user_id for p in to if p.user_id)
+    mailbox = sender.user_id or next((p.user_id for p in to if p.user_id), "u-journal")
     return ActivityIn(
         mailbox_id=mailbox or "", resource="messages", source_id=f"msg-{n}", kind="email", start_at=at,
         direction="outbound" if sender.side == "internal" else "inbound", participants=parts,
@@ -45,7 +45,7 @@ def meeting(organizer: ParticipantIn, attendees: Sequence[ParticipantIn], at: da
             minutes: float = 30.0) -> ActivityIn:
     n = next(_seq)
     parts = (_as(organizer, "organizer"), *(_as(p, "attendee") for p in attendees))
-    mailbox = organizer.user_id or next(p.user_id for p in attendees if p.user_id)
+    mailbox = organizer.user_id or next((p.user_id for p in attendees if p.user_id), "u-journal")
     return ActivityIn(
         mailbox_id=mailbox or "", resource="events", source_id=f"ev-{n}", kind="meeting", start_at=at,
         direction="outbound" if organizer.side == "internal" else "inbound", participants=parts,

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
+
+from bot.cli import build_app
+
+from .builders import add_account, add_users, ext, ingest, mail, user
+
+
+@pytest.fixture
+def env(engine: Engine, db_url: str, tenant_id: str, now: datetime) -> dict[str, str]:
+    add_users(engine, tenant_id, "alice")
+    add_account(engine, tenant_id, "acc-fab", "Fabrikam", "fabrikam.com")
+    carol = ext("carol@fabrikam.com")
+    batch = [mail(user("alice"), [carol], now - timedelta(days=d)) for d in range(0, 60, 5)]
+    batch += [mail(carol, [user("alice")], now - timedelta(days=d, hours=-1)) for d in range(0, 60, 5)]
+    ingest(engine, tenant_id, batch, now)
+    return {"RAPPORT_DATABASE_URL": db_url}
+
+
+def test_health_json_and_chart(env: dict[str, str], now: datetime, tmp_path: Path) -> None:
+    result = CliRunner().invoke(build_app(), ["health", "Fabrikam", "--json", "--as-of", now.isoformat(),
+                                              "--chart", str(tmp_path / "fab.png")], env=env)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["target"]["key"] == "acc-fab" and data["state"] == "Good"
+    assert data["kpis"]["us"]["emails_sent"] == 12
+    assert (tmp_path / "fab-health.png").read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / "fab-activity.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_who_knows_table_and_refresh(env: dict[str, str], now: datetime) -> None:
+    runner = CliRunner()
+    result = runner.invoke(build_app(), ["who-knows", "carol@fabrikam.com", "--as-of", now.isoformat()], env=env)
+    assert result.exit_code == 0, result.output
+    assert "Alice" in result.output and "Strong" in result.output
+    result = runner.invoke(build_app(), ["analytics", "refresh", "--as-of", now.isoformat()], env=env)
+    assert result.exit_code == 0, result.output
+    assert "Scored 1 contacts, 1 accounts" in result.output

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from analytics.query import RelationshipQueries
+from analytics.relationships.errors import AmbiguousTarget, TargetNotFound
+from analytics.settings import Settings
+from analytics.store import models
+
+from .builders import add_account, add_users, ext, ingest, mail, meeting, user
+
+ALICE, BOB, ERIN = user("alice"), user("bob"), user("erin")
+CAROL, DAVE, ZOE = ext("carol@fabrikam.com"), ext("dave@fabrikam.com"), ext("zoe@fabrikam.com")
+
+
+@pytest.fixture
+def queries(engine: Engine, tenant_id: str, now: datetime) -> RelationshipQueries:
+    add_users(engine, tenant_id, "alice", "bob", "erin")
+    add_account(engine, tenant_id, "acc-fab", "Fabrikam", "fabrikam.com", owner_id="u-alice")
+    add_account(engine, tenant_id, "acc-fa2", "Fabrikam Labs", "fablabs.com")
+    batch = []
+    for i in range(12):
+        t = now - timedelta(days=5 * i + 1)
+        batch.append(mail(ALICE, [CAROL], t, conversation=f"c{i}"))
+        batch.append(mail(CAROL, [ALICE], t + timedelta(hours=2), conversation=f"c{i}"))
+    for i in range(6):
+        batch.append(mail(BOB, [CAROL], now - timedelta(days=7 * i + 2)))
+    batch.append(meeting(CAROL, [ALICE, DAVE], now - timedelta(days=3), 45))  # Dave: only with Carol + Alice
+    batch.append(mail(ERIN, [DAVE], now - timedelta(days=40)))
+    batch.append(mail(CAROL, [ZOE], now - timedelta(days=4)))  # an internal-less mail: no rollup
+    batch.append(mail(ext("news@fabrikam.com"), [BOB], now - timedelta(days=1), is_bulk=True))
+    ingest(engine, tenant_id, batch, now)
+    return RelationshipQueries(engine, Settings())
+
+
+def test_targets_resolve_from_email_domain_and_account_name(queries: RelationshipQueries, tenant_id: str) -> None:
+    assert queries.resolve_target(tenant_id, "Carol@Fabrikam.com").kind == "contact"
+    assert queries.resolve_target(tenant_id, "fabrikam.com").key == "acc-fab"
+    assert queries.resolve_target(tenant_id, "fabrikam").key == "acc-fab"  # exact name beats "Fabrikam Labs"
+    with pytest.raises(AmbiguousTarget) as err:
+        queries.resolve_target(tenant_id, "fab")
+    assert {c[0] for c in err.value.candidates} == {"acc-fab", "acc-fa2"}
+    with pytest.raises(TargetNotFound):
+        queries.resolve_target(tenant_id, "nobody@nowhere.example")
+
+
+def test_health_of_a_contact_has_score_factors_kpis_and_viewer(
+    queries: RelationshipQueries, tenant_id: str, now: datetime
+) -> None:
+    view = queries.health(tenant_id, "carol@fabrikam.com", viewer_user_id="u-bob", now=now)
+    assert view.state == "Good" and view.score is not None and view.score >= 60
+    assert {f.name for f in view.factors} == {"activity", "recency", "reciprocity", "responsiveness"}
+    assert abs(sum(f.points for f in view.factors) - view.score) < 0.5
+    assert view.kpis.them.avg_first_response_hours == 2.0
+    assert view.kpis.us.emails_sent == 18 and view.kpis.them.emails_sent == 12
+    assert view.kpis.them.meetings_organised == 1
+    assert view.viewer_connection is not None and view.viewer_connection.user_id == "u-bob"
+
+
+def test_who_knows_ranks_two_way_colleague_first_and_hides_opted_out(
+    engine: Engine, queries: RelationshipQueries, tenant_id: str, now: datetime
+) -> None:
+    view = queries.who_knows(tenant_id, "carol@fabrikam.com", now=now)
+    assert [c.user_id for c in view.colleagues] == ["u-alice", "u-bob"]
+    assert view.colleagues[0].two_way and view.colleagues[0].last_interaction_type == "email"
+    with engine.begin() as conn:
+        conn.execute(models.UserOptOut.__table__.insert().values(
+            tenant_id=tenant_id, user_id="u-alice", scope="who_knows", opted_out_at=now))
+    view = queries.who_knows(tenant_id, "carol@fabrikam.com", now=now)
+    assert [c.user_id for c in view.colleagues] == ["u-bob"]
+    assert view.excluded_opted_out == 1
+
+
+def test_nobody_knows_zoe_so_a_two_hop_path_goes_through_carol(
+    queries: RelationshipQueries, tenant_id: str, now: datetime
+) -> None:
+    view = queries.who_knows(tenant_id, "zoe@fabrikam.com", now=now)
+    assert view.colleagues == ()
+    assert view.path is not None
+    assert view.path.via_email == "carol@fabrikam.com"
+    assert view.path.colleague.user_id == "u-alice"
+    assert view.path.via_relation == "shared interactions"
+
+
+def test_bulk_senders_are_not_known(queries: RelationshipQueries, tenant_id: str, now: datetime) -> None:
+    view = queries.who_knows(tenant_id, "news@fabrikam.com", now=now)
+    assert view.colleagues == ()
+
+
+def test_account_health_covers_all_its_contacts_and_my_accounts_lists_it(
+    queries: RelationshipQueries, tenant_id: str, now: datetime
+) -> None:
+    view = queries.health(tenant_id, "Fabrikam", now=now)
+    assert view.target.kind == "account"
+    assert {p.email for p in view.kpis.them.most_contacted} >= {"carol@fabrikam.com", "dave@fabrikam.com"}
+    mine = queries.my_accounts(tenant_id, "u-alice", now)
+    assert [(a.account_id, a.owned) for a in mine.accounts] == [("acc-fab", True)]
+    assert mine.accounts[0].interactions > 20
+
+
+def test_closed_opportunity_health_is_not_computed(
+    engine: Engine, queries: RelationshipQueries, tenant_id: str, now: datetime
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(models.Opportunity.__table__.insert().values(
+            tenant_id=tenant_id, opportunity_id="opp-1", owner_id="u-alice", account_id="acc-fab",
+            status="won", created_at=now - timedelta(days=90), fields={"name": "Big deal"}))
+    view = queries.health(tenant_id, "opportunity:opp-1", now=now)
+    assert (view.state, view.score) == ("Not computed", None)
+    assert view.target.label == "Big deal"
+    assert view.kpis.us.emails_sent > 0
+    assert queries.my_accounts(tenant_id, "u-alice", now).opportunities[0].opportunity_id == "opp-1"
