@@ -41,6 +41,14 @@ class AppOptions:
     extra_actions: dict[str, ActionHandler] = field(default_factory=dict)
 
 
+def store_features(settings: Settings, engine: Engine) -> Features:
+    """The features backed by this deployment's store (the relationship query API and sharing rules)."""
+    from analytics.query import RelationshipQueries
+    from bot.storage import StoreAccess
+
+    return Features(relationships=RelationshipQueries(engine, settings), access=StoreAccess(engine))
+
+
 def create_app(settings: Settings, engine: Engine, *, dev: bool = False, features: Features | None = None,
                options: AppOptions | None = None) -> web.Application:
     """The bot's web application: ``POST /api/messages`` and ``GET /healthz``."""
@@ -51,7 +59,7 @@ def create_app(settings: Settings, engine: Engine, *, dev: bool = False, feature
         raise ConfigError("RAPPORT_SECRET_KEY", "a secret key (it signs card actions and chart URLs)", "''")
     secret = (settings.secret_key or "rapport-dev-only").encode("utf-8")
     conversations = StoreConversations(engine)
-    commands, actions = wire(features or Features(), settings=settings, secret_key=secret)
+    commands, actions = wire(features or Features(), conversations=conversations, secret_key=secret)
     if opts.extra_commands is not None:
         commands.add(*opts.extra_commands.commands)
     actions.update(opts.extra_actions)

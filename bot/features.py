@@ -1,24 +1,35 @@
 """Which features the bot offers: each one's commands and card actions, included only when its port is given.
 
-A feature whose backing analytics has not been configured contributes nothing, so help never lists it.
+A feature whose backing analytics is not configured contributes nothing, so help never lists it. Features
+that have no implementation in this build (notes → meetings/tasks, predictive scores, digests' content) are
+absent for the same reason; see ``docs/bot.md``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from analytics.settings import Settings
 from bot.conversation.commands import CommandTable
+from bot.conversation.relationships import RelationshipFeature
 from bot.conversation.service import ActionHandler
+from bot.ports import Access, ConversationStore, Relationships
 
 
 @dataclass(frozen=True)
 class Features:
     """The analytics ports available to this process (None = the feature is absent)."""
 
+    relationships: Relationships | None = None
+    access: Access | None = None
 
-def wire(features: Features, *, settings: Settings, secret_key: bytes) -> tuple[CommandTable, dict[str, ActionHandler]]:
+
+def wire(features: Features, *, conversations: ConversationStore,
+         secret_key: bytes) -> tuple[CommandTable, dict[str, ActionHandler]]:
     """The command table and action handlers for the configured features."""
     table = CommandTable()
     actions: dict[str, ActionHandler] = {}
+    if features.relationships is not None and features.access is not None:
+        feature = RelationshipFeature(features.relationships, features.access, conversations, secret_key)
+        table.add(*feature.commands())
+        actions.update(feature.actions())
     return table, actions

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from analytics.views import HealthView, MyRecordsView, TargetRef, WhoKnowsView
 from bot.conversation.model import ConversationRecord, Principal
 
 
@@ -44,4 +45,33 @@ class ConversationStore(Protocol):
 
     def all_personal(self, tenant_id: str | None = None) -> list[ConversationRecord]:
         """Every personal conversation, optionally of one tenant."""
+        ...
+
+
+class Relationships(Protocol):
+    """The relationship query API (:class:`analytics.query.RelationshipQueries` implements it)."""
+
+    def resolve_target(self, tenant_id: str, text: str) -> TargetRef:
+        """The target named by ``text``; raises TargetNotFound / AmbiguousTarget."""
+        ...
+
+    def health(self, tenant_id: str, target: TargetRef | str, *, viewer_user_id: str | None = None,
+               now: datetime) -> HealthView:
+        """Health of a target, with the viewer's own connection."""
+        ...
+
+    def who_knows(self, tenant_id: str, target: TargetRef | str, *, now: datetime) -> WhoKnowsView:
+        """Colleagues who know the target."""
+        ...
+
+    def my_accounts(self, tenant_id: str, user_id: str, now: datetime) -> MyRecordsView:
+        """A user's accounts, leads and opportunities."""
+        ...
+
+
+class Access(Protocol):
+    """Sharing rules: may users ``visible`` (a principal and their reports) see this target's relationship?"""
+
+    def may_see(self, tenant_id: str, target: TargetRef, visible: frozenset[str]) -> bool:
+        """Accounts and domains are aggregates (visible to all); contacts and CRM records need participation."""
         ...

@@ -14,12 +14,18 @@ from sqlalchemy import and_, delete, select, update
 from sqlalchemy.engine import Engine
 
 from analytics.store import models
+from analytics.store.ids import contact_key, normalise_address
 from analytics.store.ingest import dialect_insert
+from analytics.views import TargetRef
 from bot.conversation.model import ConversationRecord, Principal, Role
 
 _TENANT = models.table_of(models.Tenant)
 _USER = models.table_of(models.InternalUser)
 _REF = models.table_of(models.ConversationRef)
+_ROLLUP = models.table_of(models.InteractionRollup)
+_LEAD = models.table_of(models.Lead)
+_OPP = models.table_of(models.Opportunity)
+_MEMBER = models.table_of(models.CrmMember)
 
 # Tenant.options key listing the Entra object ids of the tenant's Rapport admins (they see sync health).
 ADMINS_OPTION = "admin_user_ids"
@@ -132,3 +138,34 @@ class StoreConversations:
                                    service_url=r.service_url, conversation_type=r.conversation_type,
                                    user_aad_id=r.user_aad_id, channel_id=r.channel_id, bot_id=r.bot_id,
                                    locale=r.locale, reference=dict(r.reference or {})) for r in rows]
+
+
+class StoreAccess:
+    """The sharing rules, read from the store (rollups for contacts, CRM ownership and membership for records)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def may_see(self, tenant_id: str, target: TargetRef, visible: frozenset[str]) -> bool:
+        if target.kind in ("account", "domain"):
+            return True  # account-level aggregates are shared with every user of the tenant
+        users = list(visible)
+        with self._engine.connect() as conn:
+            if target.kind == "contact":
+                found = conn.execute(
+                    select(_ROLLUP.c.user_id).where(and_(
+                        _ROLLUP.c.tenant_id == tenant_id, _ROLLUP.c.contact_id == contact_key(target.key),
+                        _ROLLUP.c.user_id.in_(users))).limit(1)).first()
+                return found is not None
+            table, key = (_LEAD, _LEAD.c.lead_id) if target.kind == "lead" else (_OPP, _OPP.c.opportunity_id)
+            owner = conn.execute(select(table.c.owner_id).where(and_(table.c.tenant_id == tenant_id,
+                                                                     key == target.key))).scalar()
+            if owner in visible:
+                return True
+            emails = conn.execute(select(_USER.c.email).where(and_(_USER.c.tenant_id == tenant_id,
+                                                                   _USER.c.user_id.in_(users)))).scalars().all()
+            member = conn.execute(select(_MEMBER.c.address).where(and_(
+                _MEMBER.c.tenant_id == tenant_id, _MEMBER.c.record_type == target.kind,
+                _MEMBER.c.record_id == target.key, _MEMBER.c.side == "internal",
+                _MEMBER.c.address.in_([normalise_address(e) for e in emails]))).limit(1)).first()
+            return member is not None

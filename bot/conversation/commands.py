@@ -44,8 +44,8 @@ class Command:
 
 
 def patterns(*regexes: str) -> tuple[re.Pattern[str], ...]:
-    """Compile phrasings case-insensitively; each must match the whole line."""
-    return tuple(re.compile(r, re.IGNORECASE | re.DOTALL) for r in regexes)
+    """Compile phrasings case-insensitively; each must match the whole line (trailing punctuation allowed)."""
+    return tuple(re.compile(rf"(?:{r})\s*[?？.。!！]*", re.IGNORECASE | re.DOTALL) for r in regexes)
 
 
 @dataclass

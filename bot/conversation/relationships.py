@@ -1,0 +1,147 @@
+"""Health, who knows whom, introductions and "my …" lists: commands and card actions over the query API."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from analytics.relationships.errors import AmbiguousTarget, TargetNotFound
+from analytics.views import TargetRef
+from bot.cards import relationships as cards
+from bot.cards.render import notice_card
+from bot.conversation import signing
+from bot.conversation.commands import Command, CommandContext, patterns
+from bot.conversation.i18n import t
+from bot.conversation.model import ActionResult, Proactive, Reply
+from bot.conversation.service import ActionContext, ActionHandler
+from bot.conversation.text import shorten
+from bot.ports import Access, ConversationStore, Relationships
+
+_KIND_WORDS = {"lead": "lead", "线索": "lead", "opportunity": "opportunity", "opp": "opportunity",
+               "deal": "opportunity", "商机": "opportunity", "机会": "opportunity"}
+_MINE_WORDS = {"accounts": "accounts", "客户": "accounts", "账户": "accounts", "leads": "leads", "线索": "leads",
+               "潜在客户": "leads", "opportunities": "opportunities", "opps": "opportunities",
+               "deals": "opportunities", "商机": "opportunities", "机会": "opportunities"}
+
+
+@dataclass
+class RelationshipFeature:
+    """Commands backed by :class:`bot.ports.Relationships`, with the sharing rules of :class:`bot.ports.Access`."""
+
+    queries: Relationships
+    access: Access
+    conversations: ConversationStore
+    secret_key: bytes
+
+    def commands(self) -> list[Command]:
+        return [
+            Command("health", {"en": t("help_health", "en"), "zh": t("help_health", "zh")}, patterns(
+                r"(?:what is the |what's the |show )?(?:relationship )?health (?:of |for )?"
+                r"(?P<kind>lead|opportunity|opp|deal)[: ]\s*(?P<target>.+)",
+                r"(?:what is the |what's the |show )?(?:relationship )?health (?:of |for )?(?P<target>.+)",
+                r"how (?:healthy|good) is (?:our |my )?(?:relationship with )?(?P<target>.+)",
+                r"(?:how is|how's) (?:our |my )?relationship with (?P<target>.+)",
+                r"(?P<kind>线索|商机|机会)\s*(?P<target>.+?)\s*的?(?:关系)?健康(?:度|状况)(?:如何|怎么样)?",
+                r"(?P<target>.+?)\s*的?(?:关系)?健康(?:度|状况)(?:如何|怎么样)?",
+                r"(?:查看|查询)?(?:关系)?健康度\s*(?P<target>.+)",
+            ), self._health),
+            Command("who_knows", {"en": t("help_who", "en"), "zh": t("help_who", "zh")}, patterns(
+                r"who (?:knows|has met|has a connection (?:with|at)|is connected to) (?P<target>.+)",
+                r"谁认识\s*(?P<target>.+)",
+                r"(?P<target>.+?)\s*谁认识",
+            ), self._who_knows),
+            Command("intro", {"en": t("help_intro_cmd", "en"), "zh": t("help_intro_cmd", "zh")}, patterns(
+                r"(?:intro|introduction|introduce me) (?:to )?(?P<target>.+)",
+                r"(?:请)?(?:帮我)?引荐\s*(?:给)?\s*(?P<target>.+)",
+            ), self._who_knows),
+            Command("mine", {"en": t("help_mine", "en"), "zh": t("help_mine", "zh")}, patterns(
+                r"(?:show |list )?my (?P<what>accounts|leads|opportunities|opps|deals)",
+                r"(?:查看|显示)?我的(?P<what>潜在客户|客户|账户|线索|商机|机会)",
+            ), self._mine),
+        ]
+
+    def actions(self) -> dict[str, ActionHandler]:
+        return {"intro.request": self._intro_request, "intro.accept": self._intro_accept,
+                "intro.decline": self._intro_decline}
+
+    # --- commands ----------------------------------------------------------------------------------------------
+
+    async def _resolve(self, ctx: CommandContext) -> TargetRef | Reply:
+        text = ctx.args.get("target", "")[:200]
+        kind = _KIND_WORDS.get((ctx.args.get("kind") or "").lower())
+        query = f"{kind}:{text}" if kind else text
+        try:
+            return await asyncio.to_thread(self.queries.resolve_target, ctx.principal.tenant_id, query)
+        except AmbiguousTarget as err:
+            names = ", ".join(name for _, name in err.candidates[:5])
+            return Reply(text=t("ambiguous", ctx.lang, text=shorten(text), names=names))
+        except TargetNotFound:
+            return Reply(text=t("not_found", ctx.lang, text=shorten(text)))
+
+    async def _health(self, ctx: CommandContext) -> Sequence[Reply]:
+        target = await self._resolve(ctx)
+        if isinstance(target, Reply):
+            return [target]
+        p = ctx.principal
+        if not await asyncio.to_thread(self.access.may_see, p.tenant_id, target, p.visible_user_ids):
+            return [Reply(text=t("not_allowed", ctx.lang, text=shorten(target.label)))]
+        view = await asyncio.to_thread(self.queries.health, p.tenant_id, target, viewer_user_id=p.user_id,
+                                       now=ctx.now)
+        return [Reply(card=cards.render_health(view, ctx.lang))]
+
+    async def _who_knows(self, ctx: CommandContext) -> Sequence[Reply]:
+        target = await self._resolve(ctx)
+        if isinstance(target, Reply):
+            return [target]
+        view = await asyncio.to_thread(self.queries.who_knows, ctx.principal.tenant_id, target, now=ctx.now)
+        return [Reply(card=cards.render_who_knows(view, ctx.lang, ctx.sign, requester_id=ctx.principal.user_id))]
+
+    async def _mine(self, ctx: CommandContext) -> Sequence[Reply]:
+        what = _MINE_WORDS.get(ctx.args.get("what", "").lower(), "accounts")
+        p = ctx.principal
+        view = await asyncio.to_thread(self.queries.my_accounts, p.tenant_id, p.user_id, ctx.now)
+        return [Reply(card=cards.render_my_records(view, what, ctx.lang))]
+
+    # --- introductions -------------------------------------------------------------------------------------------
+
+    async def _intro_request(self, ctx: ActionContext) -> ActionResult:
+        colleague_id = str(ctx.args.get("colleague_id", ""))
+        name = str(ctx.args.get("colleague_name", ""))
+        label = str(ctx.args.get("label", ""))
+        p = ctx.principal
+        reachable = await asyncio.to_thread(self.conversations.personal_for, p.tenant_id, [colleague_id])
+        if not reachable:
+            return ActionResult(card=notice_card(t("intro_unreachable", ctx.lang, name=name), ctx.lang))
+        shared = {"requester_id": p.user_id, "requester_name": p.display_name, "colleague_name": name,
+                  "label": label, "kind": ctx.args.get("kind"), "key": ctx.args.get("key")}
+        lang = _lang_of(reachable[0].locale)
+        accept = signing.sign(self.secret_key, verb="intro.accept", tenant_id=p.tenant_id, user_id=colleague_id,
+                              args=shared)
+        decline = signing.sign(self.secret_key, verb="intro.decline", tenant_id=p.tenant_id,
+                               user_id=colleague_id, args=shared)
+        ask = cards.render_intro_request(p.display_name, label, lang, accept, decline)
+        return ActionResult(card=notice_card(t("intro_sent", ctx.lang, name=name, label=label), ctx.lang),
+                            followups=(Proactive(p.tenant_id, colleague_id, Reply(card=ask)),))
+
+    async def _intro_accept(self, ctx: ActionContext) -> ActionResult:
+        a = ctx.args
+        requester, label = str(a.get("requester_name", "")), str(a.get("label", ""))
+        draft = cards.render_intro_draft(ctx.principal.display_name, requester, label, ctx.lang)
+        return ActionResult(card=notice_card(t("intro_accepted_you", ctx.lang, requester=requester), ctx.lang),
+                            followups=(Proactive(ctx.principal.tenant_id, str(a.get("requester_id")),
+                                                 Reply(card=draft)),))
+
+    async def _intro_decline(self, ctx: ActionContext) -> ActionResult:
+        a = ctx.args
+        label = str(a.get("label", ""))
+        message = t("intro_declined", ctx.lang, name=ctx.principal.display_name, label=label)
+        return ActionResult(card=notice_card(t("intro_declined_you", ctx.lang), ctx.lang),
+                            followups=(Proactive(ctx.principal.tenant_id, str(a.get("requester_id")),
+                                                 Reply(text=message)),))
+
+
+def _lang_of(locale: str | None) -> Any:
+    from bot.conversation.i18n import lang_of
+    return lang_of(locale)
