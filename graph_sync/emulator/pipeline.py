@@ -98,6 +98,14 @@ def _match(method: str, path: str) -> tuple[Route, dict[str, str]]:
     raise GraphError(400, "BadRequest", f"Resource not found for the segment '{segment}'.")
 
 
+@dataclass
+class _Trace:
+    """What the log needs to know about a request, filled in as the pipeline learns it."""
+
+    endpoint: str = "unknown"
+    mailbox: str | None = None
+
+
 class Pipeline:
     """Serves requests against one ``EmulatorState``."""
 
@@ -110,14 +118,14 @@ class Pipeline:
         now = state.config.clock()
         request_id = str(uuid.UUID(int=state.rng.getrandbits(128), version=4))
         client_request_id = request.headers.get("client-request-id", request_id)
-        endpoint, mailbox = "unknown", None
+        trace = _Trace()
         try:
             login = LOGIN_PATH.match(request.path)
             if login:
-                endpoint = "login." + login.group("rest").split("/")[0]
+                trace.endpoint = "login." + login.group("rest").split("/")[0]
                 response = handle_login(state, request, unquote(login.group("tenant")), login.group("rest"))
             elif request.path.lower().startswith("/v1.0/"):
-                endpoint, mailbox, response = await self._graph(request, now, request_id, client_request_id)
+                response = await self._graph(request, now, request_id, client_request_id, trace)
             else:
                 raise GraphError(404, "NotFound", f"No such endpoint: {request.path}")
         except GraphError as err:
@@ -126,17 +134,19 @@ class Pipeline:
                                         {"Content-Type": "application/json", **err.headers})
         response.headers.update({"request-id": request_id, "client-request-id": client_request_id,
                                  "x-ms-ags-diagnostic": '{"ServerInfo":{"DataCenter":"Emulator"}}'})
-        self._record(request, response, now, mailbox, endpoint, request_id)
+        self._record(request, response, now, trace.mailbox, trace.endpoint, request_id)
         return response
 
-    async def _graph(self, request: EmulatorRequest, now: float, request_id: str,
-                     client_request_id: str) -> tuple[str, str | None, EmulatorResponse]:
+    async def _graph(self, request: EmulatorRequest, now: float, request_id: str, client_request_id: str,
+                     trace: _Trace) -> EmulatorResponse:
         state = self.state
         path = request.path[len("/v1.0"):]
         if request.method == "POST" and path.lower() == "/$batch":
             state.authority.validate(request.headers.get("authorization"), now)
-            return "$batch", None, await self._batch(request)
+            trace.endpoint = "$batch"
+            return await self._batch(request)
         route, params = _match(request.method, path)
+        trace.endpoint = route.name
         box = None
         if "user" in params:
             user = state.users_by_key.get(params["user"].lower())
@@ -146,12 +156,13 @@ class Pipeline:
             else:
                 box = state.mailboxes[user["id"]]
         mailbox = box.user_id if box is not None and route.mailbox else None
+        trace.mailbox = mailbox
         is_delta_token = route.name.endswith(".delta") and bool(
             request.query.get("$skiptoken") or request.query.get("$deltatoken"))
         fault = state.faults.take(request.path, box.user_id if box else None, is_delta_token)
         if fault is not None:
             state.counters.faults += 1
-            return route.name, mailbox, self._fault_response(fault)
+            return self._fault_response(fault)
         claims = state.authority.validate(request.headers.get("authorization"), now)
         if route.roles and not route.roles.intersection(claims.get("roles", ())):
             raise GraphError(403, "Authorization_RequestDenied" if not route.mailbox else "ErrorAccessDenied",
@@ -160,11 +171,11 @@ class Pipeline:
         ctx = Ctx(state, request, params, parse_prefer(request), now, request_id, client_request_id, box)
         if mailbox is None:
             await self._latency()
-            return route.name, mailbox, route.handler(ctx)
+            return route.handler(ctx)
         state.limits.admit(mailbox, now)
         try:
             await self._latency()
-            return route.name, mailbox, route.handler(ctx)
+            return route.handler(ctx)
         finally:
             state.limits.release(mailbox)
 
