@@ -12,6 +12,8 @@ from analytics.cli_context import CliContext
 from analytics.errors import ConfigError, RapportError
 from analytics.settings import load_settings
 from analytics.store.cli import app as db_app
+from bot.serve import serve as serve_command
+from graph_sync.emulator.cli import app as emulator_app
 
 
 def build_app() -> typer.Typer:
@@ -35,6 +37,8 @@ def build_app() -> typer.Typer:
         ctx.call_on_close(context.close)
 
     app.add_typer(db_app, name="db")
+    app.add_typer(emulator_app, name="emulator")
+    app.command("serve")(serve_command)
     register_analytics(app)
     return app
 
