@@ -9,19 +9,11 @@ from botbuilder.core import TurnContext
 from msrest.exceptions import HttpOperationError
 
 from bot.conversation.model import ConversationRecord, Reply
+from bot.digest.queue import SendFailed
 from bot.ports import ConversationStore
 from bot.teams_sdk.translate import activity_of, reference_of
 
 log = logging.getLogger(__name__)
-
-
-class SendError(Exception):
-    """A proactive send failed; ``status`` is the Bot Connector's HTTP status (None if no response)."""
-
-    def __init__(self, status: int | None, retry_after: str | None) -> None:
-        self.status = status
-        self.retry_after = retry_after
-        super().__init__(f"send failed with status {status}")
 
 
 class Messenger:
@@ -33,7 +25,7 @@ class Messenger:
         self._conversations = conversations
 
     async def send(self, record: ConversationRecord, reply: Reply) -> None:
-        """Send one message to ``record``'s conversation; raise :class:`SendError` with the status on failure."""
+        """Send one message to ``record``'s conversation; raise :class:`SendFailed` with the status on failure."""
 
         async def callback(turn_context: TurnContext) -> None:
             await turn_context.send_activity(activity_of(reply))
@@ -44,7 +36,7 @@ class Messenger:
             response = getattr(err, "response", None)
             status = getattr(response, "status_code", None)
             headers = getattr(response, "headers", None) or {}
-            raise SendError(status, headers.get("Retry-After")) from err
+            raise SendFailed(status, headers.get("Retry-After")) from err
 
     async def send_to_user(self, tenant_id: str, user_aad_id: str, reply: Reply) -> bool:
         """Send to the user's personal chat with the bot; False if the bot was never installed for them."""
