@@ -1,0 +1,212 @@
+"""From clauses, cues, times and entities to suggestions (pure functions, no spaCy, no clock).
+
+Per clause: a meeting or a phone call (the earlier cue wins when both appear), otherwise a task; independently
+a content request (content words with a request or send verb), an issue (problem words, unless negated) and a
+new contact (an email or phone, or a contact cue next to a named person). Confidence grows with the evidence
+found: a resolved time, a named attendee or owner, a due date, contact details.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from analytics.nlp.spanfilters import inside
+from analytics.nlp.suggestions import (
+    CharSpan,
+    ContactDetails,
+    Entity,
+    Suggestion,
+    SuggestionKind,
+    TimeMention,
+)
+
+SELF = "me"
+
+
+@dataclass(frozen=True)
+class Cue:
+    """A matched cue phrase: label (a key of ``patterns/cues_<lang>.json``) and character offsets."""
+
+    label: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One clause of the note with the cues, times and entities inside it."""
+
+    span: CharSpan
+    cues: tuple[Cue, ...]
+    times: tuple[TimeMention, ...]
+    entities: tuple[Entity, ...]
+    lang: str
+
+    def labelled(self, label: str) -> list[Cue]:
+        return [c for c in self.cues if c.label == label]
+
+
+def gather_clauses(clause_spans: Sequence[CharSpan], cues: Sequence[Cue], times: Sequence[TimeMention],
+                   entities: Sequence[Entity], lang: str) -> list[Clause]:
+    """Distribute cues, times and entities over the clauses that contain them (all inputs sorted by start)."""
+    out: list[Clause] = []
+    ci = ti = ei = 0
+    for span in clause_spans:
+        bounds = (span.start, span.end)
+        while ci < len(cues) and cues[ci].start < span.start:
+            ci += 1
+        while ti < len(times) and times[ti].span.start < span.start:
+            ti += 1
+        while ei < len(entities) and entities[ei].span.start < span.start:
+            ei += 1
+        c0, t0, e0 = ci, ti, ei
+        while ci < len(cues) and cues[ci].start < span.end:
+            ci += 1
+        while ti < len(times) and times[ti].span.start < span.end:
+            ti += 1
+        while ei < len(entities) and entities[ei].span.start < span.end:
+            ei += 1
+        out.append(Clause(
+            span,
+            tuple(c for c in cues[c0:ci] if inside((c.start, c.end), bounds)),
+            tuple(times[t0:ti]),
+            tuple(entities[e0:ei]),
+            lang,
+        ))
+    return out
+
+
+def _title(clause: Clause, limit: int = 80) -> str:
+    text = " ".join(clause.span.text.split()).strip(" .;。；!?！？,，-*•")
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _cue_span(c: Cue) -> CharSpan:
+    return CharSpan(c.start, c.end, c.text)
+
+
+def _first_point(clause: Clause) -> TimeMention | None:
+    return next((t for t in clause.times if t.start is not None), None)
+
+
+def _duration(clause: Clause) -> TimeMention | None:
+    return next((t for t in clause.times if t.duration is not None), None)
+
+
+def _people(clause: Clause) -> list[Entity]:
+    return [e for e in clause.entities if e.label == "PERSON"]
+
+
+def _owner(clause: Clause) -> str | None:
+    """The task's owner: "me" for first-person cues, else a person right before an owner verb."""
+    if clause.labelled("owner_self"):
+        return SELF
+    links = clause.labelled("owner_link")
+    for person in _people(clause):
+        for link in links:
+            gap = clause.span.text[person.span.end - clause.span.start:link.start - clause.span.start]
+            if 0 <= link.start - person.span.end <= 2 and not gap.strip():
+                return person.span.text
+    if clause.lang == "zh" and clause.span.text.lstrip().startswith("我"):
+        return SELF
+    return None
+
+
+def _event(clause: Clause, kind: SuggestionKind, cue: Cue) -> Suggestion:
+    point, dur = _first_point(clause), _duration(clause)
+    people = _people(clause)
+    spans = [clause.span, _cue_span(cue)] + [t.span for t in clause.times] + [p.span for p in people]
+    start = point.start if point else None
+    end = point.end if point else None
+    duration = (point.duration if point else None) or (dur.duration if dur else None)
+    if start is not None and end is None and duration is not None:
+        end = start + duration
+    confidence = 0.55 + (0.25 if start is not None else 0.0) + (0.1 if people else 0.0)
+    return Suggestion(kind=kind, title=_title(clause), confidence=round(min(confidence, 0.95), 2),
+                      spans=tuple(spans), start=start, end=end, duration=duration,
+                      attendees=tuple(p.span.text for p in people))
+
+
+def _task(clause: Clause, cue: Cue) -> Suggestion:
+    point = _first_point(clause)
+    owner = _owner(clause)
+    spans = [clause.span, _cue_span(cue)] + [t.span for t in clause.times]
+    confidence = 0.5 + (0.2 if point else 0.0) + (0.15 if owner else 0.0)
+    return Suggestion(kind=SuggestionKind.TASK, title=_title(clause), confidence=round(confidence, 2),
+                      spans=tuple(spans), due=point.start if point else None, owner=owner)
+
+
+def _contact(clause: Clause) -> Suggestion | None:
+    ents = clause.entities
+    email = next((e for e in ents if e.label == "EMAIL"), None)
+    phone = next((e for e in ents if e.label == "PHONE"), None)
+    person = next((e for e in ents if e.label == "PERSON"), None)
+    org = next((e for e in ents if e.label == "ORG"), None)
+    cue = next(iter(clause.labelled("contact")), None)
+    if not (email or phone or (cue and person)):
+        return None
+    title_cue = next(iter(clause.labelled("title")), None)
+    title = _title_phrase(clause, title_cue) if title_cue else None
+    details = ContactDetails(
+        name=person.span.text if person else None, email=email.span.text if email else None,
+        phone=phone.span.text if phone else None, title=title, company=org.span.text if org else None)
+    found = [e.span for e in (person, email, phone, org) if e is not None]
+    evidence = sum(x is not None for x in (details.name, details.email, details.phone, details.title,
+                                            details.company))
+    return Suggestion(kind=SuggestionKind.CONTACT, title=details.name or details.email or _title(clause),
+                      confidence=round(min(0.45 + 0.1 * evidence + (0.1 if cue else 0.0), 0.95), 2),
+                      spans=(clause.span, *found), contact=details)
+
+
+_TITLE_TAIL = re.compile(r"^(?:\s+(?:of|for)\s+[A-Z&][\w&]*(?:\s+[A-Z&][\w&]*){0,3})?")
+
+
+def _title_phrase(clause: Clause, cue: Cue) -> str:
+    """The job title around a title cue: "VP of Sales", "procurement manager", "采购经理"."""
+    text = clause.span.text
+    rel_end = cue.end - clause.span.start
+    tail = _TITLE_TAIL.match(text[rel_end:])
+    end = rel_end + (tail.end() if tail else 0)
+    start = cue.start - clause.span.start
+    # Take capitalised or department words just before the cue ("Head of IT", "Sales Director").
+    before = re.search(r"((?:[A-Z][\w&]*|[a-z]+ (?=manager|director|lead|engineer))\s+)$", text[:start])
+    if before and clause.lang == "en" and before.group(1).strip() not in ("I", "The", "A", "Our", "Their"):
+        start -= len(before.group(1))
+    if clause.lang == "zh":
+        pre = re.search(r"[\u4e00-\u9fff]{0,2}$", text[:start])
+        if pre and pre.group(0) and pre.group(0)[-1] in "采购技术销售市场财务运营产品项目研发人事法务":
+            start -= len(pre.group(0))
+    return " ".join(text[start:end].split())
+
+
+def suggest(clause: Clause) -> list[Suggestion]:
+    """Every suggestion one clause supports, in a fixed order of kinds."""
+    out: list[Suggestion] = []
+    meeting, call = clause.labelled("meeting"), clause.labelled("call")
+    if meeting or call:
+        first_meeting = meeting[0].start if meeting else 1 << 62
+        first_call = call[0].start if call else 1 << 62
+        if first_call < first_meeting:
+            out.append(_event(clause, SuggestionKind.CALL, call[0]))
+        else:
+            out.append(_event(clause, SuggestionKind.MEETING, meeting[0]))
+    elif clause.labelled("task"):
+        out.append(_task(clause, clause.labelled("task")[0]))
+    content = clause.labelled("content")
+    if content and clause.labelled("request"):
+        spans = (clause.span, *(_cue_span(c) for c in content))
+        out.append(Suggestion(kind=SuggestionKind.CONTENT_REQUEST, title=_title(clause),
+                              confidence=0.7 if len(content) > 1 or clause.labelled("request") else 0.6,
+                              spans=spans, subject=" ".join(dict.fromkeys(c.text for c in content))))
+    issue = clause.labelled("issue")
+    if issue and not clause.labelled("negation"):
+        out.append(Suggestion(kind=SuggestionKind.ISSUE, title=_title(clause),
+                              confidence=round(min(0.6 + 0.1 * len(issue), 0.9), 2),
+                              spans=(clause.span, *(_cue_span(c) for c in issue)), subject=_title(clause, 200)))
+    contact = _contact(clause)
+    if contact is not None:
+        out.append(contact)
+    return out
