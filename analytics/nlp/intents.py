@@ -89,7 +89,9 @@ def _cue_span(c: Cue) -> CharSpan:
 
 
 def _first_point(clause: Clause) -> TimeMention | None:
-    return next((t for t in clause.times if t.start is not None), None)
+    """The clause's most specific resolved time: the longest expression, the earlier on ties."""
+    points = [t for t in clause.times if t.start is not None]
+    return max(points, key=lambda t: (t.span.end - t.span.start, -t.span.start)) if points else None
 
 
 def _duration(clause: Clause) -> TimeMention | None:
