@@ -1,0 +1,185 @@
+"""What ground_truth.json claims is what the mail and calendar files show, recounted from the files."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from graph_sync.emulator.generator.crm_model import (
+    LEAD_COEFFICIENTS,
+    LEAD_INTERCEPT,
+    OPPORTUNITY_COEFFICIENTS,
+    OPPORTUNITY_INTERCEPT,
+    probability,
+)
+from tests.graph_sync.emulator.generator.conftest import read_jsonl
+
+Pair = tuple[str, str]  # (user mail, contact email)
+
+
+def _addr(r: dict[str, Any]) -> str:
+    return str(r["emailAddress"]["address"])
+
+
+@pytest.fixture(scope="module")
+def recount(small_tenant: Path, truth: dict[str, Any]) -> dict[Pair, list[str]]:
+    """Times (ISO) of every interaction between each planted pair, recounted from the files."""
+    mail_of = {u["id"]: u["mail"] for u in truth["users"]}
+    pairs = {(mail_of[r["user_id"]], r["contact_email"]) for r in truth["relationships"]}
+    seen_mail: set[str] = set()
+    seen_events: set[str] = set()
+    times: dict[Pair, list[str]] = defaultdict(list)
+    for user_id in mail_of:
+        for m in read_jsonl(small_tenant / "mail" / f"{user_id}.jsonl"):
+            if m["internetMessageId"] in seen_mail:
+                continue
+            seen_mail.add(m["internetMessageId"])
+            sender = _addr(m["from"])
+            for rcpt in (_addr(r) for r in m["toRecipients"] + m["ccRecipients"]):
+                for pair in ((sender, rcpt), (rcpt, sender)):
+                    if pair in pairs:
+                        times[pair].append(m["sentDateTime"])
+        for e in read_jsonl(small_tenant / "events" / f"{user_id}.jsonl"):
+            if e["iCalUId"] in seen_events or e["isCancelled"]:
+                continue
+            seen_events.add(e["iCalUId"])
+            end = e["end"]["dateTime"][:19] + "Z"
+            if end > truth["reference_now"]:
+                continue
+            people = {_addr(e["organizer"]), *(_addr(a) for a in e["attendees"])}
+            for pair in pairs:
+                if pair[0] in people and pair[1] in people:
+                    times[pair].append(e["start"]["dateTime"][:19] + "Z")
+    return times
+
+
+def _classify(before: int, recent: int, truth: dict[str, Any]) -> str:
+    rule = truth["trajectory_rule"]
+    if recent == 0:
+        return "dormant" if before else "none"
+    if before == 0:
+        return "new"
+    span = (_days(truth["windows"]["recent_start"]) - _days(truth["windows"]["span_start"]))
+    ratio = (recent / truth["windows"]["recent_days"]) / (before / span)
+    if ratio >= rule["improving_at_least"]:
+        return "improving"
+    if ratio <= rule["declining_at_most"]:
+        return "declining"
+    low, high = rule["steady_between"]
+    return "steady" if low <= ratio <= high else "ambiguous"
+
+
+def _days(iso: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() / 86400
+
+
+def test_realised_counts_in_ground_truth_equal_a_recount_of_the_files(
+        recount: dict[Pair, list[str]], truth: dict[str, Any]) -> None:
+    mail_of = {u["id"]: u["mail"] for u in truth["users"]}
+    recent_start = truth["windows"]["recent_start"]
+    for r in truth["relationships"]:
+        times = recount[(mail_of[r["user_id"]], r["contact_email"])]
+        realised = r["realised"]
+        assert len(times) == realised["interactions_before"] + realised["interactions_recent"]
+        assert sum(t >= recent_start for t in times) == realised["interactions_recent"]
+        assert max(times) == realised["last_interaction"]
+
+
+def test_planted_trajectories_show_in_the_recounted_interactions(
+        recount: dict[Pair, list[str]], truth: dict[str, Any]) -> None:
+    mail_of = {u["id"]: u["mail"] for u in truth["users"]}
+    recent_start = truth["windows"]["recent_start"]
+    shown = 0
+    for r in truth["relationships"]:
+        times = recount[(mail_of[r["user_id"]], r["contact_email"])]
+        recent = sum(t >= recent_start for t in times)
+        shown += _classify(len(times) - recent, recent, truth) == r["trajectory"]
+    assert shown / len(truth["relationships"]) >= 0.97
+    assert {r["trajectory"] for r in truth["relationships"]} == {"improving", "steady", "declining", "dormant",
+                                                                  "new"}
+    accounts = truth["accounts"]
+    assert sum(a["realised"]["trajectory"] == a["trajectory"] for a in accounts) / len(accounts) >= 0.9
+
+
+def test_each_contacts_strongest_connector_is_most_frequent_most_recent_and_two_way(
+        recount: dict[Pair, list[str]], truth: dict[str, Any]) -> None:
+    mail_of = {u["id"]: u["mail"] for u in truth["users"]}
+    by_contact: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in truth["relationships"]:
+        by_contact[r["contact_email"]].append(r)
+    for contact in truth["contacts"]:
+        rels = by_contact[contact["email"]]
+        strongest = next(r for r in rels if r["user_id"] == contact["strongest_connector"])
+        top = recount[(mail_of[strongest["user_id"]], contact["email"])]
+        for other in rels:
+            if other is strongest:
+                continue
+            theirs = recount[(mail_of[other["user_id"]], contact["email"])]
+            assert len(top) > len(theirs) and max(top) > max(theirs)
+        assert strongest["realised"]["messages_user_to_contact"] > 0
+        assert strongest["realised"]["messages_contact_to_user"] > 0
+        assert contact["ranked_connectors"][0] == contact["strongest_connector"]
+
+
+def test_realised_response_times_follow_the_planted_medians(truth: dict[str, Any]) -> None:
+    close = total = 0
+    for r in truth["relationships"]:
+        for side in ("user", "contact"):
+            realised = r["realised"][f"{side}_median_first_response_minutes"]
+            if r["realised"][f"{side}_replies"] >= 7:
+                planted = r["response"][side]["median_first_response_minutes"]
+                total += 1
+                close += abs(math.log(realised / planted)) < 0.7
+    assert total > 50 and close / total >= 0.85
+
+
+def _auc(scores: list[float], labels: list[bool]) -> float:
+    pos = [s for s, y in zip(scores, labels, strict=True) if y]
+    neg = [s for s, y in zip(scores, labels, strict=True) if not y]
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
+
+
+@pytest.mark.parametrize(("kind", "intercept", "coefficients", "positive"), [
+    ("leads", LEAD_INTERCEPT, LEAD_COEFFICIENTS, "Qualified"),
+    ("opportunities", OPPORTUNITY_INTERCEPT, OPPORTUNITY_COEFFICIENTS, "Won"),
+])
+def test_crm_outcomes_follow_the_published_logistic_model(
+        small_tenant: Path, truth: dict[str, Any], kind: str, intercept: float,
+        coefficients: dict[str, float], positive: str) -> None:
+    planted = truth["crm"][kind]
+    assert planted["coefficients"] == coefficients and planted["intercept"] == intercept
+    with open(small_tenant / "crm" / f"{kind}.csv", encoding="utf-8") as f:
+        rows = {r[next(iter(r))]: r for r in csv.DictReader(f)}
+    scores, labels = [], []
+    for record in planted["records"]:
+        assert record["probability"] == pytest.approx(probability(intercept, coefficients, record["features"]),
+                                                      abs=2e-3)
+        status = rows[record["id"]]["status"]
+        if status != "Open":
+            scores.append(record["probability"])
+            labels.append(status == positive)
+    assert 40 <= sum(labels) <= len(labels) - 40  # enough of each class to train on, as scoring requires
+    assert _auc(scores, labels) >= 0.65
+
+
+def test_lead_reply_count_driver_is_measurable_from_the_owners_inbox(small_tenant: Path,
+                                                                     truth: dict[str, Any]) -> None:
+    id_of = {u["mail"]: u["id"] for u in truth["users"]}
+    with open(small_tenant / "crm" / "leads.csv", encoding="utf-8") as f:
+        leads = list(csv.DictReader(f))
+    inbox_cache: dict[str, list[dict[str, Any]]] = {}
+    features = {r["id"]: r["features"] for r in truth["crm"]["leads"]["records"]}
+    for lead in leads[:60]:
+        owner = id_of[lead["owner_email"]]
+        inbox = inbox_cache.setdefault(owner, read_jsonl(small_tenant / "mail" / f"{owner}.jsonl"))
+        end = lead["closed_on"] or truth["reference_now"]
+        replies = sum(1 for m in inbox if _addr(m["from"]) == lead["contact_email"] and m["sentDateTime"] <= end)
+        assert features[lead["lead_id"]]["lead_reply_count"] == min(replies, 4)
