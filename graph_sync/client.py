@@ -1,0 +1,300 @@
+"""A typed async Graph client for one tenant: msgraph-sdk for URLs, auth and middleware; raw JSON for bodies.
+
+Every request goes through msgraph-sdk: request builders produce the URLs, kiota's
+``AzureIdentityAuthenticationProvider`` adds the token, the Graph middleware pipeline sends it. The response
+body is handed back as bytes through a kiota ``ResponseHandler`` and parsed with ``json.loads`` into plain
+dicts, because kiota model parsing costs ~4.6 ms per message (PLATFORM.md).
+
+Retries are ours (see :mod:`graph_sync.throttle` for why): the pipeline is the SDK's default minus its
+``RetryHandler``, and :meth:`GraphClient.get_json` retries with :func:`~graph_sync.throttle.next_delay`, an
+injected sleep, the per-mailbox concurrency limit and request budget, and raises :class:`Throttled` instead of
+sleeping when the wait is at least ``max_retry_wait`` (the scheduler requeues the mailbox).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+from kiota_abstractions.base_request_configuration import RequestConfiguration
+from kiota_abstractions.method import Method
+from kiota_abstractions.request_information import RequestInformation
+from kiota_abstractions.response_handler import ResponseHandler
+from kiota_authentication_azure.azure_identity_authentication_provider import (
+    AzureIdentityAuthenticationProvider,
+)
+from kiota_http.kiota_client_factory import KiotaClientFactory
+from kiota_http.middleware import RetryHandler
+from kiota_http.middleware.options import ResponseHandlerOption
+from msgraph.graph_request_adapter import GraphRequestAdapter
+from msgraph.graph_service_client import GraphServiceClient
+from msgraph_core import GraphClientFactory
+from msgraph_core.middleware import GraphTelemetryHandler
+
+from graph_sync.auth import AsyncCredential
+from graph_sync.delta import expired_state_error
+from graph_sync.errors import (
+    AccessDenied,
+    BadPage,
+    BudgetExhausted,
+    GraphError,
+    SyncStateExpired,
+    Throttled,
+    TransportFailed,
+)
+from graph_sync.normalise import MESSAGE_SELECT
+from graph_sync.throttle import TRANSPORT_ERROR, MailboxBudget, next_delay
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+USER_SELECT = ("id", "displayName", "mail", "userPrincipalName", "accountEnabled", "jobTitle", "department",
+               "mailboxSettings")
+DIRECTORY_KEY = "__directory__"  # limiter key for tenant-level (non-mailbox) requests
+
+
+@dataclass
+class Limiter:
+    """Concurrency limits and request budgets shared by every client of one worker."""
+
+    global_limit: int
+    per_mailbox: int
+    budget: int
+    budget_window: float = 600.0
+    _global: asyncio.Semaphore | None = None
+    _mailboxes: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    _budgets: dict[str, MailboxBudget] = field(default_factory=dict)
+    in_flight: dict[str, int] = field(default_factory=dict)
+    max_in_flight: dict[str, int] = field(default_factory=dict)
+
+    def global_semaphore(self) -> asyncio.Semaphore:
+        if self._global is None:  # created lazily, inside the running loop
+            self._global = asyncio.Semaphore(self.global_limit)
+        return self._global
+
+    def mailbox(self, key: str) -> asyncio.Semaphore:
+        sem = self._mailboxes.get(key)
+        if sem is None:
+            sem = self._mailboxes[key] = asyncio.Semaphore(self.per_mailbox)
+        return sem
+
+    def budget_for(self, key: str) -> MailboxBudget:
+        b = self._budgets.get(key)
+        if b is None:
+            b = self._budgets[key] = MailboxBudget(self.budget, self.budget_window)
+        return b
+
+
+class _RawResponse(ResponseHandler):
+    """Hands kiota's native httpx response back untouched (status, headers and body bytes)."""
+
+    async def handle_response_async(self, response: Any, error_map: Any) -> Any:
+        await response.aread()
+        return response
+
+
+@dataclass
+class RequestStats:
+    """Requests a client made, for ``sync status`` and the benchmark."""
+
+    requests: int = 0
+    retries: int = 0
+
+
+def build_service_client(
+    credential: AsyncCredential,
+    graph_base_url: str,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    timeout: float = 60.0,
+) -> tuple[GraphServiceClient, httpx.AsyncClient]:
+    """A ``GraphServiceClient`` for ``graph_base_url`` with the SDK's middleware minus its retry handler."""
+    middleware = [m for m in KiotaClientFactory.get_default_middleware(None) if not isinstance(m, RetryHandler)]
+    middleware.append(GraphTelemetryHandler())
+    raw = httpx.AsyncClient(transport=transport, timeout=timeout,
+                            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64))
+    http = GraphClientFactory.create_with_custom_middleware(middleware, client=raw)
+    host = urlparse(graph_base_url).hostname or ""
+    auth = AzureIdentityAuthenticationProvider(
+        credential, scopes=["https://graph.microsoft.com/.default"], allowed_hosts=[host])
+    adapter = GraphRequestAdapter(auth, client=http)
+    adapter.base_url = graph_base_url.rstrip("/")
+    return GraphServiceClient(request_adapter=adapter), http
+
+
+class GraphClient:
+    """Graph for one tenant: URLs from the SDK's request builders, pages as parsed JSON, retries and limits."""
+
+    def __init__(
+        self,
+        service: GraphServiceClient,
+        credential: AsyncCredential,
+        http: httpx.AsyncClient,
+        limiter: Limiter,
+        *,
+        page_size: int = 1000,
+        max_retry_wait: float = 180.0,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.service = service
+        self._credential = credential
+        self._http = http
+        self._limiter = limiter
+        self.page_size = page_size
+        self._max_wait = max_retry_wait
+        self._sleep = sleep
+        self._clock = clock
+        self._monotonic = monotonic
+        self._rng = rng or random.Random(0)
+        self.stats = RequestStats()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        await self._credential.close()
+
+    # --- URLs (built by the SDK's request builders) ------------------------------------------------------------
+
+    def _prefer(self, config: RequestConfiguration[Any]) -> RequestConfiguration[Any]:
+        config.headers.add("Prefer", 'IdType="ImmutableId"')
+        config.headers.add("Prefer", f"odata.maxpagesize={self.page_size}")
+        return config
+
+    def messages_delta_url(self, user_id: str, folder: str) -> str:
+        """Initial URL of a message delta round on one folder, metadata properties only."""
+        b = self.service.users.by_user_id(user_id).mail_folders.by_mail_folder_id(folder).messages.delta
+        qp = b.DeltaRequestBuilderGetQueryParameters(select=list(MESSAGE_SELECT))
+        return str(b.to_get_request_information(RequestConfiguration(query_parameters=qp)).url)
+
+    def events_delta_url(self, user_id: str, start: datetime, end: datetime) -> str:
+        """Initial URL of a calendarView delta round over ``[start, end)`` (delta takes no ``$select``)."""
+        b = self.service.users.by_user_id(user_id).calendar_view.delta
+        qp = b.DeltaRequestBuilderGetQueryParameters(start_date_time=_iso(start), end_date_time=_iso(end))
+        return str(b.to_get_request_information(RequestConfiguration(query_parameters=qp)).url)
+
+    def calendar_view_url(self, user_id: str, start: datetime, end: datetime) -> str:
+        """First page of a plain ``calendarView`` listing (range polling without Calendars.Read)."""
+        b = self.service.users.by_user_id(user_id).calendar_view
+        qp = b.CalendarViewRequestBuilderGetQueryParameters(start_date_time=_iso(start), end_date_time=_iso(end))
+        return str(b.to_get_request_information(RequestConfiguration(query_parameters=qp)).url)
+
+    def users_url(self) -> str:
+        b = self.service.users
+        qp = b.UsersRequestBuilderGetQueryParameters(select=list(USER_SELECT), top=999)
+        return str(b.to_get_request_information(RequestConfiguration(query_parameters=qp)).url)
+
+    def domains_url(self) -> str:
+        return str(self.service.domains.to_get_request_information().url)
+
+    def batch_url(self) -> str:
+        """JSON batching endpoint (up to 20 requests per POST)."""
+        return str(self.service.request_adapter.base_url).rstrip("/") + "/$batch"
+
+    # --- sending -----------------------------------------------------------------------------------------------
+
+    def _request(self, url: str, *, events: bool, body: bytes | None = None) -> RequestInformation:
+        if body is None:
+            # with_url keeps the stored link byte for byte (PLATFORM.md: replay the whole URL).
+            info = self.service.users.delta.with_url(url).to_get_request_information(
+                self._prefer(RequestConfiguration()))
+        else:
+            info = RequestInformation(Method.POST)
+            info.url = url
+            info.set_stream_content(body, "application/json")
+        if events:
+            info.headers.add("Prefer", 'outlook.timezone="UTC"')
+        info.add_request_options([ResponseHandlerOption(_RawResponse())])
+        return info
+
+    async def get_json(self, url: str, *, mailbox: str = DIRECTORY_KEY, events: bool = False,
+                       body: Mapping[str, Any] | None = None) -> Any:
+        """GET (or POST ``body`` to) ``url`` and return the parsed JSON body, retrying what can be retried."""
+        payload = json.dumps(body).encode() if body is not None else None
+        attempt = 0
+        auth_retried = False
+        budget = self._limiter.budget_for(mailbox)
+        while True:
+            wait = budget.reserve(self._monotonic())
+            if wait > 0:
+                raise BudgetExhausted(mailbox, wait)
+            status, headers, content = await self._send(url, mailbox, events, payload)
+            attempt += 1
+            if status == 200:
+                try:
+                    return json.loads(content)
+                except (ValueError, UnicodeDecodeError) as err:
+                    # A truncated transfer looks like this too: retry like a dropped connection, then give up.
+                    if attempt >= 3:
+                        raise BadPage(url, f"malformed JSON: {err}") from err
+                    self.stats.retries += 1
+                    continue
+            code, message = _error_of(content)
+            if status != TRANSPORT_ERROR and expired_state_error(status, code):
+                raise SyncStateExpired(status, code, message, url)
+            if status == 401 and not auth_retried:
+                auth_retried = True  # the token expired early: fetch a new one once
+                invalidate = getattr(self._credential, "invalidate", None)
+                if callable(invalidate):
+                    invalidate()
+                continue
+            if status in (401, 403):
+                raise AccessDenied(status, code, message, url)
+            delay = next_delay(attempt, status, headers, self._clock(), jitter=self._rng.random() * 0.2)
+            if delay is None:
+                if status == TRANSPORT_ERROR:
+                    raise TransportFailed(url, message)
+                if status in (429, 503, 504):
+                    raise Throttled(status, code, message, url, retry_after=60.0)
+                raise GraphError(status, code, message, url)
+            if delay >= self._max_wait:
+                raise Throttled(status, code, message, url, retry_after=delay)
+            self.stats.retries += 1
+            log.debug("retry %s after %.2f s (HTTP %s, attempt %d)", url, delay, status, attempt)
+            await self._sleep(delay)
+
+    async def _send(self, url: str, mailbox: str, events: bool,
+                    payload: bytes | None) -> tuple[int, Mapping[str, str], bytes]:
+        limiter = self._limiter
+        async with limiter.mailbox(mailbox), limiter.global_semaphore():
+            n = limiter.in_flight.get(mailbox, 0) + 1
+            limiter.in_flight[mailbox] = n
+            if n > limiter.max_in_flight.get(mailbox, 0):
+                limiter.max_in_flight[mailbox] = n
+            self.stats.requests += 1
+            try:
+                info = self._request(url, events=events, body=payload)
+                adapter: Any = self.service.request_adapter
+                response = await adapter.send_primitive_async(info, "bytes", None)
+                assert isinstance(response, httpx.Response)
+                return response.status_code, response.headers, response.content
+            except httpx.TransportError as err:
+                return TRANSPORT_ERROR, {}, str(err).encode() or type(err).__name__.encode()
+            finally:
+                limiter.in_flight[mailbox] -= 1
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _error_of(content: bytes) -> tuple[str, str]:
+    """Graph's error ``code`` and ``message`` from an error body (or what can be salvaged of it)."""
+    try:
+        body = json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return "", content[:200].decode("utf-8", "replace")
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        err = body["error"]
+        return str(err.get("code") or ""), str(err.get("message") or "")
+    return "", ""

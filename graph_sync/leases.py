@@ -1,0 +1,139 @@
+"""Sync state rows and the leases that split mailboxes between workers.
+
+A worker *claims* a mailbox by writing its id and an expiry into every ``sync_state`` row of that mailbox.
+On PostgreSQL the claim reads the rows ``FOR UPDATE SKIP LOCKED``, so two workers claiming at once never both
+win, and a mailbox whose lease expired (its worker died) is taken over by the next claim. Every page commit
+re-checks and extends the lease in the same transaction as the page (:func:`renew`), so a worker that lost its
+lease can never commit another page of that mailbox.
+
+SQLite supports a single sync process: a claim there takes the mailbox even if a dead process's lease has not
+expired yet, so a restarted ``rapport sync`` continues at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, func, or_, select, update
+from sqlalchemy.engine import Engine
+
+from analytics.store import models
+from analytics.store.ingest import dialect_insert
+from graph_sync.errors import LeaseLost
+
+STATE = models.table_of(models.SyncState)
+
+
+@dataclass(frozen=True)
+class ResourceState:
+    """One ``sync_state`` row, as the worker reads it."""
+
+    tenant_id: str
+    mailbox_id: str
+    resource: str
+    next_link: str | None
+    delta_link: str | None
+    window_start: datetime | None
+    window_end: datetime | None
+    not_before: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    consecutive_errors: int
+    resyncs: int
+
+
+def ensure_rows(engine: Engine, tenant_id: str, pairs: Iterable[tuple[str, str]]) -> int:
+    """Create missing ``sync_state`` rows for (mailbox, resource) pairs; returns how many were new."""
+    rows = [{"tenant_id": tenant_id, "mailbox_id": m, "resource": r} for m, r in sorted(set(pairs))]
+    if not rows:
+        return 0
+    with engine.begin() as conn:
+        stmt = dialect_insert(conn, STATE).on_conflict_do_nothing(
+            index_elements=["tenant_id", "mailbox_id", "resource"]).returning(STATE.c.resource)
+        return len(conn.execute(stmt, rows).all())
+
+
+def load_states(conn: Connection, tenant_id: str, mailbox_id: str) -> list[ResourceState]:
+    q = select(STATE).where(STATE.c.tenant_id == tenant_id, STATE.c.mailbox_id == mailbox_id).order_by(
+        STATE.c.resource)
+    return [ResourceState(
+        tenant_id=r["tenant_id"], mailbox_id=r["mailbox_id"], resource=r["resource"], next_link=r["next_link"],
+        delta_link=r["delta_link"], window_start=r["window_start"], window_end=r["window_end"],
+        not_before=r["not_before"], last_success_at=r["last_success_at"], last_error=r["last_error"],
+        consecutive_errors=r["consecutive_errors"], resyncs=r["resyncs"],
+    ) for r in conn.execute(q).mappings()]
+
+
+def candidates(
+    engine: Engine, tenant_id: str, owner: str, now: datetime, *, pass_started: datetime,
+    exclude: Sequence[str] = (), single_process: bool = False, limit: int = 64,
+) -> list[str]:
+    """Mailboxes that may be claimed: not leased by a live other worker, and not yet synced this pass."""
+    foreign_live = case(
+        (and_(STATE.c.lease_owner.is_not(None), STATE.c.lease_owner != owner,
+              STATE.c.lease_expires_at > now), 1), else_=0)
+    stale = case((or_(STATE.c.last_success_at.is_(None), STATE.c.last_success_at < pass_started), 1), else_=0)
+    q = (select(STATE.c.mailbox_id).where(STATE.c.tenant_id == tenant_id).group_by(STATE.c.mailbox_id)
+         .having(func.sum(stale) > 0).order_by(func.min(STATE.c.last_success_at).nulls_first(), STATE.c.mailbox_id))
+    if not single_process:
+        q = q.having(func.sum(foreign_live) == 0)
+    if exclude:
+        q = q.where(STATE.c.mailbox_id.not_in(list(exclude)))
+    with engine.connect() as conn:
+        return list(conn.execute(q.limit(limit)).scalars())
+
+
+def claim(
+    engine: Engine, tenant_id: str, mailbox_id: str, owner: str, now: datetime, lease_seconds: float,
+    *, single_process: bool = False,
+) -> int:
+    """Lease every row of ``mailbox_id`` to ``owner``; returns the row count, or 0 if another worker holds it."""
+    expires = now + timedelta(seconds=lease_seconds)
+    where = (STATE.c.tenant_id == tenant_id) & (STATE.c.mailbox_id == mailbox_id)
+    with engine.begin() as conn:
+        total = conn.execute(select(func.count()).select_from(STATE).where(where)).scalar_one()
+        q: Any = select(STATE.c.resource, STATE.c.lease_owner, STATE.c.lease_expires_at).where(where)
+        if conn.dialect.name == "postgresql":
+            q = q.with_for_update(skip_locked=True)
+        rows = conn.execute(q).all()
+        if len(rows) < total or total == 0:
+            return 0  # another worker is claiming it right now
+        if not single_process and any(
+                r.lease_owner not in (None, owner) and r.lease_expires_at is not None and r.lease_expires_at > now
+                for r in rows):
+            return 0
+        conn.execute(update(STATE).where(where).values(lease_owner=owner, lease_expires_at=expires))
+        return int(total)
+
+
+def renew(conn: Connection, tenant_id: str, mailbox_id: str, resource: str, owner: str, rows: int,
+          expires: datetime) -> None:
+    """Inside a page transaction: extend the lease, or raise :class:`LeaseLost` if it is no longer ours."""
+    result = conn.execute(update(STATE).where(
+        STATE.c.tenant_id == tenant_id, STATE.c.mailbox_id == mailbox_id, STATE.c.lease_owner == owner,
+    ).values(lease_expires_at=expires))
+    if (result.rowcount or 0) < rows:
+        raise LeaseLost(mailbox_id, resource)
+
+
+def release(engine: Engine, tenant_id: str, mailbox_id: str, owner: str) -> None:
+    """Give the mailbox back (only if still ours)."""
+    with engine.begin() as conn:
+        conn.execute(update(STATE).where(
+            STATE.c.tenant_id == tenant_id, STATE.c.mailbox_id == mailbox_id, STATE.c.lease_owner == owner,
+        ).values(lease_owner=None, lease_expires_at=None))
+
+
+def save_progress(conn: Connection, tenant_id: str, mailbox_id: str, resource: str, **values: Any) -> None:
+    """Update one resource's row (links, counters, health) inside the caller's transaction."""
+    conn.execute(update(STATE).where(
+        STATE.c.tenant_id == tenant_id, STATE.c.mailbox_id == mailbox_id, STATE.c.resource == resource,
+    ).values(**values))
+
+
+def counter(name: str, by: int) -> Any:
+    """``column + by`` for :func:`save_progress`."""
+    return STATE.c[name] + by
