@@ -182,7 +182,7 @@ class PathBoostingClassifier(_BinaryExplainable):
         """Each node's training-weighted mean leaf value (leaf values as boosting left them)."""
         left, right = tree.children_left, tree.children_right
         weight = tree.weighted_n_node_samples
-        expected = tree.value[:, 0, 0].astype(np.float64).copy()
+        expected: Vector = np.array(tree.value[:, 0, 0], dtype=np.float64)
         # Children always have larger ids than their parent in scikit-learn trees: one reverse pass suffices.
         for node in range(tree.node_count - 1, -1, -1):
             if left[node] != -1:
@@ -268,4 +268,66 @@ class PlattCalibratedClassifier(_BinaryExplainable):
         check_is_fitted(self, "slope_")
         X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
         base, contrib = self.estimator_.explain(X)
+        return self.slope_ * base + self.offset_, self.slope_ * contrib
+
+
+class BlendedClassifier(_BinaryExplainable):
+    """The average of several calibrated explainable classifiers' log-odds, re-calibrated with Platt scaling.
+
+    Averaging keeps explanations exact: the blend's contributions are the average of its members' (times the
+    outer sigmoid's slope). ``fit`` fits every member; :meth:`from_fitted` reuses members already fitted on the
+    same data (their out-of-fold decision values are averaged, so nothing is fitted twice).
+
+    Parameters
+    ----------
+    estimators : list of PlattCalibratedClassifier, default=None
+        The members (a logistic and a boosting model when ``None``).
+    """
+
+    def __init__(self, estimators: list[PlattCalibratedClassifier] | None = None) -> None:
+        self.estimators = estimators
+
+    def fit(self, X: Any, y: Any) -> BlendedClassifier:
+        """Fit every member, then the outer sigmoid on the averaged out-of-fold log-odds."""
+        X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite="allow-nan")
+        target = self._targets(y)
+        members = self.estimators or [PlattCalibratedClassifier(AdditiveLogisticClassifier(), cv=3),
+                                      PlattCalibratedClassifier(PathBoostingClassifier(n_estimators=50), cv=3)]
+        self.estimators_ = [clone(m).fit(X, target) for m in members]
+        self._calibrate(target)
+        return self
+
+    @classmethod
+    def from_fitted(cls, members: list[PlattCalibratedClassifier], X: Any, y: Any) -> BlendedClassifier:
+        """A blend of members already fitted on ``(X, y)``."""
+        blend = cls(estimators=members)
+        X, y = validate_data(blend, X, y, dtype=np.float64, ensure_all_finite="allow-nan")
+        target = blend._targets(y)
+        blend.estimators_ = list(members)
+        blend._calibrate(target)
+        return blend
+
+    def _calibrate(self, target: NDArray[np.intp]) -> None:
+        oof = np.mean([m.oof_decision_ for m in self.estimators_], axis=0)
+        platt = LogisticRegression(C=1e6, max_iter=1000).fit(oof[:, None], target)
+        self.slope_ = float(platt.coef_[0, 0])
+        self.offset_ = float(platt.intercept_[0])
+        self.oof_decision_ = self.slope_ * oof + self.offset_
+        self.oof_auc_ = float(roc_auc_score(target, oof))
+
+    def decision_function(self, X: Any) -> Vector:
+        """Calibrated log-odds of the positive class."""
+        check_is_fitted(self, "slope_")
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
+        mean = np.mean([m.decision_function(X) for m in self.estimators_], axis=0)
+        out: Vector = self.slope_ * mean + self.offset_
+        return out
+
+    def explain(self, X: Any) -> tuple[float, Matrix]:
+        """Averaged member explanations mapped through the outer sigmoid (exactly additive)."""
+        check_is_fitted(self, "slope_")
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
+        parts = [m.explain(X) for m in self.estimators_]
+        base = float(np.mean([b for b, _ in parts]))
+        contrib = np.mean([c for _, c in parts], axis=0)
         return self.slope_ * base + self.offset_, self.slope_ * contrib

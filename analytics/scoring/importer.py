@@ -19,6 +19,7 @@ from analytics.errors import NotFound
 from analytics.scoring.errors import ImportInvalid, ImportProblem
 from analytics.scoring.mapping import Mapping, RecordType
 from analytics.scoring.parsing import STATUS_WORDS, CrmRecord, StageEntry, parse_records, parse_stages
+from analytics.scoring.records import POST_OUTCOME_KEY, TEXT_KEY
 from analytics.store import models
 from analytics.store.ids import contact_key, domain_of
 
@@ -130,6 +131,15 @@ def _upsert_contacts(conn: Connection, tenant_id: str, records: list[CrmRecord])
     return len(new_rows)
 
 
+def _fields_doc(r: CrmRecord) -> dict[str, Any]:
+    doc: dict[str, Any] = dict(r.fields)
+    if r.post_outcome:
+        doc[POST_OUTCOME_KEY] = r.post_outcome
+    if r.text:
+        doc[TEXT_KEY] = r.text
+    return doc
+
+
 def write_records(conn: Connection, tenant_id: str, record_type: RecordType, records: list[CrmRecord],
                   stages: list[StageEntry]) -> tuple[int, int]:
     """Replace the named records (and their members and stage history) inside the caller's transaction."""
@@ -157,7 +167,7 @@ def write_records(conn: Connection, tenant_id: str, record_type: RecordType, rec
     for r in records:
         row: dict[str, Any] = {"tenant_id": tenant_id, "owner_id": r.owner, "account_id": r.account_id,
                                "status": words[r.outcome], "created_at": r.created_at, "closed_at": r.closed_at,
-                               "fields": r.fields}
+                               "fields": _fields_doc(r)}
         if record_type == "lead":
             row.update(lead_id=r.record_id, contact_email=r.contact_email)
         else:

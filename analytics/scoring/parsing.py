@@ -46,6 +46,8 @@ class CrmRecord:
     fields: dict[str, FieldValue] = field(default_factory=dict)
     contact_fields: dict[str, FieldValue] = field(default_factory=dict)
     account_fields: dict[str, FieldValue] = field(default_factory=dict)
+    post_outcome: dict[str, FieldValue] = field(default_factory=dict)  # known only after the outcome
+    text: dict[str, FieldValue] = field(default_factory=dict)  # free text: kept, never a feature
 
 
 @dataclass(frozen=True)
@@ -244,12 +246,14 @@ def parse_records(text: str, mapping: Mapping, fmt: Literal["csv", "jsonl"]) -> 
                 amount = float(row[std["amount"]])
             except ValueError:
                 bad(std["amount"], f"expected a number, got {row[std['amount']]!r}")
-        values: dict[str, dict[str, FieldValue]] = {"record": {}, "contact": {}, "account": {}}
+        values: dict[str, dict[str, FieldValue]] = {"record": {}, "contact": {}, "account": {}, "post": {},
+                                                     "text": {}}
         for spec in mapping.fields:
             value, error = _parse_value(spec, row.get(spec.column, ""), mapping.date_formats)
             if error:
                 bad(spec.column, error)
-            values[spec.on][spec.name] = value
+            bucket = "post" if spec.post_outcome else "text" if spec.kind == "text" else spec.on
+            values[bucket][spec.name] = value
         if len(problems) > before or created is None or outcome is None:
             continue
 
@@ -264,6 +268,7 @@ def parse_records(text: str, mapping: Mapping, fmt: Literal["csv", "jsonl"]) -> 
             contact_email=email.lower() if email else None, contact_name=opt("contact_name"),
             account_id=opt("account_id"), account_name=opt("account_name"), stage=opt("stage"), amount=amount,
             fields=values["record"], contact_fields=values["contact"], account_fields=values["account"],
+            post_outcome=values["post"], text=values["text"],
         ))
     return result
 

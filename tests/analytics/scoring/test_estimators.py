@@ -11,6 +11,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from analytics.scoring.encoding import TabularEncoder
 from analytics.scoring.estimators import (
     AdditiveLogisticClassifier,
+    BlendedClassifier,
     PathBoostingClassifier,
     PlattCalibratedClassifier,
 )
@@ -22,6 +23,8 @@ from analytics.scoring.estimators import (
     AdditiveLogisticClassifier(),
     PathBoostingClassifier(n_estimators=20, min_samples_leaf=1),
     PlattCalibratedClassifier(cv=2),
+    BlendedClassifier([PlattCalibratedClassifier(cv=2),
+                       PlattCalibratedClassifier(PathBoostingClassifier(n_estimators=10), cv=2)]),
 ])
 def test_estimator_follows_the_scikit_learn_contract(estimator: Any, check: Any) -> None:
     check(estimator)
@@ -43,6 +46,8 @@ def _mixed_data(n: int = 600, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
     PathBoostingClassifier(n_estimators=40, categorical_features=[0]),
     PlattCalibratedClassifier(AdditiveLogisticClassifier(categorical_features=[0])),
     PlattCalibratedClassifier(PathBoostingClassifier(n_estimators=30, categorical_features=[0])),
+    BlendedClassifier([PlattCalibratedClassifier(AdditiveLogisticClassifier(categorical_features=[0])),
+                       PlattCalibratedClassifier(PathBoostingClassifier(n_estimators=30, categorical_features=[0]))]),
 ])
 def test_contributions_plus_base_equal_the_decision_function(model: Any) -> None:
     X, y = _mixed_data()

@@ -1,0 +1,45 @@
+""""Intelligent fields": facts derived from raw values (pure functions, no I/O)."""
+
+from __future__ import annotations
+
+import re
+
+# Widely used free-mail providers; a lead writing from one is a person, not (yet) a company.
+FREE_MAIL_DOMAINS = frozenset({
+    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "ymail.com", "hotmail.com",
+    "hotmail.co.uk", "hotmail.fr", "outlook.com", "live.com", "msn.com", "aol.com", "icloud.com", "me.com",
+    "mac.com", "gmx.de", "gmx.net", "gmx.com", "web.de", "mail.com", "protonmail.com", "proton.me", "yandex.ru",
+    "yandex.com", "mail.ru", "qq.com", "163.com", "126.com", "sina.com", "zoho.com", "orange.fr", "free.fr",
+    "laposte.net", "libero.it", "t-online.de", "rediffmail.com", "naver.com", "fastmail.com", "tutanota.com",
+})
+_DISPOSABLE = frozenset({"mailinator.com", "10minutemail.com", "guerrillamail.com", "tempmail.com",
+                         "example.com", "test.com"})
+_NAME_TOKEN = re.compile(r"^[^\W\d_](?:[^\W\d_]|['’.-])*$")
+_PLACEHOLDERS = frozenset({"test", "asdf", "qwerty", "none", "null", "na", "n/a", "xxx", "abc", "unknown",
+                           "noname", "anonymous", "user", "customer", "lead"})
+
+
+def email_domain_kind(email: str | None) -> str | None:
+    """``business``, ``free-mail`` or ``disposable`` for an address; ``None`` when there is none."""
+    if not email or "@" not in email:
+        return None
+    domain = email.rsplit("@", 1)[1].strip().lower()
+    if domain in _DISPOSABLE:
+        return "disposable"
+    return "free-mail" if domain in FREE_MAIL_DOMAINS else "business"
+
+
+def name_plausibility(name: str | None) -> str | None:
+    """``plausible`` for a name of 2–4 alphabetic words, else ``implausible``; ``None`` when missing."""
+    if name is None or not name.strip():
+        return None
+    tokens = name.split()
+    if not 1 <= len(tokens) <= 4:
+        return "implausible"
+    for token in tokens:
+        low = token.casefold()
+        if low in _PLACEHOLDERS or not _NAME_TOKEN.match(token) or len(set(low)) == 1:
+            return "implausible"
+    if len(tokens) == 1:  # a lone given name is possible but weaker than "First Last"
+        return "single word"
+    return "plausible"
