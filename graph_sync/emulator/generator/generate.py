@@ -134,11 +134,11 @@ def generate_tenant(out_dir: Path, *, seed: int, size: Size, clock: Any = time.p
             for (contact, _), outcomes in zip(members.get(account.id, []), drawn, strict=True):
                 for o in outcomes:
                     plans[(o.plan.user_id, o.plan.contact_email)] = o.plan
-                    for mail in o.realised.mails:
+                    for mail in sim.mails(o.realised, by_id[o.plan.user_id], contact, account):
                         sink.write_mail(mail)
                     for meeting in o.realised.meetings:
                         sink.write_meeting(meeting)
-                    o.realised.mails.clear()  # written: let them go, the large size must stay flat in memory
+                    o.realised.threads.clear()  # written: let them go, the large size must stay flat in memory
                     o.realised.meetings.clear()
                 truth.add_contact(contact, outcomes)
         vp = next(u for u in users if u.role == "vp")

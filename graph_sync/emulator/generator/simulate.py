@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import random
 import statistics
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -60,7 +61,7 @@ class Clock:
 class Realised:
     """What one relationship produced, and the measures ground truth reports about it."""
 
-    mails: list[Mail] = field(default_factory=list)
+    threads: list[list[tuple[float, bool]]] = field(default_factory=list)  # (sent, from the user) per message
     meetings: list[Meeting] = field(default_factory=list)
     user_to_contact: int = 0
     contact_to_user: int = 0
@@ -176,7 +177,7 @@ class RelationshipSimulator:
         out = Realised()
         c = self.clock
         for t0 in self._starts(plan, plan.threads_per_30d, user.tz_offset_hours):
-            self._thread(out, plan, user, contact, account, t0)
+            self._thread(out, plan, t0)
         for start in self._starts(plan, plan.meetings_per_30d, user.tz_offset_hours):
             start = math.floor(start / 1800) * 1800
             meeting = self._meeting(plan, user, contact, account, start)
@@ -195,24 +196,16 @@ class RelationshipSimulator:
             out.next_meeting = start
         return out
 
-    def _thread(self, out: Realised, plan: RelationshipPlan, user: User, contact: Contact, account: Account,
-                t0: float) -> None:
+    def _thread(self, out: Realised, plan: RelationshipPlan, t0: float) -> None:
+        """Draw one thread's message times and directions (content is drawn later, only if it is kept)."""
         c = self.clock
         stop = min(c.now, plan.end)
-        subject = self._subject(contact, account)
-        conversation = self.ids.conversation_id()
         from_user = self.rng.random() < USER_INITIATES
         t = t0
-        for k in range(MAX_THREAD_MESSAGES):
-            sender, recipient = (user.address, contact.address) if from_user else (contact.address, user.address)
-            prefix = "" if k == 0 else ("RE: " if from_user else ("回复: " if contact.chinese else "Re: "))
-            mail = Mail(internet_message_id=self.ids.internet_message_id(self._imid_domain(sender[1])),
-                        conversation_id=conversation, subject=prefix + subject, sender=sender, to=[recipient],
-                        sent=t, has_attachments=self.rng.random() < 0.15,
-                        importance="high" if self.rng.random() < 0.03 else "normal")
-            if not from_user and not contact.free_mail and self.rng.random() < 0.1:
-                mail.cc.append((account.name, account.list_address))
-            out.mails.append(mail)
+        messages: list[tuple[float, bool]] = []
+        out.threads.append(messages)
+        for _ in range(MAX_THREAD_MESSAGES):
+            messages.append((t, from_user))
             out.count(t, c)
             if from_user:
                 out.user_to_contact += 1
@@ -231,6 +224,23 @@ class RelationshipSimulator:
             (out.contact_delays if from_user else out.user_delays).append(delay)
             t += delay * 60
             from_user = not from_user
+
+    def mails(self, realised: Realised, user: User, contact: Contact, account: Account) -> Iterator[Mail]:
+        """The mails of a kept realisation: subjects, ids and flags are drawn here, once."""
+        for messages in realised.threads:
+            subject = self._subject(contact, account)
+            conversation = self.ids.conversation_id()
+            for k, (t, from_user) in enumerate(messages):
+                sender, recipient = (user.address, contact.address) if from_user else (contact.address,
+                                                                                        user.address)
+                prefix = "" if k == 0 else ("RE: " if from_user else ("回复: " if contact.chinese else "Re: "))
+                mail = Mail(internet_message_id=self.ids.internet_message_id(self._imid_domain(sender[1])),
+                            conversation_id=conversation, subject=prefix + subject, sender=sender, to=[recipient],
+                            sent=t, has_attachments=self.rng.random() < 0.15,
+                            importance="high" if self.rng.random() < 0.03 else "normal")
+                if not from_user and not contact.free_mail and self.rng.random() < 0.1:
+                    mail.cc.append((account.name, account.list_address))
+                yield mail
 
     def _meeting(self, plan: RelationshipPlan, user: User, contact: Contact, account: Account,
                  start: float) -> Meeting:

@@ -34,7 +34,7 @@ PROFILES: dict[str, SizeProfile] = {
     "small": SizeProfile(
         name="small", teams=2, reps_per_team=3, shared_mailboxes=1, rooms=1, disabled_users=1,
         accounts=20, contacts=80, span_days=180, recent_days=90, future_days=30,
-        strongest_threads_per_30d=2.0, leads=200, opportunities=120,
+        strongest_threads_per_30d=2.0, leads=200, opportunities=160,
         newsletters_per_user_per_30d=4.0, internal_threads_per_user_per_30d=3.0,
     ),
     "demo": SizeProfile(
