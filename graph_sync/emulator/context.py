@@ -5,11 +5,11 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from graph_sync.emulator.errors import GraphError
-from graph_sync.emulator.wire import EmulatorRequest, EmulatorResponse, JSON_TYPE, Preferences, paged_body
+from graph_sync.emulator.wire import JSON_TYPE, EmulatorRequest, EmulatorResponse, Preferences, paged_body
 
 if TYPE_CHECKING:
     from graph_sync.emulator.state import EmulatorState, Mailbox
@@ -54,7 +54,7 @@ def skip_token(offset: int, extra: dict[str, object]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def read_skip_token(token: str) -> dict[str, object]:
+def read_skip_token(token: str) -> dict[str, Any]:
     """The values a ``skip_token`` holds, or a 400."""
     try:
         value = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))

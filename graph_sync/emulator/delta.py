@@ -13,9 +13,8 @@ import json
 from dataclasses import asdict, dataclass, replace
 
 from graph_sync.emulator.errors import GraphError
-from graph_sync.emulator.items import ItemStore, Span, overlaps
+from graph_sync.emulator.items import Item, ItemStore, Span, overlaps
 from graph_sync.emulator.render import rest_message_id
-from graph_sync.emulator.items import Item
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ def decode_token(token: str) -> DeltaPosition:
         sel = tuple(raw.pop("sel")) if raw.get("sel") is not None else None
         window = tuple(raw.pop("w")) if raw.get("w") is not None else None
         return DeltaPosition(**{k: v for k, v in raw.items() if k not in ("sel", "w")}, sel=sel,
-                             w=window)  # type: ignore[arg-type]
+                             w=window)
     except (ValueError, TypeError, KeyError) as err:
         raise GraphError(400, "BadRequest", "The delta or skip token is invalid.") from err
 

@@ -44,9 +44,9 @@ def list_users(ctx: Ctx) -> EmulatorResponse:
     token = ctx.request.query.get("$skiptoken")
     if token:
         saved = read_skip_token(token)
-        offset = int(saved["o"])  # type: ignore[arg-type]
-        select = tuple(saved["sel"]) if saved.get("sel") else None  # type: ignore[arg-type]
-        size = int(saved["n"])  # type: ignore[arg-type]
+        offset = int(saved["o"])
+        select: tuple[str, ...] | None = tuple(saved["sel"]) if saved.get("sel") else None
+        size = int(saved["n"])
     else:
         offset = 0
         select = parse_select(ctx.request, USER_PROPERTIES, "user")
@@ -76,7 +76,7 @@ def get_manager(ctx: Ctx) -> EmulatorResponse:
     manager_id = ctx.state.manager_of.get(user["id"])
     if manager_id is None or manager_id not in ctx.state.users_by_id:
         raise GraphError(404, "Request_ResourceNotFound",
-                         f"Resource 'manager' does not exist or one of its queried reference-property objects "
+                         "Resource 'manager' does not exist or one of its queried reference-property objects "
                          "are not present.")
     value = json.loads(_user_bytes(ctx, ctx.state.users_by_id[manager_id], None, typed=True))
     return json_response(200, {"@odata.context": f"{ctx.graph_base}/$metadata#directoryObjects/$entity", **value})

@@ -24,7 +24,13 @@ from graph_sync.emulator.context import Ctx
 from graph_sync.emulator.errors import GraphError
 from graph_sync.emulator.login import LOGIN_PATH, handle_login
 from graph_sync.emulator.observe import RequestRecord
-from graph_sync.emulator.wire import EmulatorRequest, EmulatorResponse, error_body, json_response, parse_prefer
+from graph_sync.emulator.wire import (
+    EmulatorRequest,
+    EmulatorResponse,
+    error_body,
+    json_response,
+    parse_prefer,
+)
 
 if TYPE_CHECKING:
     from graph_sync.emulator.state import EmulatorState

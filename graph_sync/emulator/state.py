@@ -184,6 +184,8 @@ class EmulatorState:
 
     @staticmethod
     def _known_folder(box: Mailbox, folder: str) -> str:
+        if folder in box.folder_ids:
+            return folder
         name = box.folder(folder)
         if name is None:
             raise UnknownItem("mail folder", folder)

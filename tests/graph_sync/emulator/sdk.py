@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from kiota_authentication_azure.azure_identity_authentication_provider import AzureIdentityAuthenticationProvider
+from kiota_authentication_azure.azure_identity_authentication_provider import (
+    AzureIdentityAuthenticationProvider,
+)
 from msgraph import GraphRequestAdapter, GraphServiceClient
 
 from graph_sync.emulator import EmulatorCredential, EmulatorState
