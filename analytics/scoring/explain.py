@@ -12,6 +12,7 @@ from analytics.scoring.records import WORDS
 
 CARD_REASONS = 5
 DETAIL_REASONS = 10
+MIN_CONTRIBUTION = 0.005  # log-odds; smaller shares would read as reasons without moving the score
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,8 @@ def explain_rows(builder: FeatureBuilder, X: Matrix, base: float, contributions:
         row = contributions[i]
         logit = float(base + row.sum())
         order = np.argsort(-row)
-        pos = [j for j in order[:limit] if row[j] > 1e-9]
-        neg = [j for j in order[::-1][:limit] if row[j] < -1e-9]
+        pos = [j for j in order[:limit] if row[j] > MIN_CONTRIBUTION]
+        neg = [j for j in order[::-1][:limit] if row[j] < -MIN_CONTRIBUTION]
 
         def reason(j: int, _i: int = i, _row: np.ndarray = row) -> Reason:
             shown, text, rate, count = reason_text(builder, int(j), float(X[_i, j]), record_type)
