@@ -81,6 +81,13 @@ OPTIONS: tuple[Option, ...] = (
     # Analytics
     Option("analytics_window_days", "analytics.window_days", "int", 90, "Activity breakdown window (days)",
            minimum=7, maximum=730),
+    # Scoring
+    Option("scoring_window_days", "scoring.window_days", "int", 730,
+           "Predictive scoring training window in days (3 months to 2 years)", minimum=91, maximum=730),
+    Option("scoring_auc_bar", "scoring.auc_bar", "float", 0.65,
+           "Validation AUC a scoring model must reach to be published", minimum=0.5, maximum=1.0),
+    Option("scoring_grade_bands", "scoring.grade_bands", "str", "75,50,25",
+           "Lowest scores of grades A, B and C (below C is D)"),
     # Bot
     Option("bot_host", "bot.host", "str", "0.0.0.0", "Address the bot's web server binds to"),
     Option("bot_port", "bot.port", "int", 3978, "Port of the bot's web server", minimum=1, maximum=65535),
@@ -119,6 +126,9 @@ class Settings:
     sync_skip_shared: bool = True
     sync_skip_rooms: bool = True
     analytics_window_days: int = 90
+    scoring_window_days: int = 730
+    scoring_auc_bar: float = 0.65
+    scoring_grade_bands: str = "75,50,25"
     bot_host: str = "0.0.0.0"
     bot_port: int = 3978
     bot_public_url: str = ""
