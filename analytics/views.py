@@ -54,6 +54,7 @@ class SideKpis:
     avg_first_response_hours: float | None  # None when this side never answered the other
     response_rate: float | None  # share of the other side's messages this side answered; None if none came
     most_contacted: tuple[PersonCount, ...]
+    median_first_response_hours: float | None = None  # robust to the odd reply after a holiday
 
 
 @dataclass(frozen=True, slots=True)

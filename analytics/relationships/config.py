@@ -8,7 +8,8 @@ with the option's path in the message (``ConfigError``) instead of silently skew
         "factor_weights": {"activity": 0.35, "recency": 0.30},         # each within ±50 %, renormalised
         "expected_per_30_days": {"contact": 4, "account": 8},          # interactions a healthy record has
         "bands": {"good": 60, "fair": 40},                             # lower bounds of Good and Fair
-        "min_interactions": 3, "trend_days": 30, "trend_threshold": 5
+        "min_interactions": 3, "activity_days": 30,
+        "trend_days": 90, "baseline_days": 180, "improving_ratio": 1.4, "declining_ratio": 0.7
     }}
 """
 
@@ -46,8 +47,10 @@ class HealthConfig:
     min_interactions: int = 3  # in the window, both sides together; fewer means "Not enough info"
     window_days: int = 90  # reciprocity and responsiveness look this far back
     recent_days: int = 30  # activity counts this far back
-    trend_days: int = 30  # the trend compares with the score this many days earlier
-    trend_threshold: float = 5.0  # points of change that make a trend
+    trend_days: int = 90  # the trend compares the interaction rate of these last days ...
+    baseline_days: int = 180  # ... with the rate over these days before them (from the first interaction on)
+    improving_ratio: float = 1.4  # recent rate ≥ this × baseline rate: Improving
+    declining_ratio: float = 0.7  # recent rate ≤ this × baseline rate: Declining
     reply_days: int = 3  # an outreach answered within this many days counts as answered
 
     def expected(self, record_type: str) -> float:
@@ -118,6 +121,9 @@ def health_config(options: Mapping[str, Any], *, window_days: int = 90) -> Healt
         fair_from=fair,
         min_interactions=int(_number(raw, "min_interactions", 3, path, 1, 1000)),
         window_days=window_days,
-        trend_days=int(_number(raw, "trend_days", 30, path, 7, 180)),
-        trend_threshold=_number(raw, "trend_threshold", 5.0, path, 0.5, 50),
+        recent_days=int(_number(raw, "activity_days", 30, path, 7, 180)),
+        trend_days=int(_number(raw, "trend_days", 90, path, 14, 180)),
+        baseline_days=int(_number(raw, "baseline_days", 180, path, 30, 365)),
+        improving_ratio=_number(raw, "improving_ratio", 1.4, path, 1.05, 10),
+        declining_ratio=_number(raw, "declining_ratio", 0.7, path, 0.05, 0.95),
     )

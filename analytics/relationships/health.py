@@ -135,18 +135,43 @@ def _answered_outreach(days: Sequence[DayCount], as_of: date, reply_days: int) -
     return answered, asked
 
 
+def rate_trend(days: Sequence[DayCount], as_of: date, config: HealthConfig) -> tuple[str, float | None]:
+    """Improving / Steady / Declining from the interaction rate of the last ``trend_days`` against the record's
+    own baseline (the ``baseline_days`` before them, counted from its first interaction), and that ratio.
+
+    Comparing a record with itself keeps the trend meaningful at any volume: a busy account that doubles its
+    contact improves even though its score was already capped, and a quiet contact is not "declining" for being
+    quiet. No baseline (a relationship younger than the recent period) gives "Not enough info".
+    """
+    recent_start = as_of - timedelta(days=config.trend_days - 1)
+    window_start = recent_start - timedelta(days=config.baseline_days)
+    active = [d for d in days if window_start <= d.day <= as_of and (d.from_us or d.from_them)]
+    first = min((d.day for d in active), default=None)
+    if first is None or first >= recent_start:
+        return "Not enough info", None
+    recent = sum(d.from_us + d.from_them for d in active if d.day >= recent_start)
+    before = sum(d.from_us + d.from_them for d in active if d.day < recent_start)
+    if recent + before < config.min_interactions or before == 0:
+        return "Not enough info", None
+    baseline_span = max(1, (recent_start - first).days)
+    ratio = (recent / config.trend_days) / (before / baseline_span)
+    if ratio >= config.improving_ratio:
+        return "Improving", ratio
+    if ratio <= config.declining_ratio:
+        return "Declining", ratio
+    return "Steady", ratio
+
+
 def evaluate(days: Sequence[DayCount], as_of: date, config: HealthConfig, record_type: str) -> HealthResult:
-    """Score, state, trend and factor movements of a record as of ``as_of``."""
+    """Score, state, trend and factor movements (now vs ``trend_days`` earlier) of a record as of ``as_of``."""
     now = snapshot(days, as_of, config, record_type)
     before = snapshot(days, as_of - timedelta(days=config.trend_days), config, record_type)
+    trend, _ratio = rate_trend(days, as_of, config)
     if now.score is None:
-        return HealthResult(None, "Not enough info", "Not enough info", before.score, now.factors, {})
+        return HealthResult(None, "Not enough info", trend, before.score, now.factors, {})
     state = config.state_of(now.score)
     if before.score is None:
-        return HealthResult(now.score, state, "Not enough info", None, now.factors, {})
-    delta = now.score - before.score
-    trend = ("Improving" if delta >= config.trend_threshold
-             else "Declining" if delta <= -config.trend_threshold else "Steady")
+        return HealthResult(now.score, state, trend, None, now.factors, {})
     changes = {f.name: round(f.points - b.points, 1) for f, b in zip(now.factors, before.factors, strict=True)}
     ordered = tuple(sorted(now.factors, key=lambda f: -abs(changes[f.name])))
     return HealthResult(now.score, state, trend, before.score, ordered, changes)
@@ -154,4 +179,5 @@ def evaluate(days: Sequence[DayCount], as_of: date, config: HealthConfig, record
 
 def history_days_needed(config: HealthConfig) -> int:
     """How many days of rollups :func:`evaluate` reads back from ``as_of``."""
-    return config.window_days + config.trend_days
+    return max(max(config.window_days, config.recent_days) + config.trend_days,
+               config.trend_days + config.baseline_days)

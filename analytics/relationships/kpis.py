@@ -17,6 +17,7 @@ Rules (SPEC.md):
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ class _Side:
             avg_first_response_hours=None if avg is None else round(avg, 4),
             response_rate=None if rate is None else round(rate, 4),
             most_contacted=tuple(PersonCount(name, email, n) for (name, email), n in top),
+            median_first_response_hours=(round(statistics.median(self.response_hours), 4)
+                                         if self.response_hours else None),
         )
 
 

@@ -40,12 +40,14 @@ FREE_MAIL = frozenset({"gmail.com", "googlemail.com", "outlook.com", "hotmail.co
                        "qq.com", "163.com", "126.com", "yandex.ru", "mail.ru"})
 
 
+def is_automated_address(email: str) -> bool:
+    """An address whose local part says it is a machine or a list (no-reply@, newsletter@, mailer-daemon@, …)."""
+    return bool(_AUTOMATED_LOCAL.match(email.strip().lower().partition("@")[0]))
+
+
 def is_automated(contact: ContactRow) -> bool:
     """A bulk sender, a no-reply address or a distribution list: never someone a colleague "knows"."""
-    if contact.sender_class in _AUTOMATED_CLASSES:
-        return True
-    local = contact.email.partition("@")[0]
-    return bool(_AUTOMATED_LOCAL.match(local))
+    return contact.sender_class in _AUTOMATED_CLASSES or is_automated_address(contact.email)
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,8 +64,7 @@ def test_incremental_refresh_matches_a_full_refresh_for_the_touched_records(
     result = incremental_refresh(engine, tenant_id, Settings(), contacts_in_batch(batch), now=later)
     assert (result.contacts, result.accounts) == (1, 1)
     incremental = scores(engine)
-    assert incremental[("contact", "eve@northwind.com")] == scores(engine)[("contact", "eve@northwind.com")]
     full_refresh(engine, tenant_id, Settings(), now=later)
     full = scores(engine)
-    for key in [("contact", "dave@fabrikam.com"), ("account", "acc-fab"), ("lead", "lead-1")]:
-        assert incremental[key] == full[key]
+    for key in [("contact", "dave@fabrikam.com"), ("account", "acc-fab")]:
+        assert incremental[key] == full[key], key
