@@ -11,6 +11,7 @@ from analytics.cli import register as register_analytics
 from analytics.cli_context import CliContext
 from analytics.errors import ConfigError, RapportError
 from analytics.nlp.cli import app as notes_app
+from analytics.scoring.cli import app as scoring_app
 from analytics.settings import load_settings
 from analytics.store.cli import app as db_app
 from bot.serve import serve as serve_command
@@ -38,6 +39,7 @@ def build_app() -> typer.Typer:
         ctx.call_on_close(context.close)
 
     app.add_typer(db_app, name="db")
+    app.add_typer(scoring_app, name="scoring")
     app.add_typer(notes_app, name="notes")
     app.add_typer(emulator_app, name="emulator")
     app.command("serve")(serve_command)
