@@ -319,7 +319,6 @@ def upgrade() -> None:
     sa.Column('user_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('contact_id', sa.BigInteger(), nullable=True),
     sa.Column('response_status', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=True),
-    sa.ForeignKeyConstraint(['tenant_id', 'activity_id'], ['activity.tenant_id', 'activity.activity_id'], name=op.f('fk_activity_participant_tenant_id_activity_id_activity'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('tenant_id', 'activity_id', 'role', 'address', name=op.f('pk_activity_participant'))
     )
     with op.batch_alter_table('activity_participant', schema=None) as batch_op:
@@ -334,7 +333,6 @@ def upgrade() -> None:
     sa.Column('resource', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('source_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('folder_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.ForeignKeyConstraint(['tenant_id', 'activity_id'], ['activity.tenant_id', 'activity.activity_id'], name=op.f('fk_activity_source_tenant_id_activity_id_activity'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('tenant_id', 'source_key', name=op.f('pk_activity_source'))
     )
     with op.batch_alter_table('activity_source', schema=None) as batch_op:
