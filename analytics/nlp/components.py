@@ -28,7 +28,7 @@ from analytics.nlp.timespec import RawTime
 
 LANGS = ("en", "zh")
 # Labels of cue lists that compete for the same words; owner cues are read separately and never compete.
-COMPETING = frozenset({"meeting", "call", "task", "content", "request", "issue", "negation", "contact", "title"})
+COMPETING = frozenset({"meeting", "call", "task", "content", "issue", "negation", "contact", "title"})
 
 if not Doc.has_extension("rapport_times"):
     Doc.set_extension("rapport_times", default=None)

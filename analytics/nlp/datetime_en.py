@@ -195,7 +195,7 @@ def _part_of_day(m: re.Match[str]) -> TimeSpec | None:
 def _period(m: re.Match[str]) -> TimeSpec | None:
     edge_raw = (m["edge"] or "").lower()
     mod = " ".join((m["mod"] or "").lower().split())
-    if not edge_raw and not mod:
+    if not edge_raw and not mod and m["unit"].lower() != "weekend":
         return None
     shift = {"": 0, "this": 0, "current": 0, "next": 1, "last": -1, "the following": 1, "following": 1,
              "coming": 1, "the next": 1}.get(mod, 0)

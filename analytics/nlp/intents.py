@@ -187,7 +187,10 @@ def _title_phrase(clause: Clause, cue: Cue) -> str:
 def suggest(clause: Clause) -> list[Suggestion]:
     """Every suggestion one clause supports, in a fixed order of kinds."""
     out: list[Suggestion] = []
-    meeting, call = clause.labelled("meeting"), clause.labelled("call")
+    meeting = clause.labelled("meeting")
+    # "电话 021-6234…", "phone: +44 …": a phone cue right before a number introduces it, it is not a call.
+    phones = [e.span.start for e in clause.entities if e.label == "PHONE"]
+    call = [c for c in clause.labelled("call") if not any(0 <= p - c.end <= 3 for p in phones)]
     if meeting or call:
         first_meeting = meeting[0].start if meeting else 1 << 62
         first_call = call[0].start if call else 1 << 62

@@ -120,6 +120,10 @@ def _date_of(spec: TimeSpec, now: datetime) -> date | None:
     if spec.period is not None or spec.quarter is not None:
         return _period_date(spec, today)
     if spec.weekday is not None:
+        if spec.offset_unit in ("day", "week") and spec.offset_amount is not None:
+            # "in two weeks on Wednesday": that weekday in the week the offset lands in.
+            landed = _offset(now, spec.offset_amount, spec.offset_unit).date()
+            return landed - timedelta(days=landed.weekday() - spec.weekday)
         if spec.week_shift is None:
             return today + timedelta(days=(spec.weekday - today.weekday()) % 7)
         monday = today - timedelta(days=today.weekday())
