@@ -15,6 +15,7 @@ from analytics.scoring.cli import app as scoring_app
 from analytics.settings import load_settings
 from analytics.store.cli import app as db_app
 from bot.serve import serve as serve_command
+from graph_sync.cli import sync_app, tenants_app
 from graph_sync.emulator.cli import app as emulator_app
 
 
@@ -42,6 +43,8 @@ def build_app() -> typer.Typer:
     app.add_typer(scoring_app, name="scoring")
     app.add_typer(notes_app, name="notes")
     app.add_typer(emulator_app, name="emulator")
+    app.add_typer(tenants_app, name="tenants")
+    app.add_typer(sync_app, name="sync")
     app.command("serve")(serve_command)
     register_analytics(app)
     return app

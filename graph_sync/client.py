@@ -171,31 +171,36 @@ class GraphClient:
         config.headers.add("Prefer", f"odata.maxpagesize={self.page_size}")
         return config
 
+    def _url(self, info: RequestInformation) -> str:
+        # The adapter fills {+baseurl} only when it sends; resolve it now to store a complete URL.
+        info.path_parameters["baseurl"] = self.service.request_adapter.base_url
+        return str(info.url)
+
     def messages_delta_url(self, user_id: str, folder: str) -> str:
         """Initial URL of a message delta round on one folder, metadata properties only."""
         b = self.service.users.by_user_id(user_id).mail_folders.by_mail_folder_id(folder).messages.delta
         qp = b.DeltaRequestBuilderGetQueryParameters(select=list(MESSAGE_SELECT))
-        return str(b.to_get_request_information(RequestConfiguration(query_parameters=qp)).url)
+        return self._url(b.to_get_request_information(RequestConfiguration(query_parameters=qp)))
 
     def events_delta_url(self, user_id: str, start: datetime, end: datetime) -> str:
         """Initial URL of a calendarView delta round over ``[start, end)`` (delta takes no ``$select``)."""
         b = self.service.users.by_user_id(user_id).calendar_view.delta
         qp = b.DeltaRequestBuilderGetQueryParameters(start_date_time=_iso(start), end_date_time=_iso(end))
-        return str(b.to_get_request_information(RequestConfiguration(query_parameters=qp)).url)
+        return self._url(b.to_get_request_information(RequestConfiguration(query_parameters=qp)))
 
     def calendar_view_url(self, user_id: str, start: datetime, end: datetime) -> str:
         """First page of a plain ``calendarView`` listing (range polling without Calendars.Read)."""
         b = self.service.users.by_user_id(user_id).calendar_view
         qp = b.CalendarViewRequestBuilderGetQueryParameters(start_date_time=_iso(start), end_date_time=_iso(end))
-        return str(b.to_get_request_information(RequestConfiguration(query_parameters=qp)).url)
+        return self._url(b.to_get_request_information(RequestConfiguration(query_parameters=qp)))
 
     def users_url(self) -> str:
         b = self.service.users
         qp = b.UsersRequestBuilderGetQueryParameters(select=list(USER_SELECT), top=999)
-        return str(b.to_get_request_information(RequestConfiguration(query_parameters=qp)).url)
+        return self._url(b.to_get_request_information(RequestConfiguration(query_parameters=qp)))
 
     def domains_url(self) -> str:
-        return str(self.service.domains.to_get_request_information().url)
+        return self._url(self.service.domains.to_get_request_information())
 
     def batch_url(self) -> str:
         """JSON batching endpoint (up to 20 requests per POST)."""

@@ -75,7 +75,7 @@ def candidates(
     foreign_live = case(
         (and_(STATE.c.lease_owner.is_not(None), STATE.c.lease_owner != owner,
               STATE.c.lease_expires_at > now), 1), else_=0)
-    stale = case((or_(STATE.c.last_success_at.is_(None), STATE.c.last_success_at < pass_started), 1), else_=0)
+    stale = case((or_(STATE.c.last_success_at.is_(None), STATE.c.last_success_at <= pass_started), 1), else_=0)
     q = (select(STATE.c.mailbox_id).where(STATE.c.tenant_id == tenant_id).group_by(STATE.c.mailbox_id)
          .having(func.sum(stale) > 0).order_by(func.min(STATE.c.last_success_at).nulls_first(), STATE.c.mailbox_id))
     if not single_process:

@@ -1,0 +1,355 @@
+"""The sync worker: the composition root :func:`build_worker` and the pass/watch scheduling.
+
+A *pass* visits every tenant: it refreshes the directory (domains, users, managers), makes sure every synced
+mailbox has its ``sync_state`` rows, then claims mailboxes one at a time (leases, see :mod:`graph_sync.leases`)
+and runs each claimed mailbox's resources concurrently, up to ``sync_concurrency`` mailboxes at once. Requests
+are limited per mailbox (4 in flight), per worker (``sync_concurrency``) and by each mailbox's budget.
+
+Resources (HTTP clients, credentials, the database thread) are created by :meth:`SyncWorker.start` and closed by
+:meth:`SyncWorker.aclose`; ``async with build_worker(...) as worker`` does both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+import httpx
+from sqlalchemy.engine import Engine
+
+from analytics.settings import Settings
+from analytics.store.engine import make_engine
+from graph_sync import leases
+from graph_sync.auth import AsyncCredential, make_credential
+from graph_sync.client import GraphClient, Limiter, build_service_client
+from graph_sync.directory import DirectorySnapshot, fetch_directory, store_directory
+from graph_sync.errors import AccessDenied, BudgetExhausted, LeaseLost, SyncError, Throttled
+from graph_sync.health import FailureLog
+from graph_sync.leases import ResourceState
+from graph_sync.mailbox import MailboxContext, Mode, ResourceOutcome, ResourceSpec, sync_resource
+from graph_sync.progress import LogProgress, ProgressSink
+from graph_sync.tenants import TenantConfig, list_tenants
+
+log = logging.getLogger(__name__)
+Sleep = Callable[[float], Awaitable[None]]
+MESSAGE_FOLDERS = ("inbox", "sentitems")
+DIRECTORY_MAX_AGE = timedelta(hours=1)
+
+
+@dataclass
+class PassReport:
+    """What one pass did, over all tenants."""
+
+    tenants: int = 0
+    mailboxes: int = 0
+    mailboxes_failed: int = 0
+    pages: int = 0
+    upserted: int = 0
+    removed: int = 0
+    rejected: int = 0
+    resyncs: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _TenantRuntime:
+    tenant: TenantConfig
+    client: GraphClient
+    snapshot: DirectorySnapshot | None = None
+    snapshot_at: datetime | None = None
+    calendar_mode: Mode = "delta"
+
+
+class SyncWorker:
+    """Harvests every mailbox of every active tenant into the store. Build it with :func:`build_worker`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        *,
+        owner: str,
+        transport: httpx.AsyncBaseTransport | None,
+        credential_factory: Callable[[TenantConfig], AsyncCredential] | None,
+        clock: Callable[[], datetime],
+        sleep: Sleep,
+        monotonic: Callable[[], float],
+        rng: random.Random,
+        progress: ProgressSink,
+        owns_engine: bool,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.owner = owner
+        self._transport = transport
+        self._credential_factory = credential_factory
+        self._clock = clock
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._rng = rng
+        self.progress = progress
+        self._owns_engine = owns_engine
+        self.limiter = Limiter(settings.sync_concurrency, settings.sync_per_mailbox, settings.sync_mailbox_budget)
+        self.failures = FailureLog(log)
+        self._tenants: dict[str, _TenantRuntime] = {}
+        self._db: ThreadPoolExecutor | None = None
+        self.single_process = engine.dialect.name == "sqlite"
+
+    # --- lifecycle -----------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the database thread; tenant clients are opened on first use and kept until :meth:`aclose`."""
+        if self._db is None:
+            self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-sync-db")
+
+    async def aclose(self) -> None:
+        """Close every client and credential, the database thread and (if ours) the engine."""
+        for rt in self._tenants.values():
+            await rt.client.aclose()
+        self._tenants.clear()
+        if self._db is not None:
+            self._db.shutdown(wait=True)
+            self._db = None
+        self.progress.close()
+        if self._owns_engine:
+            self.engine.dispose()
+
+    async def __aenter__(self) -> SyncWorker:
+        await self.start()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.aclose()
+
+    async def _db_call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        assert self._db is not None, "call start() first"
+        return await asyncio.get_running_loop().run_in_executor(self._db, fn, *args)
+
+    def _runtime(self, tenant: TenantConfig) -> _TenantRuntime:
+        rt = self._tenants.get(tenant.tenant_id)
+        if rt is not None and rt.tenant == tenant:
+            return rt
+        if self._credential_factory is not None:
+            credential = self._credential_factory(tenant)
+        else:
+            credential = make_credential(tenant.credentials, transport=self._transport)
+        service, http = build_service_client(credential, tenant.graph_base_url, transport=self._transport)
+        client = GraphClient(service, credential, http, self.limiter, page_size=self.settings.sync_page_size,
+                             max_retry_wait=self.settings.sync_max_retry_wait, sleep=self._sleep,
+                             clock=self._clock, monotonic=self._monotonic, rng=self._rng)
+        rt = _TenantRuntime(tenant, client)
+        if tenant.has_scope("Calendars.Read", "Calendars.ReadWrite") is False:
+            rt.calendar_mode = "poll"
+        self._tenants[tenant.tenant_id] = rt
+        return rt
+
+    # --- passes --------------------------------------------------------------------------------------------------
+
+    async def run_once(self) -> PassReport:
+        """One pass over every mailbox of every active tenant."""
+        await self.start()
+        report = PassReport()
+        tenants = await self._db_call(lambda: list_tenants(self.engine, active_only=True))
+        for tenant in tenants:
+            report.tenants += 1
+            await self._tenant_pass(self._runtime(tenant), report)
+        return report
+
+    async def run_watch(self, stop: asyncio.Event, interval: float | None = None) -> None:
+        """Passes until ``stop`` is set, pausing ``interval`` seconds (default ``sync_interval_seconds``)."""
+        pause = float(interval if interval is not None else self.settings.sync_interval_seconds)
+        while not stop.is_set():
+            started = self._monotonic()
+            try:
+                report = await self.run_once()
+                log.info("pass done mailboxes=%d failed=%d pages=%d items=%d removed=%d seconds=%.1f",
+                         report.mailboxes, report.mailboxes_failed, report.pages, report.upserted, report.removed,
+                         self._monotonic() - started)
+            except Exception as err:  # the top of the worker loop: log with context and keep watching
+                if self.failures.failed("pass", err):
+                    log.exception("sync pass failed")
+            else:
+                self.failures.succeeded("pass")
+            sleeper = asyncio.ensure_future(self._sleep(pause))
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            for t in (sleeper, stopper):
+                t.cancel()
+
+    async def _refresh_directory(self, rt: _TenantRuntime) -> DirectorySnapshot:
+        now = self._clock()
+        if rt.snapshot is not None and rt.snapshot_at is not None and now - rt.snapshot_at < DIRECTORY_MAX_AGE:
+            return rt.snapshot
+        snapshot = await fetch_directory(rt.client, rt.tenant.tenant_id, self.settings)
+        await self._db_call(store_directory, self.engine, snapshot, now)
+        rt.snapshot, rt.snapshot_at = snapshot, now
+        return snapshot
+
+    def _resources(self) -> list[str]:
+        return [f"messages:{f}" for f in MESSAGE_FOLDERS] + ["events"]
+
+    async def _tenant_pass(self, rt: _TenantRuntime, report: PassReport) -> None:
+        tid = rt.tenant.tenant_id
+        try:
+            snapshot = await self._refresh_directory(rt)
+        except (SyncError, httpx.HTTPError) as err:
+            report.errors.append(f"{tid}: directory: {err}")
+            self.failures.failed(f"{tid}/directory", err)
+            return
+        self.failures.succeeded(f"{tid}/directory")
+        resources = self._resources()
+        await self._db_call(leases.ensure_rows, self.engine, tid,
+                            [(m.user_id, r) for m in snapshot.mailboxes for r in resources])
+        wanted = {m.user_id: m for m in snapshot.mailboxes}
+        self.progress.start(tid, len(wanted))
+        pass_started = self._clock()
+        attempted: set[str] = set()
+        running: set[asyncio.Task[None]] = set()
+        slots = max(1, self.settings.sync_concurrency)
+        while True:
+            free = slots - len(running)
+            claimed = 0
+            if free > 0:
+                for mid in await self._db_call(self._candidates, tid, pass_started, attempted, free * 2):
+                    if len(running) >= slots:
+                        break
+                    attempted.add(mid)
+                    if mid not in wanted:
+                        continue  # a mailbox no longer synced (disabled, removed): leave its state alone
+                    rows = await self._db_call(self._claim, tid, mid)
+                    if not rows:
+                        continue
+                    log.info("lease acquired tenant=%s mailbox=%s owner=%s at=%.6f", tid, mid, self.owner,
+                             time.time())
+                    claimed += 1
+                    running.add(asyncio.ensure_future(self._mailbox(rt, snapshot, wanted[mid], rows, report)))
+            if not running:
+                if claimed == 0:
+                    return
+                continue
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            running -= done
+            for task in done:
+                task.result()
+
+    def _claim(self, tid: str, mid: str) -> int:
+        return leases.claim(self.engine, tid, mid, self.owner, self._clock(), self.settings.sync_lease_seconds,
+                            single_process=self.single_process)
+
+    def _candidates(self, tid: str, pass_started: datetime, attempted: set[str], limit: int) -> list[str]:
+        return leases.candidates(self.engine, tid, self.owner, self._clock(), pass_started=pass_started,
+                                 exclude=sorted(attempted), single_process=self.single_process, limit=limit)
+
+    async def _mailbox(self, rt: _TenantRuntime, snapshot: DirectorySnapshot, mailbox: Any, rows: int,
+                       report: PassReport) -> None:
+        tid, mid = rt.tenant.tenant_id, mailbox.user_id
+        started = self._monotonic()
+        try:
+            states: list[ResourceState] = await self._db_call(self._load_states, tid, mid)
+            ctx = MailboxContext(tenant=rt.tenant, mailbox=mailbox, directory=snapshot.directory, client=rt.client,
+                                 engine=self.engine, settings=self.settings, owner=self.owner, lease_rows=rows,
+                                 db=self._db, clock=self._clock, on_progress=self.progress.items,  # type: ignore[arg-type]
+                                 calendar_mode=rt.calendar_mode)
+            now = self._clock()
+            due = [s for s in states if s.resource in self._resources()
+                   and (s.not_before is None or s.not_before <= now)]
+            outcomes = await asyncio.gather(*(self._resource(rt, ctx, s) for s in due))
+        finally:
+            await self._db_call(leases.release, self.engine, tid, mid, self.owner)
+            log.info("lease released tenant=%s mailbox=%s owner=%s at=%.6f", tid, mid, self.owner, time.time())
+        failed = False
+        for o in outcomes:
+            if o is None:
+                failed = True
+                continue
+            report.pages += o.pages
+            report.upserted += o.upserted
+            report.removed += o.removed
+            report.rejected += o.rejected
+            report.resyncs += int(o.resynced)
+        report.mailboxes += 1
+        report.mailboxes_failed += int(failed)
+        summary = " ".join(f"{o.resource}={o.upserted}/{o.pages}p" for o in outcomes if o is not None)
+        self.progress.mailbox_done(tid, mid, f"{summary} failed={failed} seconds={self._monotonic() - started:.2f}")
+
+    def _load_states(self, tid: str, mid: str) -> list[ResourceState]:
+        with self.engine.connect() as conn:
+            return leases.load_states(conn, tid, mid)
+
+    async def _resource(self, rt: _TenantRuntime, ctx: MailboxContext, state: ResourceState) -> ResourceOutcome | None:
+        spec = ResourceSpec(state.resource)
+        key = f"{ctx.tenant.tenant_id}/{ctx.mailbox.user_id}/{spec.resource}"
+        try:
+            try:
+                outcome = await sync_resource(ctx, spec, state)
+            except AccessDenied:
+                if not spec.is_events or ctx.calendar_mode == "poll":
+                    raise
+                # No Calendars.Read: calendarView/delta is refused, range polling works with ReadBasic.
+                log.info("calendar delta refused; range polling instead tenant=%s", ctx.tenant.tenant_id)
+                rt.calendar_mode = ctx.calendar_mode = "poll"
+                outcome = await sync_resource(ctx, spec, state)
+        except LeaseLost as err:
+            log.warning("lease lost %s: %s", key, err)
+            return None
+        except (Throttled, BudgetExhausted) as err:
+            await self._db_call(self._record_error, ctx, spec, err, err.retry_after)
+            self.failures.failed(key, err, requeued_for=f"{err.retry_after:.0f}s")
+            return None
+        except Exception as err:  # the top of a worker task: one mailbox must never stop the others
+            await self._db_call(self._record_error, ctx, spec, err, None)
+            if self.failures.failed(key, err):
+                log.debug("failure detail %s", key, exc_info=True)
+            return None
+        self.failures.succeeded(key)
+        return outcome
+
+    def _record_error(self, ctx: MailboxContext, spec: ResourceSpec, err: BaseException,
+                      retry_after: float | None) -> None:
+        now = self._clock()
+        values: dict[str, Any] = {"last_error_at": now, "last_error": f"{type(err).__name__}: {err}"[:2000],
+                                  "consecutive_errors": leases.counter("consecutive_errors", 1)}
+        if retry_after is not None:
+            values["not_before"] = now + timedelta(seconds=retry_after)
+        with self.engine.begin() as conn:
+            leases.save_progress(conn, ctx.tenant.tenant_id, ctx.mailbox.user_id, spec.resource, **values)
+
+
+def default_owner() -> str:
+    """A worker identity that is unique across machines and restarts."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def build_worker(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    owner: str | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    credential_factory: Callable[[TenantConfig], AsyncCredential] | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    sleep: Sleep = asyncio.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+    rng: random.Random | None = None,
+    progress: ProgressSink | None = None,
+) -> SyncWorker:
+    """The sync worker's composition root. ``transport`` (an httpx transport) replaces the network, e.g. the
+    emulator's ``MockTransport``; clock, sleep and randomness are injectable for tests."""
+    return SyncWorker(
+        settings, engine if engine is not None else make_engine(settings.database_url),
+        owner=owner or default_owner(), transport=transport, credential_factory=credential_factory, clock=clock,
+        sleep=sleep, monotonic=monotonic, rng=rng or random.Random(), progress=progress or LogProgress(),
+        owns_engine=engine is None,
+    )
