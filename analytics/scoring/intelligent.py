@@ -38,7 +38,7 @@ def name_plausibility(name: str | None) -> str | None:
         return "implausible"
     for token in tokens:
         low = token.casefold()
-        if low in _PLACEHOLDERS or not _NAME_TOKEN.match(token) or len(set(low)) == 1:
+        if low in _PLACEHOLDERS or not _NAME_TOKEN.match(token) or (len(low) >= 3 and len(set(low)) == 1):
             return "implausible"
     if len(tokens) == 1:  # a lone given name is possible but weaker than "First Last"
         return "single word"

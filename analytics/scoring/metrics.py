@@ -49,6 +49,7 @@ def evaluate(y: Vector, p: Vector, threshold: float) -> dict[str, Any]:
         fpr, tpr, _ = roc_curve(y, p)
         keep = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), 101)).astype(int))
         out["roc"] = {"fpr": fpr[keep].round(4).tolist(), "tpr": tpr[keep].round(4).tolist()}
-        frac, mean = calibration_curve(y, p, n_bins=10, strategy="quantile")
+        # About 30 records per point at least: deciles of a small validation set would only show noise.
+        frac, mean = calibration_curve(y, p, n_bins=max(2, min(10, len(y) // 30)), strategy="quantile")
         out["calibration"] = {"predicted": mean.round(4).tolist(), "observed": frac.round(4).tolist()}
     return out

@@ -1,0 +1,160 @@
+"""Importing CRM files: everything or nothing, and every problem with its line and column."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from analytics.errors import NotFound
+from analytics.scoring.errors import ImportInvalid, MappingError
+from analytics.scoring.importer import import_file
+from analytics.scoring.mapping import load_mapping, parse_mapping
+from analytics.store import models
+from tests.analytics.scoring.synth import LEAD_MAPPING, lead_rows, to_csv
+
+
+def _count(engine: Engine, model: type) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(models.table_of(model))).scalar_one())
+
+
+def _write(tmp_path: Path, text: str, name: str = "leads.csv") -> tuple[Path, Path]:
+    (tmp_path / "map.toml").write_text(LEAD_MAPPING, encoding="utf-8")
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    return tmp_path / name, tmp_path / "map.toml"
+
+
+def test_valid_csv_imports_records_contacts_accounts_and_members(engine: Engine, tenant_id: str,
+                                                                 tmp_path: Path) -> None:
+    path, mapping = _write(tmp_path, to_csv(lead_rows(60)))
+    summary = import_file(engine, tenant_id, path, load_mapping(mapping), "lead")
+    assert summary.records == 60 == summary.positives + summary.negatives + summary.open_records
+    assert _count(engine, models.Lead) == 60
+    assert _count(engine, models.Contact) == 60
+    assert _count(engine, models.Account) == 60
+    assert _count(engine, models.CrmMember) == 120  # owner + stakeholder
+    with engine.connect() as conn:
+        row = conn.execute(select(models.table_of(models.Lead)).where(
+            models.table_of(models.Lead).c.lead_id == "L00001")).one()
+    assert row.fields["_post_outcome"]["reason"].endswith("by sales")  # kept, but apart from the features
+    assert "reason" not in row.fields
+    # Re-importing replaces instead of duplicating.
+    import_file(engine, tenant_id, path, load_mapping(mapping), "lead")
+    assert _count(engine, models.Lead) == 60
+
+
+def test_jsonl_file_imports_like_csv(engine: Engine, tenant_id: str, tmp_path: Path) -> None:
+    rows = lead_rows(10)
+    path, mapping = _write(tmp_path, "\n".join(json.dumps(r) for r in rows) + "\n", "leads.jsonl")
+    assert import_file(engine, tenant_id, path, load_mapping(mapping), "lead").records == 10
+
+
+def test_every_problem_is_reported_with_line_and_column_and_nothing_is_written(
+        engine: Engine, tenant_id: str, tmp_path: Path) -> None:
+    rows = lead_rows(20)
+    rows[2]["Status"] = "Maybe"  # line 4 (header is line 1)
+    rows[5]["Created"] = "yesterday"  # line 7
+    rows[9]["Visits"] = "many"  # line 11
+    rows[12]["Lead Id"] = rows[11]["Lead Id"]  # line 14
+    path, mapping = _write(tmp_path, to_csv(rows))
+    with pytest.raises(ImportInvalid) as caught:
+        import_file(engine, tenant_id, path, load_mapping(mapping), "lead")
+    found = {(p.line, p.column) for p in caught.value.problems}
+    assert found == {(4, "Status"), (7, "Created"), (11, "Visits"), (14, "Lead Id")}
+    assert "'Maybe' is not one of" in str(caught.value)
+    assert "nothing imported" in str(caught.value)
+    assert _count(engine, models.Lead) == 0
+    assert _count(engine, models.Contact) == 0
+
+
+def test_unknown_column_is_refused(engine: Engine, tenant_id: str, tmp_path: Path) -> None:
+    rows = [{**r, "Favourite colour": "blue"} for r in lead_rows(5)]
+    path, mapping = _write(tmp_path, to_csv(rows))
+    with pytest.raises(ImportInvalid) as caught:
+        import_file(engine, tenant_id, path, load_mapping(mapping), "lead")
+    [problem] = caught.value.problems
+    assert (problem.line, problem.column) == (1, "Favourite colour")
+    assert "unknown column" in problem.message
+    assert _count(engine, models.Lead) == 0
+
+
+def test_missing_mapped_column_is_refused(engine: Engine, tenant_id: str, tmp_path: Path) -> None:
+    rows = [{k: v for k, v in r.items() if k != "Industry"} for r in lead_rows(5)]
+    path, mapping = _write(tmp_path, to_csv(rows))
+    with pytest.raises(ImportInvalid, match=r"Industry.*not in the file"):
+        import_file(engine, tenant_id, path, load_mapping(mapping), "lead")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("", "the file is empty"),
+    ("Lead Id,Created,Closed\n", "has a header but no records"),
+])
+def test_empty_file_is_refused_with_a_clear_message(engine: Engine, tenant_id: str, tmp_path: Path, text: str,
+                                                    message: str) -> None:
+    path, mapping = _write(tmp_path, text)
+    with pytest.raises(ImportInvalid, match=message):
+        import_file(engine, tenant_id, path, load_mapping(mapping), "lead")
+    assert _count(engine, models.Lead) == 0
+
+
+def test_a_failure_inside_the_transaction_leaves_nothing(engine: Engine, tmp_path: Path, now: datetime) -> None:
+    path, mapping = _write(tmp_path, to_csv(lead_rows(5)))
+    with pytest.raises(NotFound):
+        import_file(engine, "no-such-tenant", path, load_mapping(mapping), "lead")
+    assert _count(engine, models.Lead) == 0
+    assert _count(engine, models.Account) == 0
+
+
+def test_opportunity_stage_history_is_imported(engine: Engine, tenant_id: str, tmp_path: Path) -> None:
+    (tmp_path / "opps.csv").write_text(
+        "id,created,closed,status,stage,amount\nO1,2026-01-01,2026-03-01,Won,Close,1000\n"
+        "O2,2026-02-01,,Open,Develop,500\n", encoding="utf-8")
+    (tmp_path / "stages.csv").write_text(
+        "opportunity_id,stage,entered_at\nO1,Qualify,2026-01-01\nO1,Close,2026-02-01\nO2,Qualify,2026-02-01\n"
+        "O2,Develop,2026-02-10\n", encoding="utf-8")
+    mapping = parse_mapping("""
+record_type = "opportunity"
+[record]
+id = "id"
+created_at = "created"
+closed_at = "closed"
+stage = "stage"
+amount = "amount"
+[label]
+column = "status"
+positive = ["Won"]
+negative = ["Lost"]
+open = ["Open"]
+[stages]
+file = "stages.csv"
+""", base_dir=tmp_path)
+    summary = import_file(engine, tenant_id, tmp_path / "opps.csv", mapping, "opportunity")
+    assert (summary.records, summary.stage_entries, summary.positives) == (2, 4, 1)
+    assert _count(engine, models.OpportunityStage) == 4
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ('record_type = "deal"', "record_type"),
+    ('record_type = "lead"\n[record]\nid = "x"', "record.created_at"),
+    ('record_type = "lead"\n[record]\nid = "x"\ncreated_at = "c"\n[label]\ncolumn = "s"\npositive = ["a"]\n'
+     'negative = ["b"]\n[fields.f]\ncolumn = "f"\nkind = "colour"', "fields.f.kind"),
+    ('record_type = "lead"\ncolour = 1', "colour"),
+])
+def test_invalid_mapping_names_the_key_at_fault(text: str, key: str) -> None:
+    with pytest.raises(MappingError) as caught:
+        parse_mapping(text)
+    assert caught.value.key == key
+
+
+def test_the_generator_mapping_files_parse() -> None:
+    from graph_sync.emulator.generator.mapping import LEADS_MAPPING, OPPORTUNITIES_MAPPING
+
+    leads = parse_mapping(LEADS_MAPPING)
+    opps = parse_mapping(OPPORTUNITIES_MAPPING)
+    assert [f.name for f in leads.fields if f.post_outcome] == ["status_reason"]
+    assert opps.stages is not None and opps.stages.entered_at == "entered_on"
