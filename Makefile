@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/rapport demo
+	@if $(BIN)/rapport demo --help >/dev/null 2>&1; then $(BIN)/rapport demo; \
+	else echo "The first-run demo (rapport demo) arrives with issue 9; it is not in this build yet."; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check analytics graph_sync bot appmanifest tests benchmarks

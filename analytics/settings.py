@@ -282,3 +282,21 @@ def configuration_table() -> str:
         default = "(empty)" if o.default in ("", None) else f"`{o.default}`"
         rows.append(f"| `{o.env}` | `{o.toml_key}` | {default} | {o.help} |")
     return "\n".join(rows)
+
+
+def _rewrite_readme(path: Path) -> None:
+    """Replace the configuration table between the README's markers with the current one."""
+    text = path.read_text(encoding="utf-8")
+    start, end = "<!-- configuration-table:start -->\n", "\n<!-- configuration-table:end -->"
+    head, _, rest = text.partition(start)
+    _, _, tail = rest.partition(end)
+    path.write_text(head + start + configuration_table() + end + tail, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["--readme"]:
+        _rewrite_readme(Path(__file__).resolve().parents[1] / "README.md")
+    else:
+        print(configuration_table())
