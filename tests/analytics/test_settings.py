@@ -47,7 +47,7 @@ def test_a_wrong_value_names_the_variable_and_what_it_expects(
 def test_unknown_toml_key_and_bad_toml_are_refused(tmp_path: Path) -> None:
     bad_key = tmp_path / "a.toml"
     bad_key.write_text("[sync]\npagesize = 3\n")
-    with pytest.raises(ConfigError, match="sync.pagesize"):
+    with pytest.raises(ConfigError, match=r"sync\.pagesize"):
         load_settings({}, config_file=bad_key)
     broken = tmp_path / "b.toml"
     broken.write_text("[sync\n")

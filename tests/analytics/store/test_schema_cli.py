@@ -69,5 +69,5 @@ def test_every_primary_key_and_index_leads_with_tenant_id() -> None:
 
 
 def test_a_bad_database_url_is_a_configuration_error() -> None:
-    code, out = run("mysql+nothing:///x", "db", "status")
+    code, _ = run("mysql+nothing:///x", "db", "status")
     assert code != 0
