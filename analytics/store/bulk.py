@@ -1,7 +1,9 @@
 """Bulk ``INSERT … ON CONFLICT`` that is fast on both backends.
 
-* SQLite: the driver's ``executemany`` (a C loop over one prepared statement) is the fastest path; when rows
-  must come back we let SQLAlchemy batch them into multi-row ``VALUES … RETURNING``.
+* SQLite: the driver's ``executemany`` (a C loop over one prepared statement) with values converted here once:
+  SQLAlchemy's per-row parameter processing would cost more than the insert itself. ``executemany`` cannot
+  return rows, so "which rows were new" is answered by a look-up first; SQLite has a single writer, and a
+  concurrent writer slipping in between makes the transaction fail (``SQLITE_BUSY_SNAPSHOT``), never miscount.
 * PostgreSQL: one statement per batch, ``INSERT … SELECT … FROM unnest(%(c1)s::bigint[], …)``, with one array
   parameter per column. A multi-row ``VALUES`` list of 1,000 rows has 9,000 placeholders that both psycopg and
   the server must parse and plan on every call; ``unnest`` keeps the statement text constant and tiny, so it is
@@ -11,13 +13,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Connection, Date, Float, Integer, Table, text
-from sqlalchemy.dialects import sqlite
-from sqlalchemy.sql.elements import ColumnElement
 
 from analytics.store.types import UTCDateTime
 
@@ -75,18 +76,84 @@ def bulk_insert(
     columns = list(rows[0].keys())
     if conn.dialect.name == "postgresql":
         return _pg_bulk(conn, table, rows, columns, conflict, update, returning)
-    stmt = sqlite.insert(table)
-    if update:
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(conflict), set_={k: text(v) for k, v in update.items()}
+    return _sqlite_bulk(conn, table, rows, columns, conflict, update, returning)
+
+
+def _sqlite_timestamp(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: the store takes timezone-aware datetimes only")
+    v = value.astimezone(UTC)
+    # SQLAlchemy's SQLite DATETIME format, microseconds always present, so text order is time order.
+    return (f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}"
+            f".{v.microsecond:06d}")
+
+
+_SQLITE_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "timestamp": _sqlite_timestamp,
+    "jsonb": json.dumps,
+    "date": lambda d: d.isoformat(),
+    "boolean": int,
+}
+
+
+def _sqlite_params(rows: Sequence[Mapping[str, Any]], columns: list[str], kinds: list[str]) -> list[Any]:
+    """Row tuples in column order, converting only the columns whose Python type SQLite cannot take."""
+    getter = itemgetter(*columns)
+    convert = [(i, _SQLITE_CONVERTERS[k]) for i, k in enumerate(kinds) if k in _SQLITE_CONVERTERS]
+    if len(columns) == 1:
+        return [(getter(r),) for r in rows]
+    if not convert:
+        return [getter(r) for r in rows]
+    out: list[Any] = []
+    for r in rows:
+        values = list(getter(r))
+        for i, fn in convert:
+            v = values[i]
+            if v is not None:
+                values[i] = fn(v)
+        out.append(tuple(values))
+    return out
+
+
+def _sqlite_bulk(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    columns: list[str],
+    conflict: Sequence[str],
+    update: Mapping[str, str] | None,
+    returning: str | None,
+) -> list[Any]:
+    kinds = [_pg_type(table.c[c]) for c in columns]
+    key = ("sqlite", table.name, tuple(columns), tuple(conflict), tuple(sorted((update or {}).items())))
+    sql = _SQL_CACHE.get(key)
+    if sql is None:
+        action = (
+            "DO UPDATE SET " + ", ".join(f"{k} = {v}" for k, v in update.items()) if update else "DO NOTHING"
         )
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
-    if returning is None:
-        conn.execute(stmt, list(rows))
-        return []
-    col: ColumnElement[Any] = table.c[returning]
-    return list(conn.execute(stmt.returning(col), list(rows)).scalars().all())
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT ({', '.join(conflict)}) {action}"
+        )
+        _SQL_CACHE[key] = sql
+    new: list[Any] = []
+    if returning is not None:
+        if update or list(conflict) != ["tenant_id", returning]:
+            raise ValueError("returning= is supported for (tenant_id, key) conflicts with DO NOTHING only")
+        tenants = {r["tenant_id"] for r in rows}
+        if len(tenants) != 1:
+            raise ValueError("one tenant per bulk insert")
+        tenant = tenants.pop()
+        wanted = list(dict.fromkeys(r[returning] for r in rows))
+        existing: set[Any] = set()
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            q = (f"SELECT {returning} FROM {table.name} WHERE tenant_id = ? AND {returning} IN "
+                 f"({', '.join('?' * len(chunk))})")
+            existing.update(r[0] for r in conn.exec_driver_sql(q, (tenant, *chunk)))
+        new = [k for k in wanted if k not in existing]
+    conn.exec_driver_sql(sql, _sqlite_params(rows, columns, kinds))
+    return new
 
 
 def _pg_bulk(

@@ -12,7 +12,6 @@ tenant is about 3·10⁻⁸.
 from __future__ import annotations
 
 import hashlib
-import hmac
 
 
 def key64(*parts: str) -> int:
@@ -39,5 +38,6 @@ def contact_key(address: str) -> int:
 
 def subject_digest(subject: str, secret_key: str) -> str:
     """A keyed hash of a subject: equal subjects can be grouped, the text cannot be recovered."""
-    mac = hmac.new(secret_key.encode("utf-8"), subject.strip().encode("utf-8"), hashlib.sha256)
-    return mac.hexdigest()[:32]
+    # Keyed BLAKE2b is a MAC by construction (no HMAC wrapper needed) and several times cheaper per call.
+    key = hashlib.blake2b(secret_key.encode("utf-8"), digest_size=32).digest()
+    return hashlib.blake2b(subject.strip().encode("utf-8"), key=key, digest_size=16).hexdigest()

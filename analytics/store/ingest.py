@@ -268,7 +268,7 @@ def _apply_rollup_delta(conn: Connection, tenant_id: str, delta: dict[RollupKey,
         {"tenant_id": tenant_id, "day": k[0], "user_id": k[1], "contact_id": k[2], "kind": k[3],
          "from_us": c.from_us, "from_them": c.from_them, "minutes_us": c.minutes_us,
          "minutes_them": c.minutes_them, "last_at": c.last_at}
-        for k, c in sorted(delta.items())
+        for k in sorted(delta) for c in (delta[k],)
     ]
     bulk_insert(conn, ROLLUP, rows, conflict=("tenant_id", "day", "user_id", "contact_id", "kind"), update=update)
 
