@@ -132,7 +132,7 @@ def _lead_thread(sim: RelationshipSimulator, owner: User, lead: tuple[str, str],
         write(Mail(ids.internet_message_id("PH0PR11MB4965.namprd11.prod.outlook.com"), conversation,
                    prefix + subject, owner.address, [lead], t))
         if rng.random() < reply_rate:
-            delay = sim._delay_minutes(median_minutes)
+            delay = sim.delay_minutes(median_minutes)
             if t + delay * 60 < end:
                 replies += 1
                 delays.append(delay)

@@ -62,7 +62,9 @@ class GenerationReport:
 
 
 def _write_json(path: Path, obj: Any, indent: int | None = None) -> None:
-    path.write_text(json.dumps(obj, ensure_ascii=False, indent=indent) + "\n", encoding="utf-8")
+    with open(path, "w", encoding="utf-8") as f:  # json.dump streams chunks: no second copy as one string
+        json.dump(obj, f, ensure_ascii=False, indent=indent)
+        f.write("\n")
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
 
 from graph_sync.emulator.generator import vocab
 from graph_sync.emulator.generator.ids import IdFactory
@@ -26,33 +25,6 @@ ACCOUNT_TRAJECTORY_WEIGHTS: tuple[tuple[Trajectory, float], ...] = (
 )
 FREE_MAIL_SHARE = 0.08
 CHINESE_ACCOUNT_SHARE = 0.08
-
-
-@dataclass(frozen=True)
-class Directory:
-    """The generated organisation and its customers."""
-
-    tenant_id: str
-    users: tuple[User, ...]
-    teams: tuple[Team, ...]
-    accounts: tuple[Account, ...]
-    contacts: tuple[Contact, ...]
-
-    def user(self, user_id: str) -> User:
-        return self._by_id[user_id]
-
-    @property
-    def _by_id(self) -> dict[str, User]:
-        cache = self.__dict__.get("_cache")
-        if cache is None:
-            cache = {u.id: u for u in self.users}
-            object.__setattr__(self, "_cache", cache)
-        return cache
-
-    @property
-    def people(self) -> tuple[User, ...]:
-        """Enabled human mailboxes (not shared, not rooms, not former staff)."""
-        return tuple(u for u in self.users if u.purpose == "user" and u.enabled)
 
 
 class _NamePool:

@@ -127,7 +127,7 @@ class RelationshipSimulator:
         self.rooms = rooms
 
     # -- times -------------------------------------------------------------------------------------------------
-    def _working_time(self, lo: float, hi: float, tz_offset_hours: int) -> float:
+    def working_time(self, lo: float, hi: float, tz_offset_hours: int) -> float:
         """A uniform time in [lo, hi) moved into 08:00–18:00 local on a weekday when that stays in range."""
         t = self.rng.uniform(lo, hi)
         day = math.floor(t / DAY) * DAY
@@ -146,10 +146,10 @@ class RelationshipSimulator:
             if hi <= lo or rate <= 0:
                 continue
             n = int(self.nprng.poisson(rate * (hi - lo) / (30 * DAY)))
-            out += [self._working_time(lo, hi, offset) for _ in range(n)]
+            out += [self.working_time(lo, hi, offset) for _ in range(n)]
         return sorted(out)
 
-    def _delay_minutes(self, median: float) -> float:
+    def delay_minutes(self, median: float) -> float:
         return float(math.exp(math.log(median) + DELAY_SIGMA * self.nprng.standard_normal()))
 
     # -- content -----------------------------------------------------------------------------------------------
@@ -218,7 +218,7 @@ class RelationshipSimulator:
                 rate, median = plan.user_reply_rate, plan.user_median_minutes
             if self.rng.random() >= rate:
                 return
-            delay = self._delay_minutes(median)
+            delay = self.delay_minutes(median)
             if t + delay * 60 > stop:
                 return  # the reply has not been written yet
             (out.contact_delays if from_user else out.user_delays).append(delay)
@@ -251,7 +251,7 @@ class RelationshipSimulator:
         responses: tuple[Literal["accepted", "tentativelyAccepted", "none"], ...] = (
             "accepted", "tentativelyAccepted", "none")
         response = self.rng.choices(responses, weights=(80, 12, 8))[0]
-        reply_time = None if response == "none" else min(created + self._delay_minutes(120) * 60, start)
+        reply_time = None if response == "none" else min(created + self.delay_minutes(120) * 60, start)
         attendees = [
             Attendee(contact.address, "required", response, reply_time) if user_organises
             else Attendee(user.address, "required", "accepted", min(created + 3600.0, start)),

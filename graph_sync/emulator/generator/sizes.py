@@ -45,8 +45,8 @@ PROFILES: dict[str, SizeProfile] = {
     ),
     "large": SizeProfile(
         name="large", teams=20, reps_per_team=10, shared_mailboxes=4, rooms=8, disabled_users=6,
-        accounts=2500, contacts=12500, span_days=365, recent_days=90, future_days=45,
-        strongest_threads_per_30d=2.2, leads=6000, opportunities=2500,
+        accounts=1400, contacts=7000, span_days=365, recent_days=90, future_days=45,
+        strongest_threads_per_30d=2.0, leads=6000, opportunities=2500,
         newsletters_per_user_per_30d=12.0, internal_threads_per_user_per_30d=8.0,
     ),
 }

@@ -30,7 +30,7 @@ def internal_mail(sim: RelationshipSimulator, people: list[User], teams: list[Te
         colleagues = [u for u in people if u.id != user.id]
         for _ in range(int(sim.nprng.poisson(per_user_30d * days / 30))):
             other = rng.choice(colleagues)
-            t = sim._working_time(c.span_start, c.now, user.tz_offset_hours)
+            t = sim.working_time(c.span_start, c.now, user.tz_offset_hours)
             subject = rng.choice(vocab.INTERNAL_SUBJECTS).format(q=rng.randint(1, 4), company="Contoso")
             conversation = sim.ids.conversation_id()
             cc = [by_id[user.manager_id].address] if user.manager_id in by_id and rng.random() < 0.15 else []
@@ -41,17 +41,17 @@ def internal_mail(sim: RelationshipSimulator, people: list[User], teams: list[Te
                 yield Mail(internet_message_id=sim.ids.internet_message_id(OUTLOOK_IMID_DOMAIN),
                            conversation_id=conversation, subject=("RE: " if k else "") + subject,
                            sender=sender.address, to=[to.address], cc=list(cc), sent=t)
-                t += sim._delay_minutes(45) * 60
+                t += sim.delay_minutes(45) * 60
                 sender, to = to, sender
     for team in teams:
         manager = by_id[team.manager_id]
         for _ in range(int(days / 7)):
-            t = sim._working_time(c.span_start, c.now, manager.tz_offset_hours)
+            t = sim.working_time(c.span_start, c.now, manager.tz_offset_hours)
             yield Mail(internet_message_id=sim.ids.internet_message_id(OUTLOOK_IMID_DOMAIN),
                        conversation_id=sim.ids.conversation_id(), subject=rng.choice(vocab.TEAM_ANNOUNCEMENTS),
                        sender=manager.address, to=[(f"Sales {team.name}", team.dl_address)], sent=t)
     for _ in range(int(days / 14)):
-        t = sim._working_time(c.span_start, c.now, vp.tz_offset_hours)
+        t = sim.working_time(c.span_start, c.now, vp.tz_offset_hours)
         yield Mail(internet_message_id=sim.ids.internet_message_id(OUTLOOK_IMID_DOMAIN),
                    conversation_id=sim.ids.conversation_id(), subject="Sales all-hands: " + rng.choice(
                        vocab.TEAM_ANNOUNCEMENTS), sender=vp.address, to=[("Sales Team", ALL_SALES_DL)],
