@@ -48,7 +48,7 @@ MESSAGE_SELECT = (
 )
 
 _REPLY_PREFIX = re.compile(r"^\s*(re|aw|sv|vs|antw|antwort|rif|r|réf|odp|回复|答复|回覆|返信)\s*[:：]", re.IGNORECASE)
-_NOREPLY = re.compile(r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]?daemon|postmaster)([-_.+].*)?$")
+_NOREPLY = re.compile(r"(^|[-_.])(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]?daemon|postmaster)($|[-_.+])")
 _BULK = re.compile(r"^(newsletters?|news|marketing|notifications?|notify|alerts?|bounces?|updates|digest|mailer)"
                    r"([-_.+].*)?$")
 _LIST = re.compile(r"(^owner-|-owner$|-request$|^list[-_.]|[-_.]list$|-bounces?(\+.*)?$)")
@@ -203,7 +203,7 @@ def sender_class(from_address: str | None, sender_address: str | None, recipient
     """``person``, ``noreply``, ``bulk`` or ``list`` for a message's sender."""
     if from_address:
         local = normalise_address(from_address).partition("@")[0]
-        if _NOREPLY.match(local):
+        if _NOREPLY.search(local):
             return "noreply"
         if _BULK.match(local):
             return "bulk"
@@ -211,7 +211,7 @@ def sender_class(from_address: str | None, sender_address: str | None, recipient
             return "list"
     if sender_address and from_address and normalise_address(sender_address) != normalise_address(from_address):
         local = normalise_address(sender_address).partition("@")[0]
-        if _LIST.search(local) or _BULK.match(local) or _NOREPLY.match(local):
+        if _LIST.search(local) or _BULK.match(local) or _NOREPLY.search(local):
             return "list"
     if recipient_count > LIST_RECIPIENTS:
         return "list"

@@ -20,7 +20,7 @@ from email.utils import parsedate_to_datetime
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 TRANSPORT_ERROR = 0  # the "status" of an attempt that got no HTTP answer
-DEFAULT_MAX_ATTEMPTS = 8
+DEFAULT_MAX_ATTEMPTS = 10
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 60.0
 
