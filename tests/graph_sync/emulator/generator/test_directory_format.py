@@ -8,6 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from analytics.scoring.importer import parse_file
 from analytics.scoring.mapping import load_mapping
 from graph_sync.emulator.generator import REFERENCE_NOW
 from graph_sync.emulator.tenant import load_tenant
@@ -141,6 +142,9 @@ def test_crm_mapping_files_parse_and_name_every_column(small_tenant: Path) -> No
         assert {mapping.label.outcome(r[mapping.label.column]) for r in rows} == {"positive", "negative", "open"}
         post = {f.column for f in mapping.fields if f.post_outcome}
         assert post, "the leaky post-outcome field must be marked"
+        records, stages = parse_file(crm / f"{name}.csv", mapping, mapping.record_type)
+        assert len(records) == len(rows)
+        assert bool(stages) == (name == "opportunities")
     with open(crm / "opportunity_stages.csv", encoding="utf-8") as f:
         stages = list(csv.DictReader(f))
     assert {s["stage"] for s in stages} == {"Qualify", "Develop", "Propose", "Close"}
