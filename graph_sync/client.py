@@ -209,13 +209,15 @@ class GraphClient:
     # --- sending -----------------------------------------------------------------------------------------------
 
     def _request(self, url: str, *, events: bool, body: bytes | None = None) -> RequestInformation:
-        if body is None:
-            # with_url keeps the stored link byte for byte (PLATFORM.md: replay the whole URL).
-            info = self.service.users.delta.with_url(url).to_get_request_information(
-                self._prefer(RequestConfiguration()))
-        else:
-            info = RequestInformation(Method.POST)
-            info.url = url
+        # A stored link is replayed byte for byte (PLATFORM.md). The RequestInformation is built directly: going
+        # through a request builder's ``with_url`` re-runs the generated code's lazy imports on every request,
+        # which measured ~4 ms of CPU per request.
+        info = RequestInformation(Method.GET if body is None else Method.POST)
+        info.url = url
+        info.headers.try_add("Accept", "application/json")
+        info.headers.add("Prefer", 'IdType="ImmutableId"')
+        info.headers.add("Prefer", f"odata.maxpagesize={self.page_size}")
+        if body is not None:
             info.set_stream_content(body, "application/json")
         if events:
             info.headers.add("Prefer", 'outlook.timezone="UTC"')

@@ -8,6 +8,7 @@ The result is written to ``tenant_domain`` and ``internal_user`` and returned as
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -105,10 +106,11 @@ async def _batch_get(client: GraphClient, paths: Mapping[str, str]) -> dict[str,
             break
         retry: dict[str, str] = {}
         keys = list(pending)
-        for i in range(0, len(keys), BATCH_SIZE):
-            chunk = keys[i:i + BATCH_SIZE]
-            body = {"requests": [{"id": k, "method": "GET", "url": pending[k]} for k in chunk]}
-            answer = await client.get_json(client.batch_url(), body=body)
+        chunks = [keys[i:i + BATCH_SIZE] for i in range(0, len(keys), BATCH_SIZE)]
+        # The batches go out concurrently (the worker's global limit still applies to each POST).
+        answers = await asyncio.gather(*(client.get_json(client.batch_url(), body={
+            "requests": [{"id": k, "method": "GET", "url": pending[k]} for k in chunk]}) for chunk in chunks))
+        for chunk, answer in zip(chunks, answers, strict=True):
             responses = answer.get("responses", []) if isinstance(answer, Mapping) else []
             seen = set()
             for r in responses if isinstance(responses, list) else []:
