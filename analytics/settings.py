@@ -97,6 +97,19 @@ OPTIONS: tuple[Option, ...] = (
     Option("bot_app_tenant_id", "bot.app_tenant_id", "str", "", "Tenant of the bot registration"),
     Option("bot_auth", "bot.auth", "choice", "single_tenant", "Bot identity: single_tenant or managed_identity",
            ("single_tenant", "managed_identity")),
+    # Graph application and admin consent
+    Option("graph_client_id", "graph.client_id", "str", "",
+           "Client id of the Entra app that reads Graph (admin consent asks tenants to grant it)"),
+    Option("graph_client_secret", "graph.client_secret", "secret", "",
+           "Client secret of that app (or use RAPPORT_GRAPH_CERTIFICATE_PATH)"),
+    Option("graph_certificate_path", "graph.certificate_path", "str", "",
+           "PEM certificate with private key for that app (instead of a secret)"),
+    Option("graph_authority", "graph.authority", "str", "https://login.microsoftonline.com",
+           "Entra ID authority for consent and tokens (national clouds, or the emulator)"),
+    Option("graph_base_url", "graph.base_url", "str", "https://graph.microsoft.com/v1.0",
+           "Graph base URL recorded for consented tenants"),
+    Option("consent_state_ttl_seconds", "consent.state_ttl_seconds", "int", 900,
+           "How long an admin-consent link stays valid", minimum=60, maximum=86400),
 )
 
 _BY_NAME = {o.name: o for o in OPTIONS}
@@ -136,6 +149,12 @@ class Settings:
     bot_app_password: str = field(default="", repr=False)
     bot_app_tenant_id: str = ""
     bot_auth: BotAuthKind = "single_tenant"
+    graph_client_id: str = ""
+    graph_client_secret: str = field(default="", repr=False)
+    graph_certificate_path: str = ""
+    graph_authority: str = "https://login.microsoftonline.com"
+    graph_base_url: str = "https://graph.microsoft.com/v1.0"
+    consent_state_ttl_seconds: int = 900
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some values replaced, validated like the originals (used by tests and the demo)."""
