@@ -3,7 +3,7 @@
 Strength of a user–contact pair, from the daily rollups:
 
 * every interaction counts with its type weight (a meeting says more than an email) and decays with age
-  (half-life 90 days), so recent contact counts more than old contact;
+  (half-life 180 days), so recent contact counts more than old contact;
 * ``us`` and ``them`` are the decayed, weighted counts of each direction; a two-way relationship weighs more:
   ``raw = (us + them) · (0.5 + reciprocity)`` with ``reciprocity = 2 · min(us, them) / (us + them)`` — one-way
   outreach counts half, a balanced exchange one and a half;
@@ -24,7 +24,7 @@ from datetime import date, datetime
 from analytics.relationships.config import DEFAULT_TYPE_WEIGHTS
 from analytics.store.queries_relationships import ContactRow, RollupRow
 
-HALF_LIFE_DAYS = 90.0
+HALF_LIFE_DAYS = 180.0
 STRENGTH_SCALE = 6.0
 STRONG_FROM = 60.0
 MODERATE_FROM = 30.0

@@ -458,18 +458,19 @@ def activities_for_contacts(
 
     Bulk and cancelled activities are left out, as in the rollups.
     """
-    # Two steps on purpose: a join lets SQLite's planner pick the start-time index and scan every activity in
-    # the range; the contact index first, then primary-key lookups, stays proportional to the contact's data.
+    # Two steps, time filter in Python, on purpose: given a start-time condition, SQLite's planner prefers the
+    # start-time index and scans every activity in the range; the contact index, then primary-key lookups, stays
+    # proportional to the contact's own data.
     candidates: set[int] = set()
     for chunk in _chunks(sorted(contact_ids)):
         pq = select(PART.c.activity_id).where(PART.c.tenant_id == tenant_id, PART.c.contact_id.in_(chunk))
         candidates.update(conn.execute(pq).scalars())
     ids: set[int] = set()
     for chunk in _chunks(sorted(candidates)):
-        aq = select(ACT.c.activity_id).where(
-            ACT.c.tenant_id == tenant_id, ACT.c.activity_id.in_(chunk), ACT.c.start_at >= start,
-            ACT.c.start_at < end, ACT.c.is_bulk.is_(False), ACT.c.is_cancelled.is_(False))
-        ids.update(conn.execute(aq).scalars())
+        aq = select(ACT.c.activity_id, ACT.c.start_at, ACT.c.is_bulk, ACT.c.is_cancelled).where(
+            ACT.c.tenant_id == tenant_id, ACT.c.activity_id.in_(chunk))
+        ids.update(r.activity_id for r in conn.execute(aq)
+                   if start <= r.start_at < end and not r.is_bulk and not r.is_cancelled)
     return activities_by_ids(conn, tenant_id, ids)
 
 
