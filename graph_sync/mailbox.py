@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from analytics.errors import IngestError
 from analytics.settings import Settings
@@ -42,6 +43,7 @@ from graph_sync.tenants import TenantConfig
 log = logging.getLogger(__name__)
 SRC = models.table_of(models.ActivitySource)
 Mode = Literal["delta", "poll"]
+DB_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -222,18 +224,27 @@ def _commit_page(
         progress.update(last_success_at=now, last_error=None, consecutive_errors=0, not_before=None)
     policy = ctx.tenant.subject_policy
     key = ctx.settings.secret_key
-    try:
-        with ctx.engine.begin() as conn:
-            _renew(conn, ctx, spec)
-            ingest_activities(conn, tid, activities, now=now, subject_policy=policy, subject_key=key)
-            _apply_removals_and_moves(conn, ctx, spec, activities, changes.removed, sweep)
-            leases.save_progress(conn, tid, mid, spec.resource, **progress)
-        return
-    except (IngestError, SQLAlchemyError) as err:
-        if not activities:
-            raise
-        log.warning("page ingest failed, isolating bad items tenant=%s mailbox=%s resource=%s: %s",
-                    tid, mid, spec.resource, err)
+    for attempt in range(1, DB_ATTEMPTS + 1):
+        try:
+            with ctx.engine.begin() as conn:
+                _renew(conn, ctx, spec)
+                ingest_activities(conn, tid, activities, now=now, subject_policy=policy, subject_key=key)
+                _apply_removals_and_moves(conn, ctx, spec, activities, changes.removed, sweep)
+                leases.save_progress(conn, tid, mid, spec.resource, **progress)
+            return
+        except OperationalError as err:
+            # Deadlock or lock timeout between workers merging the same mail: the transaction was rolled back
+            # as a whole, so running it again is safe.
+            if attempt == DB_ATTEMPTS:
+                raise
+            log.info("page commit retried after %s tenant=%s mailbox=%s", type(err.orig).__name__, tid, mid)
+            time.sleep(0.05 * attempt)  # on the database thread, never the event loop
+        except (IngestError, SQLAlchemyError) as err:
+            if not activities:
+                raise
+            log.warning("page ingest failed, isolating bad items tenant=%s mailbox=%s resource=%s: %s",
+                        tid, mid, spec.resource, err)
+            break
     # Same page, same single transaction, but each activity in a savepoint so one bad row cannot block the rest.
     with ctx.engine.begin() as conn:
         _renew(conn, ctx, spec)
