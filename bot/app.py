@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from analytics.errors import ConfigError
 from analytics.settings import Settings
+from bot.admin import register_admin_routes
 from bot.conversation.commands import CommandTable
 from bot.conversation.ratelimit import RateLimiter
 from bot.conversation.service import ActionHandler, ConversationService
@@ -74,6 +75,7 @@ def create_app(settings: Settings, engine: Engine, *, dev: bool = False, feature
     app[RUNTIME_KEY] = runtime
     app.router.add_post("/api/messages", runtime.messages)
     app.router.add_get("/healthz", _healthz)
+    register_admin_routes(app, settings, engine, dev=dev)  # /admin/consent (docs/deploy.md)
     return app
 
 
