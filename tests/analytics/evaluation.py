@@ -70,10 +70,29 @@ def _stored_trends(engine: Engine, tenant_id: str, record_type: str) -> dict[str
         return {r.record_id: r.trend for r in rows}
 
 
+def classify(before: int, recent: int, truth: dict[str, Any]) -> str:
+    """The generator's published trajectory rule (``trajectory_rule`` in ground truth) on interaction counts."""
+    rule = truth["trajectory_rule"]
+    w = truth["windows"]
+    before_days = (parse_time(w["recent_start"]) - parse_time(w["span_start"])).days
+    if recent == 0:
+        return "dormant" if before else "none"
+    if before == 0:
+        return "new"
+    ratio = (recent / w["recent_days"]) / (before / before_days)
+    if ratio >= rule["improving_at_least"]:
+        return "improving"
+    if ratio <= rule["declining_at_most"]:
+        return "declining"
+    low, high = rule["steady_between"]
+    return "steady" if low <= ratio <= high else "ambiguous"
+
+
 def trend_reports(engine: Engine, tenant_id: str, truth: dict[str, Any], settings: Settings,
                   now: datetime) -> tuple[TrendReport, TrendReport]:
-    """(accounts, contacts) after a full refresh as of ``now``. Contacts use their strongest relationship's plan,
-    kept only where every relationship of the contact was realised as planted."""
+    """(accounts, contacts) after a full refresh as of ``now``. A contact's planted trajectory is its strongest
+    relationship's; like accounts, a contact is kept only when its realised counts (all its relationships
+    together, classified by the generator's published rule) show that trajectory."""
     full_refresh(engine, tenant_id, settings, now=now)
     accounts = _stored_trends(engine, tenant_id, "account")
     account_pairs = [(a["trajectory"], accounts.get(a["id"]) or "Not enough info") for a in truth["accounts"]
@@ -85,7 +104,9 @@ def trend_reports(engine: Engine, tenant_id: str, truth: dict[str, Any], setting
     contact_pairs = []
     for email, rs in rels.items():
         top = next(r for r in rs if r["strongest"])
-        if top["trajectory"] in EXPECTED_TREND and all(r["realised_matches_plan"] for r in rs):
+        before = sum(r["realised"]["interactions_before"] for r in rs)
+        recent = sum(r["realised"]["interactions_recent"] for r in rs)
+        if top["trajectory"] in EXPECTED_TREND and classify(before, recent, truth) == top["trajectory"]:
             contact_pairs.append((top["trajectory"], contacts.get(email) or "Not enough info"))
     return _trend_report(account_pairs), _trend_report(contact_pairs)
 
