@@ -190,7 +190,10 @@ class RelationshipQueries:
     # --- who knows whom ------------------------------------------------------------------------------------
 
     def who_knows(self, tenant_id: str, target: TargetRef | str, *, now: datetime) -> WhoKnowsView:
-        """Up to five colleagues who know ``target``, strongest first; a two-hop path when nobody does."""
+        """Up to five colleagues who know ``target``, strongest first; a two-hop path when nobody does.
+
+        Shared, room and equipment mailboxes and disabled accounts are never offered: nobody can ask them.
+        """
         with self.engine.connect() as conn:
             ref = target if isinstance(target, TargetRef) else self._resolve(conn, tenant_id, target)
             scope = self._scope(conn, tenant_id, ref)
@@ -198,10 +201,11 @@ class RelationshipQueries:
             ids = [c.contact_id for c in people]
             opted_out = q.opted_out_users(conn, tenant_id)
             rows = q.rollups_for_contacts(conn, tenant_id, ids, until=now.date())
-            all_edges = wk.edges(rows, as_of=now.date())
+            all_edges = wk.edges(rows, as_of=now.date(), excluded_users=q.unavailable_users(conn, tenant_id))
             kept = [e for e in all_edges if e.user_id not in opted_out]
             colleagues = self._colleagues(conn, tenant_id, kept[:wk.TOP_N])
-            path = None if colleagues else self._two_hop(conn, tenant_id, people, opted_out, now)
+            excluded = opted_out | q.unavailable_users(conn, tenant_id)
+            path = None if colleagues else self._two_hop(conn, tenant_id, people, excluded, now)
         return WhoKnowsView(ref, tuple(colleagues), path, len(all_edges) - len(kept), now)
 
     def _colleagues(self, conn: Connection, tenant_id: str, found: Sequence[wk.Edge]) -> list[ColleagueView]:

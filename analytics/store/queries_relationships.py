@@ -181,6 +181,13 @@ def users(conn: Connection, tenant_id: str, user_ids: Collection[str] | None = N
     return out
 
 
+def unavailable_users(conn: Connection, tenant_id: str) -> set[str]:
+    """Mailboxes nobody can ask for an introduction: shared, room and equipment mailboxes, disabled accounts."""
+    q = select(USER.c.user_id).where(USER.c.tenant_id == tenant_id,
+                                     or_(USER.c.mailbox_kind != "user", USER.c.account_enabled.is_(False)))
+    return set(conn.execute(q).scalars())
+
+
 def user_ids_by_email(conn: Connection, tenant_id: str, emails: Collection[str]) -> dict[str, str]:
     """Lower-cased email → user id, for the given addresses."""
     wanted = sorted({e.strip().lower() for e in emails})

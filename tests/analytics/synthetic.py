@@ -130,7 +130,8 @@ def load_directory_rows(engine: Engine, tenant_dir: Path, d: Directory, now: dat
             {"tenant_id": d.tenant_id, "domain": dom, "is_default": False} for dom in sorted(d.domains)])
         conn.execute(models.InternalUser.__table__.insert(), [
             {"tenant_id": d.tenant_id, "user_id": u["id"], "email": u["mail"].lower(),
-             "display_name": u["displayName"], "account_enabled": u.get("accountEnabled", True)} for u in users])
+             "display_name": u["displayName"], "account_enabled": u.get("accountEnabled", True),
+             "mailbox_kind": (u.get("mailboxSettings") or {}).get("userPurpose", "user")} for u in users])
         conn.execute(models.Account.__table__.insert(), [
             {"tenant_id": d.tenant_id, "account_id": a["account_id"], "name": a["name"], "source": "crm",
              "owner_id": d.users.get(a["owner_email"].lower()), "fields": {}} for a in accounts])

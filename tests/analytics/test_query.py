@@ -74,6 +74,17 @@ def test_who_knows_ranks_two_way_colleague_first_and_hides_opted_out(
     assert view.excluded_opted_out == 1
 
 
+def test_shared_mailboxes_and_disabled_accounts_are_never_offered(
+    engine: Engine, queries: RelationshipQueries, tenant_id: str, now: datetime
+) -> None:
+    u = models.InternalUser.__table__
+    with engine.begin() as conn:
+        conn.execute(u.update().where(u.c.user_id == "u-alice").values(mailbox_kind="shared"))
+        conn.execute(u.update().where(u.c.user_id == "u-bob").values(account_enabled=False))
+    view = queries.who_knows(tenant_id, "carol@fabrikam.com", now=now)
+    assert view.colleagues == () and view.excluded_opted_out == 0
+
+
 def test_nobody_knows_zoe_so_a_two_hop_path_goes_through_carol(
     queries: RelationshipQueries, tenant_id: str, now: datetime
 ) -> None:
