@@ -6,7 +6,8 @@
     ├── Unauthorized               an inbound request failed authentication (the web layer answers 401)
     ├── Forbidden                  an authenticated user asked for something they may not see or do
     ├── TamperedAction             an Action.Execute payload does not carry a valid signature for this user
-    └── DeliveryFailed             a proactive send gave up after its retries (carries the last status)
+    ├── DeliveryFailed             a proactive send gave up after its retries (carries the last status)
+    └── WriteFailed                a Graph write (event, task) failed (carries the status, if any)
 """
 
 from __future__ import annotations
@@ -46,3 +47,13 @@ class DeliveryFailed(BotError):
         self.status = status
         self.attempts = attempts
         super().__init__(f"delivery to {conversation_id} failed after {attempts} attempts (last status {status})")
+
+
+class WriteFailed(BotError):
+    """Graph refused or could not take a write; ``status`` is the HTTP status when there was a response."""
+
+    def __init__(self, what: str, status: int | None, detail: str = "") -> None:
+        self.what = what
+        self.status = status
+        self.detail = detail
+        super().__init__(f"creating {what} failed (status {status}): {detail}")

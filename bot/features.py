@@ -1,8 +1,6 @@
 """Which features the bot offers: each one's commands and card actions, included only when its port is given.
 
-A feature whose backing analytics is not configured contributes nothing, so help never lists it. Features
-that have no implementation in this build (notes → meetings/tasks, predictive scores, digests' content) are
-absent for the same reason; see ``docs/bot.md``.
+A feature whose backing analytics is not configured contributes nothing, so help never lists it.
 """
 
 from __future__ import annotations
@@ -10,9 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.conversation.commands import CommandTable
+from bot.conversation.notes import NoteAnalyzerPort, NotesFeature
 from bot.conversation.relationships import RelationshipFeature
 from bot.conversation.service import ActionHandler
-from bot.ports import Access, ConversationStore, Relationships
+from bot.ports import Access, ConversationStore, GraphWrites, Relationships
 
 
 @dataclass(frozen=True)
@@ -21,6 +20,8 @@ class Features:
 
     relationships: Relationships | None = None
     access: Access | None = None
+    notes: NoteAnalyzerPort | None = None
+    graph_writes: GraphWrites | None = None  # without it, note suggestions have no create buttons
 
 
 def wire(features: Features, *, conversations: ConversationStore,
@@ -32,4 +33,9 @@ def wire(features: Features, *, conversations: ConversationStore,
         feature = RelationshipFeature(features.relationships, features.access, conversations, secret_key)
         table.add(*feature.commands())
         actions.update(feature.actions())
+    if features.notes is not None:
+        notes = NotesFeature(features.notes, features.graph_writes)
+        table.add(*notes.commands())
+        table.fallback = notes.fallback()
+        actions.update(notes.actions())
     return table, actions

@@ -9,7 +9,8 @@ faked. Tests use in-memory fakes of these ports, not of the analytics code.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Protocol
 
 from analytics.views import HealthView, MyRecordsView, TargetRef, WhoKnowsView
@@ -74,4 +75,53 @@ class Access(Protocol):
 
     def may_see(self, tenant_id: str, target: TargetRef, visible: frozenset[str]) -> bool:
         """Accounts and domains are aggregates (visible to all); contacts and CRM records need participation."""
+        ...
+
+
+# --- Graph writes (notes → meetings and tasks) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EventDraft:
+    """A calendar event to create in ``user_id``'s mailbox (wall times in ``time_zone``, an IANA name)."""
+
+    subject: str
+    start: datetime  # naive wall time in time_zone
+    end: datetime
+    time_zone: str
+    attendees: tuple[str, ...]  # email addresses
+    body: str
+    transaction_id: str  # Graph de-duplicates creates with the same transactionId
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDraft:
+    """A Microsoft To Do task to create in the user's default list."""
+
+    title: str
+    due: date | None
+    time_zone: str
+    body: str
+    external_id: str  # our idempotency key, kept on the task as a linked resource
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """What Graph created (or had already created for the same key)."""
+
+    kind: str  # event | task
+    id: str
+    title: str
+    web_link: str | None = None
+
+
+class GraphWrites(Protocol):
+    """Creates events and To Do tasks for a user through Microsoft Graph, idempotently."""
+
+    async def create_event(self, tenant_id: str, user_id: str, draft: EventDraft) -> Created:
+        """Create (or find, for a repeated ``transaction_id``) the event."""
+        ...
+
+    async def create_task(self, tenant_id: str, user_id: str, draft: TaskDraft) -> Created:
+        """Create (or find, for a repeated ``external_id``) the task."""
         ...

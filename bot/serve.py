@@ -7,7 +7,8 @@ from aiohttp import web
 
 from analytics.cli_context import cli_context
 from analytics.store.schema import require_current
-from bot.app import create_app, store_features
+from bot.app import create_app
+from bot.wiring import production_features
 
 
 def serve(ctx: typer.Context,
@@ -18,7 +19,7 @@ def serve(ctx: typer.Context,
     if dev:
         settings = settings.with_overrides(bot_host="127.0.0.1")
     require_current(context.engine)
-    app = create_app(settings, context.engine, dev=dev, features=store_features(settings, context.engine))
+    app = create_app(settings, context.engine, dev=dev, features=production_features(settings, context.engine))
     context.err.print(f"rapport bot on http://{settings.bot_host}:{settings.bot_port}/api/messages"
                       + (" (dev mode: no authentication)" if dev else ""))
     web.run_app(app, host=settings.bot_host, port=settings.bot_port, print=None)

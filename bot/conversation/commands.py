@@ -53,6 +53,7 @@ class CommandTable:
     """Commands in match order."""
 
     commands: list[Command] = field(default_factory=list)
+    fallback: Command | None = None  # runs when nothing matches (pasted notes); empty replies → help
 
     def add(self, *commands: Command) -> None:
         self.commands.extend(commands)

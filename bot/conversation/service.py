@@ -91,12 +91,17 @@ class ConversationService:
         await self._remember(inbound)
         text = clean(inbound.text)
         found = self.commands.match(text)
-        if found is None:
+        if found is None and self.commands.fallback is not None and text:
+            found = self.commands.fallback, {}
+        replies: list[Reply] = []
+        if found is not None:
+            command, args = found
+            context = CommandContext(principal=principal, lang=lang, args=args, inbound=inbound, text=text,
+                                     now=self.clock(), sign=self._signer(principal))
+            replies = list(await command.handler(context))
+        if not replies and (found is None or found[0] is self.commands.fallback):
             return [Reply(card=render.help_card(lang, self.commands.help_lines(lang)))]
-        command, args = found
-        context = CommandContext(principal=principal, lang=lang, args=args, inbound=inbound, text=text,
-                                 now=self.clock(), sign=self._signer(principal))
-        return list(await command.handler(context))
+        return replies
 
     async def on_action(self, inbound: Inbound) -> ActionResult:
         """A user pressed an ``Action.Execute`` button."""

@@ -50,5 +50,10 @@ def verify(key: bytes, data: dict[str, Any], *, verb: str, tenant_id: str, user_
 
 
 def inputs(data: dict[str, Any]) -> dict[str, str]:
-    """The card's editable input values Teams merged into ``data`` (strings only, bounded)."""
-    return {str(k)[:64]: v[:2000] for k, v in data.items() if k != SIGNED_KEY and isinstance(v, str)}
+    """The card's editable input values Teams merged into ``data`` (as bounded strings; numbers allowed)."""
+    out: dict[str, str] = {}
+    for k, v in data.items():
+        if k == SIGNED_KEY or isinstance(v, bool) or not isinstance(v, str | int | float):
+            continue
+        out[str(k)[:64]] = str(v)[:2000]
+    return out

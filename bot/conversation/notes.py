@@ -1,0 +1,210 @@
+"""Notes → suggestion cards → Graph writes: a pasted note (or ``note …``) becomes one card per suggestion.
+
+The analyzer (:class:`analytics.nlp.analyzer.NoteAnalyzer`, built once in the composition root) finds the
+suggestions; each meeting or call card creates a calendar event, each task, content request or issue card a
+Microsoft To Do task, through :class:`bot.ports.GraphWrites`. Contacts are shown but not created (the Graph
+emulator has no contacts endpoint, so nothing here could be tested; see ``docs/bot.md``).
+
+Idempotency: the key of a suggestion is derived from the tenant, the user, the note and the suggestion's place
+in it, and is part of the signed action data, so pressing a button twice (or Teams retrying the invoke)
+creates one event (Graph's ``transactionId``) or one task (our linked-resource key).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from analytics.nlp.suggestions import NoteAnalysis, analysis_to_dict
+from bot.cards import notes as cards
+from bot.conversation.commands import Command, CommandContext, patterns
+from bot.conversation.i18n import t
+from bot.conversation.model import ActionResult, Principal, Reply
+from bot.conversation.service import ActionContext, ActionHandler
+from bot.errors import WriteFailed
+from bot.ports import EventDraft, GraphWrites, TaskDraft
+
+MAX_CARDS = 5  # suggestions shown per note (strongest first, then in text order)
+MIN_IMPLICIT_LENGTH = 12  # unmatched text shorter than this is not analysed as a note
+DEFAULT_MINUTES = 30
+_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+EVENT_KINDS = frozenset({"meeting", "call"})
+TASK_KINDS = frozenset({"task", "content_request", "issue"})
+
+
+class NoteAnalyzerPort(Protocol):
+    """What the notes feature needs from :class:`analytics.nlp.analyzer.NoteAnalyzer`."""
+
+    def analyze(self, text: str, *, now: datetime, tz: str, lang: str = "auto") -> NoteAnalysis:
+        """Suggestions for ``text`` as of ``now`` in zone ``tz``."""
+        ...
+
+
+def zone_name(principal: Principal) -> str:
+    """The user's IANA zone, or UTC when unknown (mailbox settings may hold a Windows zone name)."""
+    name = principal.time_zone or "UTC"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "UTC"
+    return name
+
+
+def suggestion_key(principal: Principal, note: str, index: int, kind: str) -> str:
+    """A UUID-shaped idempotency key for one suggestion of one note, for one user of one tenant."""
+    material = "\x1f".join((principal.tenant_id, principal.user_id, note, str(index), kind)).encode("utf-8")
+    return str(uuid.UUID(bytes=hashlib.sha256(material).digest()[:16]))
+
+
+@dataclass
+class NotesFeature:
+    """The ``note`` command, the pasted-note fallback and the ``notes.event`` / ``notes.task`` actions."""
+
+    analyzer: NoteAnalyzerPort
+    writes: GraphWrites | None  # None: suggestions are shown without create buttons
+
+    def commands(self) -> list[Command]:
+        return [Command("note", {"en": t("help_note", "en"), "zh": t("help_note", "zh")}, patterns(
+            r"(?:note|notes|meeting notes)\s*[:：]?\s+(?P<note>.+)",
+            r"(?:笔记|记录|会议记录)\s*[:：]?\s*(?P<note>.+)",
+        ), self._explicit, match_whole_text=True)]
+
+    def fallback(self) -> Command:
+        """Unmatched text is analysed as a pasted note; no suggestion → the caller shows help."""
+        return Command("pasted_note", {}, (), self._implicit)
+
+    def actions(self) -> dict[str, ActionHandler]:
+        if self.writes is None:
+            return {}
+        return {"notes.event": self._create_event, "notes.task": self._create_task}
+
+    # --- commands ----------------------------------------------------------------------------------------------
+
+    async def _explicit(self, ctx: CommandContext) -> Sequence[Reply]:
+        replies = await self._suggest(ctx, ctx.args.get("note", "") or ctx.text)
+        return replies or [Reply(text=t("note_nothing", ctx.lang))]
+
+    async def _implicit(self, ctx: CommandContext) -> Sequence[Reply]:
+        if len(ctx.text) < MIN_IMPLICIT_LENGTH:
+            return []
+        return await self._suggest(ctx, ctx.text)
+
+    async def _suggest(self, ctx: CommandContext, note: str) -> list[Reply]:
+        tz = zone_name(ctx.principal)
+        analysis = await asyncio.to_thread(self.analyzer.analyze, note, now=ctx.now, tz=tz)
+        data = analysis_to_dict(analysis)
+        indexed = _one_task_per_clause(list(enumerate(data["suggestions"])))
+        shown = sorted(sorted(indexed, key=lambda p: -float(p[1]["confidence"]))[:MAX_CARDS], key=lambda p: p[0])
+        emails = [e["span"]["text"] for e in data["entities"] if e["label"] == "EMAIL"]
+        replies = []
+        for index, s in shown:
+            form = _form_of(s, emails, tz)
+            key = suggestion_key(ctx.principal, note, index, s["kind"])
+            args = {"key": key, "kind": s["kind"], "tz": tz, "quote": _quote(s)}
+            verb = _verb_of(s["kind"]) if self.writes is not None else None
+            replies.append(Reply(card=cards.render_suggestion(
+                s["kind"], form, args["quote"], ctx.lang, action=(verb, ctx.sign(verb, args)) if verb else None,
+                contact=s.get("contact"), confidence=float(s["confidence"]))))
+        return replies
+
+    # --- actions -----------------------------------------------------------------------------------------------
+
+    async def _create_event(self, ctx: ActionContext) -> ActionResult:
+        assert self.writes is not None
+        args, form = ctx.args, {**ctx.inputs}
+        kind = str(args.get("kind", "meeting"))
+        try:
+            day = date.fromisoformat(form.get("date", ""))
+            at = time.fromisoformat(form.get("time", "") or "09:00")
+            minutes = int(float(form.get("duration", "") or DEFAULT_MINUTES))
+        except ValueError:
+            return self._again(ctx, "notes.event", t("note_bad_when", ctx.lang))
+        minutes = min(max(minutes, 5), 24 * 60)
+        title = (form.get("title") or "").strip()[:255] or t(f"kind_{kind}", ctx.lang)
+        start = datetime.combine(day, at)
+        attendees = tuple(dict.fromkeys(a.lower() for a in _EMAIL.findall(form.get("attendees", ""))))[:20]
+        draft = EventDraft(title, start, start + timedelta(minutes=minutes), str(args.get("tz", "UTC")),
+                           attendees, t("note_body", ctx.lang, quote=str(args.get("quote", ""))),
+                           str(args["key"]))
+        try:
+            made = await self.writes.create_event(ctx.principal.tenant_id, ctx.principal.user_id, draft)
+        except WriteFailed as err:
+            return self._again(ctx, "notes.event", t("note_write_failed", ctx.lang, status=err.status or "–"))
+        when = f"{day.isoformat()} {at.strftime('%H:%M')} ({draft.time_zone}, {minutes} min)"
+        return ActionResult(card=cards.render_created(made, when, attendees, ctx.lang))
+
+    async def _create_task(self, ctx: ActionContext) -> ActionResult:
+        assert self.writes is not None
+        args, form = ctx.args, {**ctx.inputs}
+        kind = str(args.get("kind", "task"))
+        try:
+            due = date.fromisoformat(form["due"]) if form.get("due") else None
+        except ValueError:
+            return self._again(ctx, "notes.task", t("note_bad_when", ctx.lang))
+        title = (form.get("title") or "").strip()[:255] or t(f"kind_{kind}", ctx.lang)
+        draft = TaskDraft(title, due, str(args.get("tz", "UTC")),
+                          t("note_body", ctx.lang, quote=str(args.get("quote", ""))), str(args["key"]))
+        try:
+            made = await self.writes.create_task(ctx.principal.tenant_id, ctx.principal.user_id, draft)
+        except WriteFailed as err:
+            return self._again(ctx, "notes.task", t("note_write_failed", ctx.lang, status=err.status or "–"))
+        when = due.isoformat() if due else t("none", ctx.lang)
+        return ActionResult(card=cards.render_created(made, when, (), ctx.lang))
+
+    def _again(self, ctx: ActionContext, verb: str, error: str) -> ActionResult:
+        """The same form, as the user left it, with the error above the button (the action is re-signed)."""
+        kind = str(ctx.args.get("kind", "task"))
+        return ActionResult(card=cards.render_suggestion(
+            kind, dict(ctx.inputs), str(ctx.args.get("quote", "")), ctx.lang,
+            action=(verb, ctx.sign(verb, dict(ctx.args))), error=error))
+
+
+def _one_task_per_clause(indexed: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:
+    """A task and a content request from the same clause would make the same To Do task: keep the surer one."""
+    best: dict[tuple[int, int], tuple[int, dict[str, Any]]] = {}
+    kept: list[tuple[int, dict[str, Any]]] = []
+    for index, s in indexed:
+        if s["kind"] not in TASK_KINDS or not s.get("spans"):
+            kept.append((index, s))
+            continue
+        clause = (int(s["spans"][0]["start"]), int(s["spans"][0]["end"]))
+        if clause not in best or float(s["confidence"]) > float(best[clause][1]["confidence"]):
+            best[clause] = (index, s)
+    return sorted(kept + list(best.values()), key=lambda p: p[0])
+
+
+def _verb_of(kind: str) -> str | None:
+    if kind in EVENT_KINDS:
+        return "notes.event"
+    if kind in TASK_KINDS:
+        return "notes.task"
+    return None  # contacts: not created (no contacts endpoint to test against)
+
+
+def _quote(s: dict[str, Any]) -> str:
+    spans = s.get("spans") or []
+    return str(spans[0]["text"]).strip()[:300] if spans else ""
+
+
+def _form_of(s: dict[str, Any], emails: Sequence[str], tz: str) -> dict[str, str]:
+    """The editable fields' initial values (strings, as Adaptive Card inputs hold them)."""
+    quote = _quote(s)
+    form = {"title": str(s.get("title") or "")[:255]}
+    if s["kind"] in EVENT_KINDS:
+        start = datetime.fromisoformat(s["start"]) if s.get("start") else None
+        form["date"] = start.date().isoformat() if start else ""
+        # A date without a time resolves to midnight: leave the time for the user rather than book 00:00.
+        form["time"] = start.strftime("%H:%M") if start and start.time() != time(0, 0) else ""
+        form["duration"] = str(s.get("duration") or DEFAULT_MINUTES)
+        form["attendees"] = ", ".join(e for e in emails if e in quote)
+    elif s["kind"] in TASK_KINDS:
+        due = s.get("due") or s.get("start")
+        form["due"] = datetime.fromisoformat(due).date().isoformat() if due else ""
+    return form

@@ -1,0 +1,23 @@
+"""The production features of this deployment, built once per process (the composition root's parts).
+
+``NoteAnalyzer`` builds two spaCy pipelines (~1 s), so it is made here once and shared by every conversation;
+the Graph write client keeps one msgraph-sdk client per tenant.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+
+from analytics.settings import Settings
+from bot.features import Features
+
+
+def production_features(settings: Settings, engine: Engine) -> Features:
+    """Relationships, sharing rules, notes with Graph writes (application permission), scores and charts."""
+    from analytics.nlp.analyzer import NoteAnalyzer
+    from analytics.query import RelationshipQueries
+    from bot.graph_writes import MsGraphWrites
+    from bot.storage import StoreAccess
+
+    return Features(relationships=RelationshipQueries(engine, settings), access=StoreAccess(engine),
+                    notes=NoteAnalyzer(), graph_writes=MsGraphWrites(engine))

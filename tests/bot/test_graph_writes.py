@@ -1,0 +1,94 @@
+"""Graph writes (events, To Do tasks) through msgraph-sdk against the Graph emulator's MockTransport."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from bot.errors import WriteFailed
+from bot.graph_writes import MsGraphWrites
+from bot.ports import EventDraft, TaskDraft
+from graph_sync.emulator import EmulatorConfig, EmulatorState
+from graph_sync.tenants import add_tenant
+from tests.graph_sync.emulator.tenant_factory import ALICE, BOB, TENANT_ID, write_tenant
+
+
+@pytest.fixture(scope="session")
+def emulator_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tenant(tmp_path_factory.mktemp("graph-tenant"), inbox=2, sent=1, events=1)
+
+
+@pytest.fixture
+def graph(emulator_dir: Path, engine: Engine, now: datetime) -> EmulatorState:
+    """The emulator, with its tenant registered in the store as the sync would register it."""
+    state = EmulatorState.from_directory(emulator_dir, EmulatorConfig(clock=lambda: now.timestamp()))
+    app = state.register_app()
+    add_tenant(engine, tenant_id=TENANT_ID, client_id=app.client_id, client_secret=app.client_secret, now=now,
+               emulator=True, authority="https://login.emulator.test")
+    return state
+
+
+def _event(tx: str = "tx-1") -> EventDraft:
+    return EventDraft("Demo with Fabrikam", datetime(2026, 11, 10, 15, 0), datetime(2026, 11, 10, 15, 30),
+                      "Europe/Berlin", ("bob@contoso.example",), "from a note", tx)
+
+
+def test_repeated_event_create_with_one_transaction_id_makes_one_event(graph: EmulatorState, engine: Engine) -> None:
+    async def run() -> tuple[str, str, str]:
+        writes = MsGraphWrites(engine, transport=graph.mock_transport())
+        try:
+            a = await writes.create_event(TENANT_ID, ALICE, _event())
+            b = await writes.create_event(TENANT_ID, ALICE, _event())
+            c = await writes.create_event(TENANT_ID, ALICE, _event("tx-2"))
+        finally:
+            await writes.aclose()
+        return a.id, b.id, c.id
+    first, second, third = asyncio.run(run())
+    assert first == second != third
+    mine = [e for e in graph.mailboxes[ALICE].events.items.values() if e.data["subject"] == "Demo with Fabrikam"]
+    assert len(mine) == 2
+    assert mine[0].data["start"] == {"dateTime": "2026-11-10T15:00:00", "timeZone": "Europe/Berlin"}
+    invited = [e for e in graph.mailboxes[BOB].events.items.values() if e.data["subject"] == "Demo with Fabrikam"]
+    assert len(invited) == 2  # one invitation per distinct event
+
+
+def test_repeated_task_create_with_one_key_makes_one_task(graph: EmulatorState, engine: Engine) -> None:
+    draft = TaskDraft("Send the pricing deck", date(2026, 11, 6), "Europe/Berlin", "from a note", "key-1")
+
+    async def run() -> list[str]:
+        writes = MsGraphWrites(engine, transport=graph.mock_transport())
+        try:
+            made = [await writes.create_task(TENANT_ID, ALICE, draft) for _ in range(3)]
+            made.append(await writes.create_task(TENANT_ID, ALICE, TaskDraft("Other", None, "UTC", "", "key-2")))
+        finally:
+            await writes.aclose()
+        return [m.id for m in made]
+    ids = asyncio.run(run())
+    assert ids[0] == ids[1] == ids[2] != ids[3]
+    box = graph.mailboxes[ALICE]
+    [(list_id, todo)] = box.todo_lists.items()
+    assert todo["displayName"] == "Rapport"
+    tasks = box.todo_tasks[list_id]
+    assert [t["title"] for t in tasks] == ["Send the pricing deck", "Other"]
+    assert tasks[0]["dueDateTime"] == {"dateTime": "2026-11-06T17:00:00", "timeZone": "Europe/Berlin"}
+    assert tasks[0]["linkedResources"][0]["externalId"] == "key-1"
+
+
+def test_unknown_tenant_and_graph_errors_become_write_failed(graph: EmulatorState, engine: Engine) -> None:
+    async def run() -> tuple[WriteFailed, WriteFailed]:
+        writes = MsGraphWrites(engine, transport=graph.mock_transport())
+        try:
+            with pytest.raises(WriteFailed) as unknown:
+                await writes.create_event("not-a-tenant", ALICE, _event())
+            with pytest.raises(WriteFailed) as missing_user:
+                await writes.create_event(TENANT_ID, "nobody-0000", _event())
+        finally:
+            await writes.aclose()
+        return unknown.value, missing_user.value
+    unknown, missing_user = asyncio.run(run())
+    assert unknown.status is None
+    assert missing_user.status == 404
