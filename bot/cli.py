@@ -14,6 +14,7 @@ from analytics.nlp.cli import app as notes_app
 from analytics.scoring.cli import app as scoring_app
 from analytics.settings import load_settings
 from analytics.store.cli import app as db_app
+from appmanifest.cli import app as manifest_app
 from bot.serve import serve as serve_command
 from graph_sync.cli import sync_app, tenants_app
 from graph_sync.emulator.cli import app as emulator_app
@@ -46,6 +47,7 @@ def build_app() -> typer.Typer:
     app.add_typer(tenants_app, name="tenants")
     app.add_typer(sync_app, name="sync")
     app.command("serve")(serve_command)
+    app.add_typer(manifest_app, name="manifest")
     register_analytics(app)
     return app
 
