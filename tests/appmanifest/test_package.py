@@ -72,7 +72,7 @@ def test_commands_come_from_the_bot_command_table_and_route_back_to_their_comman
     assert all(len(lst["commands"]) <= command_limit() for lst in manifest_lists)
     for lang in ("en", "zh"):
         commands = built.commands[lang]
-        assert [c.name for c in commands] == with_help[: command_limit() - 1] + ["help"]
+        assert [c.name for c in commands] == [*with_help[:command_limit() - 1], "help"]
         for c in commands[:-1]:
             # The title is what Teams puts in the compose box: the bot must understand it as that command.
             found = table.match(c.title)
