@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from bot.conversation.commands import CommandTable
 from bot.conversation.notes import NoteAnalyzerPort, NotesFeature
 from bot.conversation.relationships import RelationshipFeature
+from bot.conversation.scores import ScoreFeature
 from bot.conversation.service import ActionHandler
-from bot.ports import Access, ConversationStore, GraphWrites, Relationships
+from bot.ports import Access, ConversationStore, GraphWrites, Relationships, Scores
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class Features:
     access: Access | None = None
     notes: NoteAnalyzerPort | None = None
     graph_writes: GraphWrites | None = None  # without it, note suggestions have no create buttons
+    scores: Scores | None = None
 
 
 def wire(features: Features, *, conversations: ConversationStore,
@@ -33,6 +35,8 @@ def wire(features: Features, *, conversations: ConversationStore,
         feature = RelationshipFeature(features.relationships, features.access, conversations, secret_key)
         table.add(*feature.commands())
         actions.update(feature.actions())
+        if features.scores is not None:
+            table.add(*ScoreFeature(features.relationships, features.access, features.scores).commands())
     if features.notes is not None:
         notes = NotesFeature(features.notes, features.graph_writes)
         table.add(*notes.commands())

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+from analytics.scoring.scores import ScoreCard
 from analytics.views import HealthView, MyRecordsView, TargetRef, WhoKnowsView
 from bot.conversation.model import ConversationRecord, Principal
 
@@ -124,4 +125,12 @@ class GraphWrites(Protocol):
 
     async def create_task(self, tenant_id: str, user_id: str, draft: TaskDraft) -> Created:
         """Create (or find, for a repeated ``external_id``) the task."""
+        ...
+
+
+class Scores(Protocol):
+    """Predictive lead / opportunity scores (:mod:`analytics.scoring.service` behind :class:`bot.scores.StoreScores`)."""
+
+    def score(self, tenant_id: str, record_type: str, record_id: str, now: datetime) -> ScoreCard:
+        """The record's score with its reasons; raises ``NoActiveModel`` or ``NotFound``."""
         ...

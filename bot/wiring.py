@@ -17,7 +17,9 @@ def production_features(settings: Settings, engine: Engine) -> Features:
     from analytics.nlp.analyzer import NoteAnalyzer
     from analytics.query import RelationshipQueries
     from bot.graph_writes import MsGraphWrites
+    from bot.scores import StoreScores
     from bot.storage import StoreAccess
 
     return Features(relationships=RelationshipQueries(engine, settings), access=StoreAccess(engine),
-                    notes=NoteAnalyzer(), graph_writes=MsGraphWrites(engine))
+                    notes=NoteAnalyzer(), graph_writes=MsGraphWrites(engine),
+                    scores=StoreScores(engine, settings))

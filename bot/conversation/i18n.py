@@ -138,6 +138,27 @@ MESSAGES: dict[str, dict[str, str]] = {
     "note_bad_when": {"en": "Please give a valid date and time.", "zh": "请填写有效的日期和时间。"},
     "note_write_failed": {"en": "Outlook didn't accept it (status {status}). Nothing was created; try again.",
                           "zh": "Outlook 未能接受（状态 {status}），未创建任何内容，请重试。"},
+    # scores
+    "help_score": {"en": "**score of lead L-1** / **score of opportunity O-7** — predictive score, grade and "
+                         "the reasons behind it",
+                   "zh": "**线索 L-1 的评分** / **商机 O-7 的评分** — 预测评分、等级及原因"},
+    "score_title_lead": {"en": "Lead score: {label}", "zh": "线索评分：{label}"},
+    "score_title_opportunity": {"en": "Opportunity score: {label}", "zh": "商机评分：{label}"},
+    "grade": {"en": "Grade", "zh": "等级"},
+    "previous": {"en": "was", "zh": "之前"},
+    "likely_lead": {"en": "Likely to qualify", "zh": "可能转化"},
+    "likely_opportunity": {"en": "Likely to win", "zh": "可能赢单"},
+    "yes": {"en": "yes", "zh": "是"},
+    "no": {"en": "no", "zh": "否"},
+    "stuck": {"en": "Stuck: {why}", "zh": "停滞：{why}"},
+    "reasons_up": {"en": "What raises it", "zh": "加分因素"},
+    "reasons_down": {"en": "What holds it back", "zh": "减分因素"},
+    "score_no_model": {"en": "There is no published {kind} scoring model yet, so I can't score it. An admin can "
+                             "train one with `rapport scoring train {kind}`.",
+                       "zh": "尚无已发布的{kind}评分模型，无法评分。管理员可运行 `rapport scoring train {kind}` 训练模型。"},
+    "score_which": {"en": "Scores are for leads and opportunities: say **score of lead ID** or "
+                          "**score of opportunity ID**.",
+                    "zh": "评分仅适用于线索和商机：请说 **线索 ID 的评分** 或 **商机 ID 的评分**。"},
 }
 
 

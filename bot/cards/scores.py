@@ -1,0 +1,36 @@
+"""The predictive score card: score, grade, trend, and the top five reasons each way (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analytics.scoring.scores import ScoreCard
+from analytics.views import TargetRef
+from bot.cards.render import card, text_block
+from bot.conversation.i18n import t
+from bot.conversation.model import Lang
+
+
+def render_score(target: TargetRef, score: ScoreCard, lang: Lang, chart_url: str | None = None) -> dict[str, Any]:
+    """Score 0–100, grade, trend against the previous score, stuck flag, top 5 positive and negative reasons."""
+    title = t("score_title_" + target.kind, lang, label=target.label)
+    previous = "–" if score.previous is None else f"{score.previous:.0f}"
+    body: list[dict[str, Any]] = [
+        text_block(title, weight="Bolder", size="Medium"),
+        {"type": "FactSet", "facts": [
+            {"title": t("score", lang), "value": f"{score.value:.0f} / 100"},
+            {"title": t("grade", lang), "value": score.grade},
+            {"title": t("trend", lang), "value": f"{score.trend} ({t('previous', lang)} {previous})"},
+            {"title": t("likely_" + target.kind, lang), "value": t("yes" if score.likely else "no", lang)},
+        ]},
+    ]
+    if score.stuck:
+        body.append(text_block("⚠ " + t("stuck", lang, why=score.stuck_reason or ""), color="Warning"))
+    positive, negative = score.explanation.card()
+    for key, reasons, sign in (("reasons_up", positive, "▲"), ("reasons_down", negative, "▼")):
+        if reasons:
+            body.append(text_block(t(key, lang), weight="Bolder", spacing="Medium"))
+            body += [text_block(f"{sign} {r.text}", size="Small") for r in reasons]
+    if chart_url:
+        body.append({"type": "Image", "url": chart_url, "altText": title, "size": "Stretch"})
+    return card(lang, title, body)

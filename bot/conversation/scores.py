@@ -1,0 +1,58 @@
+"""The ``score`` command: a lead's or opportunity's predictive score with its reasons."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from analytics.errors import NotFound
+from analytics.relationships.errors import AmbiguousTarget, TargetNotFound
+from analytics.scoring.errors import NoActiveModel
+from bot.cards.scores import render_score
+from bot.conversation.commands import Command, CommandContext, patterns
+from bot.conversation.i18n import t
+from bot.conversation.model import Reply
+from bot.conversation.text import shorten
+from bot.ports import Access, Relationships, Scores
+
+_KINDS = {"lead": "lead", "线索": "lead", "opportunity": "opportunity", "opp": "opportunity",
+          "deal": "opportunity", "商机": "opportunity", "机会": "opportunity"}
+
+
+@dataclass
+class ScoreFeature:
+    """Scores through :class:`bot.ports.Scores`; targets and sharing rules as for health."""
+
+    queries: Relationships
+    access: Access
+    scores: Scores
+
+    def commands(self) -> list[Command]:
+        return [Command("score", {"en": t("help_score", "en"), "zh": t("help_score", "zh")}, patterns(
+            r"(?:what is the |what's the |show )?(?:predictive )?score (?:of |for )?"
+            r"(?P<kind>lead|opportunity|opp|deal)[: ]\s*(?P<target>.+)",
+            r"(?:what is the |what's the |show )?(?:predictive )?score (?:of |for )?(?P<target>.+)",
+            r"(?P<kind>线索|商机|机会)\s*(?P<target>.+?)\s*的?(?:预测)?(?:评分|分数)(?:是多少|如何)?",
+            r"(?:查看|查询)?(?:预测)?评分\s*(?P<kind>线索|商机|机会)\s*(?P<target>.+)",
+        ), self._score)]
+
+    async def _score(self, ctx: CommandContext) -> Sequence[Reply]:
+        kind = _KINDS.get((ctx.args.get("kind") or "").lower())
+        text = ctx.args.get("target", "")[:200]
+        if kind is None:
+            return [Reply(text=t("score_which", ctx.lang))]
+        p = ctx.principal
+        try:
+            target = await asyncio.to_thread(self.queries.resolve_target, p.tenant_id, f"{kind}:{text}")
+        except (TargetNotFound, AmbiguousTarget):
+            return [Reply(text=t("not_found", ctx.lang, text=shorten(text)))]
+        if not await asyncio.to_thread(self.access.may_see, p.tenant_id, target, p.visible_user_ids):
+            return [Reply(text=t("not_allowed", ctx.lang, text=shorten(target.label)))]
+        try:
+            card = await asyncio.to_thread(self.scores.score, p.tenant_id, target.kind, target.key, ctx.now)
+        except NoActiveModel:
+            return [Reply(text=t("score_no_model", ctx.lang, kind=target.kind))]
+        except NotFound:
+            return [Reply(text=t("not_found", ctx.lang, text=shorten(text)))]
+        return [Reply(card=render_score(target, card, ctx.lang))]
