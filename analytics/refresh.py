@@ -64,10 +64,11 @@ def _closed_row(record_type: str, record_id: str) -> q.ScoreRow:
     return q.ScoreRow(record_type, record_id, None, "Not computed", None, {"reason": "closed"})
 
 
-def _to_days(rows: Iterable[q.DailyRow]) -> dict[int, list[health_math.DayCount]]:
+def _to_days(rows: Iterable[tuple[int, date, str, int, int]]) -> dict[int, list[health_math.DayCount]]:
     out: dict[int, list[health_math.DayCount]] = defaultdict(list)
-    for r in rows:
-        out[r.contact_id].append(health_math.DayCount(r.day, r.kind, r.from_us, r.from_them))
+    day_count = health_math.DayCount
+    for contact_id, day, kind, us, them in rows:
+        out[contact_id].append(day_count(day, kind, us, them))
     return out
 
 
@@ -185,8 +186,7 @@ def incremental_refresh(engine: Engine, tenant_id: str, settings: Settings, cont
         account_ids = sorted({a for c in touched.values()
                               if (a := c.account_id or account_of.get(c.domain)) is not None})
         everyone = dict(touched)
-        for account_id in account_ids:
-            everyone.update((c.contact_id, c) for c in q.contacts_of_account(conn, tenant_id, account_id))
+        everyone.update((c.contact_id, c) for c in q.contacts_of_accounts(conn, tenant_id, account_ids))
         per_contact = _to_days(q.daily_per_contact(conn, tenant_id, since=scorer.since, contact_ids=list(everyone)))
         n_contacts = scorer.contacts(touched.values(), per_contact)
         # Accounts are scored from all their contacts, which is why their untouched contacts were read too.

@@ -99,17 +99,6 @@ class RollupRow:
 
 
 @dataclass(frozen=True, slots=True)
-class DailyRow:
-    """Rollups summed over users: one contact's day for one kind."""
-
-    contact_id: int
-    day: date
-    kind: str
-    from_us: int
-    from_them: int
-
-
-@dataclass(frozen=True, slots=True)
 class PartRow:
     role: str
     side: str
@@ -441,21 +430,42 @@ def rollups_for_users(conn: Connection, tenant_id: str, user_ids: Collection[str
 
 def daily_per_contact(
     conn: Connection, tenant_id: str, *, since: date, contact_ids: Collection[int] | None = None
-) -> list[DailyRow]:
+) -> list[tuple[int, date, str, int, int]]:
     """Rollups summed over users per (contact, day, kind) since ``since``: the input of a health refresh.
 
-    The database does the group-by, so a full refresh reads one row per contact-day-kind, not per pair.
+    Returns plain ``(contact_id, day, kind, from_us, from_them)`` tuples. The database does the group-by and the
+    rows come straight from the driver: a full refresh reads one row per contact-day-kind, and per-row ORM
+    processing would cost more than the scoring itself.
     """
-    cols = (ROLLUP.c.contact_id, ROLLUP.c.day, ROLLUP.c.kind,
-            func.sum(ROLLUP.c.from_us).label("us"), func.sum(ROLLUP.c.from_them).label("them"))
-    base = select(*cols).where(ROLLUP.c.tenant_id == tenant_id, ROLLUP.c.day >= since)
-    group = (ROLLUP.c.contact_id, ROLLUP.c.day, ROLLUP.c.kind)
+    style = conn.dialect.paramstyle
+    mark = "?" if style == "qmark" else "%s"
+    sql = ("SELECT contact_id, day, kind, SUM(from_us), SUM(from_them) FROM interaction_rollup "
+           f"WHERE tenant_id = {mark} AND day >= {mark}")
+    group = " GROUP BY contact_id, day, kind"
+    raw: list[Any] = []
     if contact_ids is None:
-        rows: Iterable[Any] = conn.execute(base.group_by(*group))
+        raw = list(conn.exec_driver_sql(sql + group, (tenant_id, since)).fetchall())
     else:
-        rows = [r for chunk in _chunks(sorted(contact_ids))
-                for r in conn.execute(base.where(ROLLUP.c.contact_id.in_(chunk)).group_by(*group))]
-    return [DailyRow(r.contact_id, r.day, r.kind, int(r.us), int(r.them)) for r in rows]
+        for chunk in _chunks(sorted(contact_ids)):
+            marks = ", ".join([mark] * len(chunk))
+            raw.extend(conn.exec_driver_sql(f"{sql} AND contact_id IN ({marks}){group}",
+                                            (tenant_id, since, *chunk)).fetchall())
+    parse = date.fromisoformat
+    return [(r[0], r[1] if isinstance(r[1], date) else parse(r[1]), r[2], int(r[3]), int(r[4])) for r in raw]
+
+
+def contacts_of_accounts(conn: Connection, tenant_id: str, account_ids: Collection[str]) -> list[ContactRow]:
+    """The contacts of several accounts at once (see :func:`contacts_of_account`)."""
+    out: dict[int, ContactRow] = {}
+    for chunk in _chunks(sorted(account_ids)):
+        domains = select(ACCOUNT_DOMAIN.c.domain).where(ACCOUNT_DOMAIN.c.tenant_id == tenant_id,
+                                                         ACCOUNT_DOMAIN.c.account_id.in_(chunk))
+        q = select(*_CONTACT_COLS).where(
+            CONTACT.c.tenant_id == tenant_id,
+            or_(CONTACT.c.account_id.in_(chunk),
+                and_(CONTACT.c.account_id.is_(None), CONTACT.c.domain.in_(domains.scalar_subquery()))))
+        out.update((r.contact_id, _contact(r)) for r in conn.execute(q))
+    return list(out.values())
 
 
 def activities_for_contacts(
