@@ -19,8 +19,8 @@ from sqlalchemy.engine import Engine
 from analytics.refresh import full_refresh
 from analytics.settings import Settings
 from analytics.store import models
-from bot.admin.routes import FIRST_SYNC_KEY
 from bot.admin.first_sync import BackgroundPasses
+from bot.admin.routes import FIRST_SYNC_KEY
 from bot.app import AppOptions, create_app, store_features
 from bot.chat import BotClient, Identity, LocalConnector, render_replies
 from graph_sync.emulator import EmulatorState, serve_emulator
