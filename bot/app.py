@@ -24,6 +24,8 @@ from bot.features import Features, wire
 from bot.storage import StoreConversations, StoreDirectory
 from bot.teams_sdk.auth import LOOPBACK_HOSTS, AuthEndpoints
 from bot.teams_sdk.runtime import TeamsRuntime, build_runtime
+from bot.web.chart_links import ChartLinks
+from bot.web.charts import chart_handler
 
 SERVICE_KEY: web.AppKey[ConversationService] = web.AppKey("rapport_service", ConversationService)
 RUNTIME_KEY: web.AppKey[TeamsRuntime] = web.AppKey("rapport_runtime", TeamsRuntime)
@@ -52,7 +54,7 @@ def store_features(settings: Settings, engine: Engine) -> Features:
 
 def create_app(settings: Settings, engine: Engine, *, dev: bool = False, features: Features | None = None,
                options: AppOptions | None = None) -> web.Application:
-    """The bot's web application: ``POST /api/messages`` and ``GET /healthz``."""
+    """The bot's web application: ``POST /api/messages``, ``GET /charts/{kind}.png`` and ``GET /healthz``."""
     opts = options or AppOptions()
     if dev and settings.bot_host not in LOOPBACK_HOSTS:
         raise ConfigError("RAPPORT_BOT_HOST", "a loopback address (127.0.0.1) in --dev mode", settings.bot_host)
@@ -60,12 +62,15 @@ def create_app(settings: Settings, engine: Engine, *, dev: bool = False, feature
         raise ConfigError("RAPPORT_SECRET_KEY", "a secret key (it signs card actions and chart URLs)", "''")
     secret = (settings.secret_key or "rapport-dev-only").encode("utf-8")
     conversations = StoreConversations(engine)
-    commands, actions = wire(features or Features(), conversations=conversations, secret_key=secret)
+    features = features or Features()
+    charts = ChartLinks(secret, settings.bot_public_url) if settings.bot_public_url else None
+    commands, actions = wire(features, conversations=conversations, secret_key=secret, charts=charts)
     if opts.extra_commands is not None:
         commands.add(*opts.extra_commands.commands)
     actions.update(opts.extra_actions)
+    directory = StoreDirectory(engine)
     service = ConversationService(
-        directory=StoreDirectory(engine), conversations=conversations, commands=commands, secret_key=secret,
+        directory=directory, conversations=conversations, commands=commands, secret_key=secret,
         clock=opts.clock, monotonic=opts.monotonic, limiter=opts.limiter or RateLimiter(), actions=actions,
     )
     runtime = build_runtime(settings, service, conversations, dev=dev, clock=opts.clock,
@@ -75,6 +80,9 @@ def create_app(settings: Settings, engine: Engine, *, dev: bool = False, feature
     app[RUNTIME_KEY] = runtime
     app.router.add_post("/api/messages", runtime.messages)
     app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/charts/{kind}.png", chart_handler(secret, relationships=features.relationships,
+                                                           directory=directory, team=features.team,
+                                                           clock=opts.clock))
     register_admin_routes(app, settings, engine, dev=dev)  # /admin/consent (docs/deploy.md)
     return app
 

@@ -12,7 +12,8 @@ from bot.conversation.notes import NoteAnalyzerPort, NotesFeature
 from bot.conversation.relationships import RelationshipFeature
 from bot.conversation.scores import ScoreFeature
 from bot.conversation.service import ActionHandler
-from bot.ports import Access, ConversationStore, GraphWrites, Relationships, Scores
+from bot.ports import Access, ConversationStore, GraphWrites, Relationships, Scores, TeamActivity
+from bot.web.chart_links import ChartLinks
 
 
 @dataclass(frozen=True)
@@ -24,15 +25,17 @@ class Features:
     notes: NoteAnalyzerPort | None = None
     graph_writes: GraphWrites | None = None  # without it, note suggestions have no create buttons
     scores: Scores | None = None
+    team: TeamActivity | None = None  # the digest's team activity chart
 
 
-def wire(features: Features, *, conversations: ConversationStore,
-         secret_key: bytes) -> tuple[CommandTable, dict[str, ActionHandler]]:
-    """The command table and action handlers for the configured features."""
+def wire(features: Features, *, conversations: ConversationStore, secret_key: bytes,
+         charts: ChartLinks | None = None) -> tuple[CommandTable, dict[str, ActionHandler]]:
+    """The command table and action handlers for the configured features (cards embed ``charts`` if given)."""
     table = CommandTable()
     actions: dict[str, ActionHandler] = {}
     if features.relationships is not None and features.access is not None:
-        feature = RelationshipFeature(features.relationships, features.access, conversations, secret_key)
+        feature = RelationshipFeature(features.relationships, features.access, conversations, secret_key,
+                                      charts)
         table.add(*feature.commands())
         actions.update(feature.actions())
         if features.scores is not None:

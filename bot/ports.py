@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from analytics.scoring.scores import ScoreCard
-from analytics.views import HealthView, MyRecordsView, TargetRef, WhoKnowsView
+from analytics.views import DayBreakdown, HealthView, MyRecordsView, TargetRef, WhoKnowsView
 from bot.conversation.model import ConversationRecord, Principal
 
 
@@ -133,4 +133,13 @@ class Scores(Protocol):
 
     def score(self, tenant_id: str, record_type: str, record_id: str, now: datetime) -> ScoreCard:
         """The record's score with its reasons; raises ``NoActiveModel`` or ``NotFound``."""
+        ...
+
+
+class TeamActivity(Protocol):
+    """Interactions per day of a set of users (a manager's team), for the digest's activity chart."""
+
+    def daily_activity(self, tenant_id: str, user_ids: frozenset[str], since: date, until: date
+                       ) -> list[DayBreakdown]:
+        """Emails, meetings and calls per day with activity, oldest first."""
         ...

@@ -7,7 +7,7 @@ dataclasses of :mod:`bot.conversation.model`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, select, update
@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from analytics.store import models
 from analytics.store.ids import contact_key, normalise_address
 from analytics.store.ingest import dialect_insert
-from analytics.views import TargetRef
+from analytics.views import DayBreakdown, TargetRef
 from bot.conversation.model import ConversationRecord, Principal, Role
 
 _TENANT = models.table_of(models.Tenant)
@@ -169,3 +169,25 @@ class StoreAccess:
                 _MEMBER.c.record_id == target.key, _MEMBER.c.side == "internal",
                 _MEMBER.c.address.in_([normalise_address(e) for e in emails]))).limit(1)).first()
             return member is not None
+
+
+class StoreTeamActivity:
+    """Daily interactions of a set of users, summed from ``interaction_rollup`` (the digest's team chart)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def daily_activity(self, tenant_id: str, user_ids: frozenset[str], since: date, until: date
+                       ) -> list[DayBreakdown]:
+        from analytics.store.queries_relationships import rollups_for_users
+
+        with self._engine.connect() as conn:
+            rows = rollups_for_users(conn, tenant_id, user_ids, since=since)
+        per_day: dict[date, dict[str, int]] = {}
+        for r in rows:
+            if r.day > until:
+                continue
+            counts = per_day.setdefault(r.day, {"email": 0, "meeting": 0, "call": 0})
+            if r.kind in counts:
+                counts[r.kind] += r.from_us + r.from_them
+        return [DayBreakdown(d, c["email"], c["meeting"], c["call"]) for d, c in sorted(per_day.items())]

@@ -18,8 +18,8 @@ def production_features(settings: Settings, engine: Engine) -> Features:
     from analytics.query import RelationshipQueries
     from bot.graph_writes import MsGraphWrites
     from bot.scores import StoreScores
-    from bot.storage import StoreAccess
+    from bot.storage import StoreAccess, StoreTeamActivity
 
     return Features(relationships=RelationshipQueries(engine, settings), access=StoreAccess(engine),
                     notes=NoteAnalyzer(), graph_writes=MsGraphWrites(engine),
-                    scores=StoreScores(engine, settings))
+                    scores=StoreScores(engine, settings), team=StoreTeamActivity(engine))

@@ -26,8 +26,8 @@ def _facts(rows: Sequence[tuple[str, str]]) -> dict[str, Any]:
     return {"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in rows]}
 
 
-def render_health(view: HealthView, lang: Lang) -> dict[str, Any]:
-    """Score, state, trend, KPIs and the factors that moved the score."""
+def render_health(view: HealthView, lang: Lang, *, chart_urls: Sequence[str] = ()) -> dict[str, Any]:
+    """Score, state, trend, KPIs, the factors that moved the score, and charts (signed URLs) when given."""
     title = t("health_title", lang, label=view.target.label)
     body: list[dict[str, Any]] = [text_block(title, weight="Bolder", size="Medium")]
     if view.state == "Not computed":
@@ -54,6 +54,7 @@ def render_health(view: HealthView, lang: Lang) -> dict[str, Any]:
     if view.viewer_connection is not None:
         vc = view.viewer_connection
         body.append(text_block(t("your_connection", lang, level=vc.level, strength=vc.strength), isSubtle=True))
+    body += [{"type": "Image", "url": url, "altText": title, "size": "Stretch"} for url in chart_urls]
     return card(lang, title, body)
 
 

@@ -18,6 +18,7 @@ from bot.conversation.model import ActionResult, Proactive, Reply
 from bot.conversation.service import ActionContext, ActionHandler
 from bot.conversation.text import shorten
 from bot.ports import Access, ConversationStore, Relationships
+from bot.web.chart_links import ChartLinks
 
 _KIND_WORDS = {"lead": "lead", "线索": "lead", "opportunity": "opportunity", "opp": "opportunity",
                "deal": "opportunity", "商机": "opportunity", "机会": "opportunity"}
@@ -34,6 +35,7 @@ class RelationshipFeature:
     access: Access
     conversations: ConversationStore
     secret_key: bytes
+    charts: ChartLinks | None = None  # set when the bot has a public URL: health cards embed charts
 
     def commands(self) -> list[Command]:
         return [
@@ -89,7 +91,11 @@ class RelationshipFeature:
             return [Reply(text=t("not_allowed", ctx.lang, text=shorten(target.label)))]
         view = await asyncio.to_thread(self.queries.health, p.tenant_id, target, viewer_user_id=p.user_id,
                                        now=ctx.now)
-        return [Reply(card=cards.render_health(view, ctx.lang))]
+        urls: list[str] = []
+        if self.charts is not None and not target.closed:
+            subject = f"{target.kind}:{target.key}"
+            urls = [self.charts.url(k, p.tenant_id, subject, ctx.now.timestamp()) for k in ("health", "activity")]
+        return [Reply(card=cards.render_health(view, ctx.lang, chart_urls=urls))]
 
     async def _who_knows(self, ctx: CommandContext) -> Sequence[Reply]:
         target = await self._resolve(ctx)
