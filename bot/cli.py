@@ -16,6 +16,7 @@ from analytics.settings import load_settings
 from analytics.store.cli import app as db_app
 from appmanifest.cli import app as manifest_app
 from bot.chat import chat as chat_command
+from bot.demo import demo as demo_command
 from bot.serve import serve as serve_command
 from graph_sync.cli import sync_app, tenants_app
 from graph_sync.emulator.cli import app as emulator_app
@@ -50,6 +51,7 @@ def build_app() -> typer.Typer:
     app.command("serve")(serve_command)
     app.add_typer(manifest_app, name="manifest")
     app.command("chat")(chat_command)
+    app.command("demo")(demo_command)
     register_analytics(app)
     return app
 
