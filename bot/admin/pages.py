@@ -12,7 +12,11 @@ REQUIRED = {
     "User.Read.All": "list mailboxes, managers and direct reports",
     "Mail.ReadBasic.All": "message metadata (sender, recipients, times) without bodies",
     "Calendars.ReadBasic.All": "meeting times, organiser and attendees without bodies",
+    "Domain.Read.All": "verified domains, to tell colleagues from customers",
 }
+# A broader permission that covers a required one (the admin may have granted it instead).
+COVERS = {"Calendars.ReadBasic.All": ("Calendars.Read", "Calendars.ReadWrite"),
+          "Domain.Read.All": ("Directory.Read.All",), "User.Read.All": ("Directory.Read.All",)}
 _STYLE = ("body{font-family:system-ui,sans-serif;max-width:42rem;margin:3rem auto;padding:0 1rem;color:#222}"
           "h1{font-size:1.4rem}code{background:#f3f3f3;padding:0 .2rem}.muted{color:#666}")
 _HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
@@ -32,7 +36,7 @@ def page(title: str, paragraphs: Sequence[str], *, status: int = 200, items: Seq
 
 def granted_page(tenant_id: str, scopes: Sequence[str], *, new_tenant: bool) -> web.Response:
     missing = [f"{name} — {why}" for name, why in REQUIRED.items()
-               if name not in scopes and not (name == "Calendars.ReadBasic.All" and "Calendars.Read" in scopes)]
+               if name not in scopes and not any(c in scopes for c in COVERS.get(name, ()))]
     paragraphs = [
         f"Rapport is {'now set up' if new_tenant else 'updated'} for tenant {tenant_id}. Its first sync has "
         "started; relationship answers appear in Teams as mailboxes finish.",
