@@ -17,6 +17,7 @@ from analytics.store.cli import app as db_app
 from appmanifest.cli import app as manifest_app
 from bot.chat import chat as chat_command
 from bot.demo import demo as demo_command
+from bot.digest.cli import app as digest_app
 from bot.serve import serve as serve_command
 from graph_sync.cli import sync_app, tenants_app
 from graph_sync.emulator.cli import app as emulator_app
@@ -49,6 +50,7 @@ def build_app() -> typer.Typer:
     app.add_typer(tenants_app, name="tenants")
     app.add_typer(sync_app, name="sync")
     app.command("serve")(serve_command)
+    app.add_typer(digest_app, name="digest")
     app.add_typer(manifest_app, name="manifest")
     app.command("chat")(chat_command)
     app.command("demo")(demo_command)

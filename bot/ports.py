@@ -143,3 +143,23 @@ class TeamActivity(Protocol):
                        ) -> list[DayBreakdown]:
         """Emails, meetings and calls per day with activity, oldest first."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPrediction:
+    """A record's stored predictive score (written by the scoring job)."""
+
+    record_id: str
+    value: float | None
+    grade: str | None
+    likely: bool
+    stuck: bool
+    stuck_reason: str | None
+
+
+class Predictions(Protocol):
+    """Stored predictive scores (table ``score``, kind ``predictive``)."""
+
+    def stored(self, tenant_id: str, record_type: str, record_ids: Sequence[str]) -> dict[str, StoredPrediction]:
+        """The stored score of each record that has one."""
+        ...

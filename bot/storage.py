@@ -18,6 +18,7 @@ from analytics.store.ids import contact_key, normalise_address
 from analytics.store.ingest import dialect_insert
 from analytics.views import DayBreakdown, TargetRef
 from bot.conversation.model import ConversationRecord, Principal, Role
+from bot.ports import StoredPrediction
 
 _TENANT = models.table_of(models.Tenant)
 _USER = models.table_of(models.InternalUser)
@@ -26,6 +27,7 @@ _ROLLUP = models.table_of(models.InteractionRollup)
 _LEAD = models.table_of(models.Lead)
 _OPP = models.table_of(models.Opportunity)
 _MEMBER = models.table_of(models.CrmMember)
+_SCORE = models.table_of(models.Score)
 
 # Tenant.options key listing the Entra object ids of the tenant's Rapport admins (they see sync health).
 ADMINS_OPTION = "admin_user_ids"
@@ -61,6 +63,15 @@ class StoreDirectory:
         return Principal(tenant_id=tenant_id, user_id=row.user_id, display_name=row.display_name,
                          email=row.email, role=role, visible_user_ids=frozenset(visible),
                          time_zone=row.time_zone)
+
+    def managers(self, tenant_id: str) -> list[str]:
+        """Users someone reports to (the digest's recipients), enabled ones only."""
+        with self._engine.connect() as conn:
+            bosses = set(conn.execute(select(_USER.c.manager_id).where(and_(
+                _USER.c.tenant_id == tenant_id, _USER.c.manager_id.is_not(None)))).scalars())
+            rows = conn.execute(select(_USER.c.user_id, _USER.c.account_enabled).where(and_(
+                _USER.c.tenant_id == tenant_id, _USER.c.user_id.in_(sorted(bosses))))).all()
+        return sorted(r.user_id for r in rows if r.account_enabled)
 
     @staticmethod
     def _chain(conn: Any, tenant_id: str, user_id: str) -> set[str]:
@@ -191,3 +202,26 @@ class StoreTeamActivity:
             if r.kind in counts:
                 counts[r.kind] += r.from_us + r.from_them
         return [DayBreakdown(d, c["email"], c["meeting"], c["call"]) for d, c in sorted(per_day.items())]
+
+
+class StorePredictions:
+    """Stored predictive scores with the flags the digest needs (likely, stuck) from ``score.details``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def stored(self, tenant_id: str, record_type: str, record_ids: Sequence[str]) -> dict[str, StoredPrediction]:
+        out: dict[str, StoredPrediction] = {}
+        ids = sorted(set(record_ids))
+        with self._engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                rows = conn.execute(select(_SCORE.c.record_id, _SCORE.c.value, _SCORE.c.label, _SCORE.c.details)
+                                    .where(and_(_SCORE.c.tenant_id == tenant_id, _SCORE.c.score_kind == "predictive",
+                                                _SCORE.c.record_type == record_type,
+                                                _SCORE.c.record_id.in_(ids[start:start + 500]))))
+                for r in rows:
+                    details = r.details if isinstance(r.details, dict) else {}
+                    out[r.record_id] = StoredPrediction(
+                        r.record_id, r.value, r.label, bool(details.get("likely")), bool(details.get("stuck")),
+                        str(details["stuck_reason"]) if details.get("stuck_reason") else None)
+        return out

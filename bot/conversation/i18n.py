@@ -159,6 +159,17 @@ MESSAGES: dict[str, dict[str, str]] = {
     "score_which": {"en": "Scores are for leads and opportunities: say **score of lead ID** or "
                           "**score of opportunity ID**.",
                     "zh": "评分仅适用于线索和商机：请说 **线索 ID 的评分** 或 **商机 ID 的评分**。"},
+    # digests
+    "digest_title": {"en": "Weekly digest for {name}", "zh": "{name} 的每周摘要"},
+    "digest_intro": {"en": "Your team of {size}, as of {day}.", "zh": "您团队（{size} 人），截至 {day}。"},
+    "digest_declining": {"en": "Declining relationships", "zh": "正在减弱的关系"},
+    "digest_hot": {"en": "Hot leads", "zh": "热门线索"},
+    "digest_stuck": {"en": "Stuck deals", "zh": "停滞的商机"},
+    "digest_activity": {"en": "Team activity (last 4 weeks)", "zh": "团队活动（最近 4 周）"},
+    "digest_none": {"en": "Nothing this week.", "zh": "本周无。"},
+    "kind_short_account": {"en": "account", "zh": "客户"},
+    "kind_short_lead": {"en": "lead", "zh": "线索"},
+    "kind_short_opportunity": {"en": "opportunity", "zh": "商机"},
 }
 
 

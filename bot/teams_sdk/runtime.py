@@ -39,3 +39,11 @@ def build_runtime(settings: Settings, service: ConversationService, conversation
     bot = RapportTeamsHandler(service, messenger, clock)
     return TeamsRuntime(messages=messages_handler(adapter, bot, auth_required=not dev), messenger=messenger,
                         adapter=adapter)
+
+
+def build_messenger(settings: Settings, conversations: ConversationStore, *, endpoints: AuthEndpoints | None = None,
+                    credential_factory: Any = None) -> Messenger:
+    """A messenger for proactive sends outside a web process (``rapport digest send``)."""
+    factory = credential_factory or credentials_for(settings, dev=False)
+    auth = build_authentication(endpoints or AuthEndpoints.public_cloud(settings.bot_app_tenant_id), factory)
+    return Messenger(CloudAdapter(auth), settings.bot_app_id, conversations)

@@ -53,10 +53,13 @@ def users(engine: Engine, tenant_id: str, now: datetime) -> dict[str, str]:
     user = models.table_of(models.InternalUser)
     with engine.begin() as conn:
         conn.execute(user.insert(), [
-            {"tenant_id": tenant_id, "user_id": MANAGER, "email": "mia@contoso.com", "display_name": "Mia"},
+            # Every row names every column: an executemany takes its columns from the first row.
+            {"tenant_id": tenant_id, "user_id": MANAGER, "email": "mia@contoso.com", "display_name": "Mia",
+             "manager_id": None},
             {"tenant_id": tenant_id, "user_id": REP, "email": "rob@contoso.com", "display_name": "Rob",
              "manager_id": MANAGER},
-            {"tenant_id": tenant_id, "user_id": ADMIN, "email": "ada@contoso.com", "display_name": "Ada"},
+            {"tenant_id": tenant_id, "user_id": ADMIN, "email": "ada@contoso.com", "display_name": "Ada",
+             "manager_id": None},
         ])
         conn.execute(models.table_of(models.Tenant).update().values(options={"admin_user_ids": [ADMIN]}))
     return {"rep": REP, "manager": MANAGER, "admin": ADMIN}

@@ -1,0 +1,87 @@
+"""What a manager's weekly digest says, from the analytics and scoring stores, for their reporting chain.
+
+* declining relationships: accounts, leads and opportunities of the team whose stored health trend is
+  Declining (from :meth:`Relationships.my_accounts`, each team member's view), lowest score first;
+* hot leads: the team's open leads whose stored predictive grade is A or that the model calls likely;
+* stuck deals: the team's open opportunities the scoring model flagged as stuck in their stage;
+* the team's activity chart (a signed URL when the bot has a public URL).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.conversation.model import Principal
+from bot.ports import Predictions, Relationships
+
+TOP = 5
+CLOSED = frozenset({"qualified", "disqualified", "closed", "won", "lost"})
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    """One line of the digest."""
+
+    kind: str  # account | lead | opportunity
+    record_id: str
+    label: str
+    score: float | None
+    detail: str  # state, grade or why it is stuck
+
+
+@dataclass(frozen=True, slots=True)
+class DigestView:
+    """A manager's digest."""
+
+    manager_id: str
+    manager_name: str
+    team_size: int
+    declining: tuple[DigestItem, ...]
+    hot_leads: tuple[DigestItem, ...]
+    stuck_deals: tuple[DigestItem, ...]
+    as_of: datetime
+
+    @property
+    def empty(self) -> bool:
+        return not (self.declining or self.hot_leads or self.stuck_deals)
+
+
+def build_digest(manager: Principal, relationships: Relationships, predictions: Predictions,
+                 now: datetime) -> DigestView:
+    """The digest for ``manager``'s whole chain (themselves included), as of ``now``."""
+    tenant = manager.tenant_id
+    declining: dict[tuple[str, str], DigestItem] = {}
+    leads: dict[str, str] = {}
+    opportunities: dict[str, tuple[str, float]] = {}
+    for user_id in sorted(manager.visible_user_ids):
+        view = relationships.my_accounts(tenant, user_id, now)
+        for a in view.accounts:
+            if a.trend == "Declining":
+                declining[("account", a.account_id)] = DigestItem("account", a.account_id, a.name, a.score,
+                                                                  a.state or "")
+        for lead in view.leads:
+            if lead.status in CLOSED:
+                continue
+            leads[lead.lead_id] = lead.label
+            if lead.trend == "Declining":
+                declining[("lead", lead.lead_id)] = DigestItem("lead", lead.lead_id, lead.label, lead.score,
+                                                               lead.state or "")
+        for o in view.opportunities:
+            if o.status in CLOSED:
+                continue
+            opportunities[o.opportunity_id] = (o.label, o.amount or 0.0)
+            if o.trend == "Declining":
+                declining[("opportunity", o.opportunity_id)] = DigestItem("opportunity", o.opportunity_id, o.label,
+                                                                          o.score, o.state or "")
+    lead_scores = predictions.stored(tenant, "lead", list(leads))
+    hot = [DigestItem("lead", i, leads[i], p.value, p.grade or "") for i, p in lead_scores.items()
+           if p.value is not None and (p.grade == "A" or p.likely)]
+    hot.sort(key=lambda x: (-(x.score or 0.0), x.label))
+    opp_scores = predictions.stored(tenant, "opportunity", list(opportunities))
+    stuck = [DigestItem("opportunity", i, opportunities[i][0], p.value, p.stuck_reason or "")
+             for i, p in opp_scores.items() if p.stuck]
+    stuck.sort(key=lambda x: (-opportunities[x.record_id][1], x.label))
+    worst = sorted(declining.values(), key=lambda x: (x.score is None, x.score or 0.0, x.label))
+    return DigestView(manager.user_id, manager.display_name, len(manager.visible_user_ids) - 1,
+                      tuple(worst[:TOP]), tuple(hot[:TOP]), tuple(stuck[:TOP]), now)
