@@ -168,11 +168,14 @@ async def run_demo(settings: Settings, console: Console, err: Console, *, size: 
                                     now=clock())
             say("Syncing every mailbox through Microsoft Graph (the emulator) …")
             progress: ProgressSink = RichProgress(err) if err.is_terminal else LogProgress()
+            phase = time.monotonic()
             report = await _sync(settings, engine, clock, progress)
             say(f"  {report.mailboxes} mailboxes, {report.upserted:,} items in {report.pages:,} pages, "
-                f"{report.mailboxes_failed} mailboxes with errors")
+                f"{report.mailboxes_failed} mailboxes with errors ({time.monotonic() - phase:.0f} s)")
             say("Importing CRM records, refreshing analytics, training scoring models …")
+            phase = time.monotonic()
             await asyncio.to_thread(_import_and_train, engine, tenant, settings, clock(), say)
+            say(f"  ({time.monotonic() - phase:.0f} s)")
             return await _serve_bot(settings, engine, tenant, clock, port, ask, started, console, say)
         finally:
             engine.dispose()
