@@ -124,13 +124,15 @@ class BotClient:
         if status >= 400 and body is None:
             raise BotUnavailable(self.bot_url, status)
         out = list(replies)
-        if isinstance(body, dict) and isinstance(body.get("value"), dict):
-            value_body = body["value"]
-            if isinstance(value_body.get("value"), dict):
-                out.append({"type": "message", "attachments": [{"contentType": ADAPTIVE,
-                                                                  "content": value_body["value"]}]})
-            elif isinstance(value_body.get("value"), str):
-                out.append({"type": "message", "text": value_body["value"]})
+        # The invoke answer: {"statusCode", "type": card | message | error, "value"} (Universal Actions).
+        if isinstance(body, dict):
+            answer = body.get("value")
+            if body.get("type") == ADAPTIVE and isinstance(answer, dict):
+                out.append({"type": "message", "attachments": [{"contentType": ADAPTIVE, "content": answer}]})
+            elif isinstance(answer, dict) and answer.get("message"):
+                out.append({"type": "message", "text": f"({answer.get('code', 'error')}) {answer['message']}"})
+            elif isinstance(answer, str):
+                out.append({"type": "message", "text": answer})
         return out
 
 
