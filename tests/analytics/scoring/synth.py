@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from analytics.scoring.records import ScoringRecord
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
-INDUSTRY_EFFECT = {"finance": 1.2, "software": 0.4, "retail": -0.3, "energy": -1.0}
+INDUSTRY_EFFECT = {"finance": 2.0, "software": 0.8, "retail": -0.6, "energy": -2.0}
 
 
 def lead_rows(n: int, seed: int = 1, *, start: datetime = NOW - timedelta(days=600),
@@ -26,7 +26,7 @@ def lead_rows(n: int, seed: int = 1, *, start: datetime = NOW - timedelta(days=6
         free = rng.random() < 0.3
         country = rng.choice(["FR", "DE", "US"])
         visits = rng.randint(0, 20)
-        z = -0.2 + INDUSTRY_EFFECT[industry] - 1.0 * free + 0.08 * (visits - 10)
+        z = 0.2 + INDUSTRY_EFFECT[industry] - 1.5 * free + 0.15 * (visits - 10)
         is_open = rng.random() < open_share and created > NOW - timedelta(days=60)
         outcome = "Open" if is_open else ("Qualified" if rng.random() < 1 / (1 + math.exp(-z)) else "Disqualified")
         closed = "" if is_open else (created + timedelta(days=rng.randint(3, 30))).strftime("%Y-%m-%dT%H:%M:%SZ")
