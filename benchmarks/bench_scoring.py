@@ -1,0 +1,174 @@
+"""Scoring benchmark: training time and scoring-with-reasons throughput vs plain LogisticRegression, and
+(with ``--leads PATH``) validation AUC on the public X Education "Leads.csv" vs a one-hot LogisticRegression.
+
+``python -m benchmarks.bench_scoring [--records N] [--leads PATH]``. The data set is not in the repository;
+docs/scoring.md says where to get it and which of its columns are excluded as post-outcome.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import math
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from analytics.scoring.explain import explain_rows
+from analytics.scoring.mapping import parse_mapping
+from analytics.scoring.parsing import parse_records
+from analytics.scoring.records import ScoringRecord
+from analytics.scoring.training import TrainingConfig, closed_in_window, train
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+# Filled in by sales after contact, or the last state at export time: known only after the outcome.
+POST_OUTCOME = ("Tags", "Lead Quality", "Lead Profile", "Last Activity", "Last Notable Activity",
+                "Asymmetrique Activity Index", "Asymmetrique Profile Index", "Asymmetrique Activity Score",
+                "Asymmetrique Profile Score")
+NUMERIC = ("TotalVisits", "Total Time Spent on Website", "Page Views Per Visit")
+UNUSED = ("Prospect ID", "Lead Number", "Converted", "Created", "Closed", "")
+
+
+def synthetic(n: int, seed: int = 0) -> list[ScoringRecord]:
+    """``n`` closed leads over two years with categorical, numeric and missing values."""
+    rng = random.Random(seed)
+    industries = [f"ind{i}" for i in range(12)]
+    effect = {k: rng.gauss(0, 0.8) for k in industries}
+    out = []
+    for i in range(n):
+        created = NOW - timedelta(days=700) + timedelta(seconds=690 * 86400 * i / n)
+        industry = rng.choice(industries)
+        visits = rng.expovariate(0.2)
+        free = rng.random() < 0.3
+        z = effect[industry] - 0.9 * free + 0.1 * min(visits, 20) - 0.5
+        label = int(rng.random() < 1 / (1 + math.exp(-z)))
+        out.append(ScoringRecord(
+            f"L{i}", created, label, closed_at=created + timedelta(days=5), owner=f"rep{i % 20}",
+            fields={"industry": industry, "visits": visits if rng.random() > 0.05 else None,
+                    "source": rng.choice("abcdef"), "country": rng.choice("UVWXYZ")},
+            contact_email=f"x{i}@{'gmail.com' if free else 'corp.com'}", contact_name="Ada Lovelace"))
+    return out
+
+
+def plain_matrix(records: list[ScoringRecord]) -> tuple[np.ndarray, np.ndarray]:
+    """One-hot + numeric matrix of the same fields for the plain LogisticRegression baseline."""
+    cats = [[str(r.fields["industry"]), str(r.fields["source"]), str(r.fields["country"]), str(r.owner),
+             (r.contact_email or "").rsplit("@", 1)[1]] for r in records]
+    onehot = OneHotEncoder(handle_unknown="ignore").fit_transform(cats)
+    visits = np.array([[float(r.fields["visits"] or 0.0)] for r in records])  # type: ignore[arg-type]
+    X = sparse.hstack([onehot, StandardScaler().fit_transform(visits)]).tocsr()
+    return X, np.array([r.label for r in records])
+
+
+def bench_speed(n: int) -> None:
+    records = synthetic(n)
+    started = time.perf_counter()
+    model = train(records, "lead", NOW, TrainingConfig())
+    ours_train = time.perf_counter() - started
+    X, y = plain_matrix(records)
+    started = time.perf_counter()
+    plain = LogisticRegression(max_iter=1000).fit(X, y)
+    plain_train = time.perf_counter() - started
+    started = time.perf_counter()
+    Xs = model.builder.transform(records)
+    base, contrib = model.estimator.explain(Xs)
+    explanations = explain_rows(model.builder, Xs, base, contrib, "lead")
+    ours_score = time.perf_counter() - started
+    started = time.perf_counter()
+    plain.predict_proba(X)
+    plain_score = time.perf_counter() - started
+    print(f"training on {n:,} records: ours {ours_train:.1f} s ({model.algorithm} kept of "
+          f"{', '.join(model.metrics['candidates'])}, calibrated, validated) vs plain LogisticRegression fit "
+          f"{plain_train:.2f} s (ratio {ours_train / plain_train:.0f}x)")
+    print(f"scoring with reasons: {n / ours_score:,.0f} records/s ({len(explanations):,} explained) vs plain "
+          f"predict_proba {n / plain_score:,.0f} records/s (ratio {plain_score / ours_score:.3f})")
+
+
+def leads_mapping(columns: list[str]) -> str:
+    """The mapping of Leads.csv: every column mapped, post-outcome ones marked."""
+    lines = ['record_type = "lead"', "[record]", 'id = "Prospect ID"', 'created_at = "Created"',
+             'closed_at = "Closed"', "[label]", 'column = "Converted"', 'positive = ["1"]', 'negative = ["0"]',
+             "open = []"]
+    top = ['ignore = ["Lead Number"]']
+    for c in columns:
+        if c in UNUSED:
+            continue
+        key = "".join(ch if ch.isalnum() else "_" for ch in c.lower())
+        lines.append(f'[fields.{key}]\ncolumn = "{c}"\nkind = "{"number" if c in NUMERIC else "category"}"\n'
+                     f"post_outcome = {'true' if c in POST_OUTCOME else 'false'}")
+    return "\n".join(top + lines)
+
+
+def bench_leads(path: Path) -> None:
+    rows = list(csv.DictReader(path.open(encoding="utf-8-sig")))
+    rows.sort(key=lambda r: int(r["Lead Number"]))  # lead numbers grow with time: the only order the data has
+    rows = [{k: v for k, v in r.items() if k} for r in rows]
+    start = NOW - timedelta(days=700)
+    for i, r in enumerate(rows):  # spread over the window in lead-number order (the file has no dates)
+        r["Created"] = (start + timedelta(hours=1.5 * i)).isoformat()
+        r["Closed"] = (start + timedelta(hours=1.5 * i + 48)).isoformat()
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    parsed = parse_records(buf.getvalue(), parse_mapping(leads_mapping(list(rows[0]))), "csv")
+    assert not parsed.problems, parsed.problems[:3]
+    records = [ScoringRecord(r.record_id, r.created_at, 1 if r.outcome == "positive" else 0, closed_at=r.closed_at,
+                             fields=r.fields) for r in parsed.records]
+    now = start + timedelta(hours=1.5 * len(rows) + 72)
+    model = train(records, "lead", now, TrainingConfig())
+    closed = closed_in_window(records, now, TrainingConfig())
+    n_val = model.metrics["n_validation"]
+    by_id = {r["Prospect ID"]: r for r in rows}
+    train_rows = [by_id[r.record_id] for r in closed[:-n_val]]
+    val_rows = [by_id[r.record_id] for r in closed[-n_val:]]
+    used = [c for c in rows[0] if c not in UNUSED and c not in POST_OUTCOME]
+    cat_cols = [c for c in used if c not in NUMERIC]
+    enc = OneHotEncoder(handle_unknown="ignore").fit([[r[c] for c in cat_cols] for r in train_rows])
+
+    def num(rs: list[dict[str, str]]) -> np.ndarray:
+        return np.array([[float(r[c]) if r[c] else 0.0 for c in NUMERIC] for r in rs])
+
+    scaler = StandardScaler().fit(num(train_rows))
+
+    def matrix(rs: list[dict[str, str]]) -> sparse.csr_matrix:
+        return sparse.hstack([enc.transform([[r[c] for c in cat_cols] for r in rs]),
+                              scaler.transform(num(rs))]).tocsr()
+
+    baseline = LogisticRegression(max_iter=2000).fit(matrix(train_rows), [int(r["Converted"]) for r in train_rows])
+    base_auc = roc_auc_score([int(r["Converted"]) for r in val_rows], baseline.predict_proba(matrix(val_rows))[:, 1])
+    print(f"Leads.csv ({len(records):,} leads, {len(used)} fields, {len(POST_OUTCOME)} post-outcome excluded; "
+          f"{model.metrics['n_train']:,} oldest train / {n_val:,} newest validate):")
+    for name, cand in model.metrics["candidates"].items():
+        print(f"  candidate {name}: out-of-fold AUC {cand['oof_auc']:.4f}, validation AUC {cand['validation_auc']:.4f}")
+    print(f"  kept {model.algorithm}: validation AUC {model.metrics['auc']:.4f} vs one-hot LogisticRegression "
+          f"{base_auc:.4f} (difference {model.metrics['auc'] - base_auc:+.4f}; target +0.01)")
+    print(f"  accuracy {model.metrics['accuracy']:.3f}, F1 {model.metrics['f1']:.3f}, leakage warnings: "
+          f"{model.warnings or 'none'}")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bench_scoring")
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--leads", type=Path, default=None, help="path to the X Education Leads.csv")
+    args = parser.parse_args(argv)
+    bench_speed(args.records)
+    if args.leads is not None:
+        bench_leads(args.leads)
+    else:
+        print("Leads.csv comparison skipped: pass --leads PATH (see docs/scoring.md)")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))
