@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from analytics.errors import NotFound
 from analytics.scoring.errors import ImportInvalid, ImportProblem
+from analytics.scoring.intelligent import email_domain_kind
 from analytics.scoring.mapping import Mapping, RecordType
 from analytics.scoring.parsing import STATUS_WORDS, CrmRecord, StageEntry, parse_records, parse_stages
 from analytics.scoring.records import POST_OUTCOME_KEY, TEXT_KEY
@@ -105,23 +106,54 @@ def _upsert_accounts(conn: Connection, tenant_id: str, records: list[CrmRecord])
                              "source": "crm", "fields": r.account_fields})
     if new_rows:
         conn.execute(t.insert(), new_rows)
+    _link_account_domains(conn, tenant_id, records)
     return len(new_rows)
+
+
+def _link_account_domains(conn: Connection, tenant_id: str, records: list[CrmRecord]) -> None:
+    """Map a CRM account to its contacts' business domains, so everyone else at that domain counts for it too.
+
+    Free-mail domains are never mapped (gmail.com is nobody's company), and a domain already mapped to an
+    account keeps its mapping: the first explicit link wins rather than flapping between imports.
+    """
+    t = models.table_of(models.AccountDomain)
+    wanted: dict[str, str] = {}
+    for r in records:
+        if r.account_id and r.contact_email and email_domain_kind(r.contact_email) == "business":
+            wanted.setdefault(domain_of(r.contact_email), r.account_id)
+    if not wanted:
+        return
+    taken: set[str] = set()
+    for chunk in _chunks(sorted(wanted)):
+        taken.update(conn.execute(select(t.c.domain).where(t.c.tenant_id == tenant_id, t.c.domain.in_(chunk)))
+                     .scalars())
+    rows = [{"tenant_id": tenant_id, "domain": d, "account_id": a} for d, a in sorted(wanted.items())
+            if d not in taken]
+    if rows:
+        conn.execute(t.insert(), rows)
 
 
 def _upsert_contacts(conn: Connection, tenant_id: str, records: list[CrmRecord]) -> int:
     t = models.table_of(models.Contact)
     wanted: dict[str, CrmRecord] = {r.contact_email: r for r in records if r.contact_email}
     existing: dict[str, dict[str, Any]] = {}
+    linked: dict[str, str | None] = {}
     for chunk in _chunks(list(wanted)):
-        for row in conn.execute(select(t.c.email, t.c.fields).where(
+        for row in conn.execute(select(t.c.email, t.c.fields, t.c.account_id).where(
                 t.c.tenant_id == tenant_id, t.c.email.in_(chunk))):
             existing[row.email] = dict(row.fields or {})
+            linked[row.email] = row.account_id
     new_rows = []
     for email, r in wanted.items():
         if email in existing:
+            changes: dict[str, Any] = {}
             if r.contact_fields:
-                conn.execute(t.update().where(t.c.tenant_id == tenant_id, t.c.email == email)
-                             .values(fields={**existing[email], **r.contact_fields}))
+                changes["fields"] = {**existing[email], **r.contact_fields}
+            # The sync usually met this person first; the CRM's explicit account link is what ties them to it.
+            if r.account_id and linked[email] is None:
+                changes["account_id"] = r.account_id
+            if changes:
+                conn.execute(t.update().where(t.c.tenant_id == tenant_id, t.c.email == email).values(**changes))
         else:
             new_rows.append({"tenant_id": tenant_id, "contact_id": contact_key(email), "email": email,
                              "domain": domain_of(email), "display_name": r.contact_name or "",

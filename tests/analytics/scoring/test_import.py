@@ -15,6 +15,7 @@ from analytics.scoring.errors import ImportInvalid, MappingError
 from analytics.scoring.importer import import_file
 from analytics.scoring.mapping import load_mapping, parse_mapping
 from analytics.store import models
+from analytics.store.ids import contact_key, domain_of
 from tests.analytics.scoring.synth import LEAD_MAPPING, lead_rows, to_csv
 
 
@@ -158,3 +159,26 @@ def test_the_generator_mapping_files_parse() -> None:
     opps = parse_mapping(OPPORTUNITIES_MAPPING)
     assert [f.name for f in leads.fields if f.post_outcome] == ["status_reason"]
     assert opps.stages is not None and opps.stages.entered_at == "entered_on"
+
+
+def test_import_links_contacts_the_sync_met_first_and_maps_business_domains(
+    engine: Engine, tenant_id: str, tmp_path: Path, now: datetime
+) -> None:
+    rows = lead_rows(20)
+    contact = models.table_of(models.Contact)
+    business = next(r for r in rows if not r["Email"].endswith("gmail.com"))
+    free = next(r for r in rows if r["Email"].endswith("gmail.com"))
+    with engine.begin() as conn:  # the sync saw both people before the CRM import
+        for r in (business, free):
+            email = r["Email"]
+            conn.execute(contact.insert().values(tenant_id=tenant_id, contact_id=contact_key(email), email=email,
+                                                 domain=domain_of(email), fields={}))
+    path, mapping = _write(tmp_path, to_csv(rows))
+    import_file(engine, tenant_id, path, load_mapping(mapping), "lead")
+    with engine.connect() as conn:
+        linked = dict(conn.execute(select(contact.c.email, contact.c.account_id)).all())
+        domains = dict(conn.execute(select(models.table_of(models.AccountDomain).c.domain,
+                                           models.table_of(models.AccountDomain).c.account_id)).all())
+    assert linked[business["Email"]] is not None and linked[free["Email"]] is not None
+    assert domains[domain_of(business["Email"])] == linked[business["Email"]]
+    assert "gmail.com" not in domains
