@@ -15,14 +15,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Connection, Date, Float, Integer, Table
 
 from analytics.store.types import UTCDateTime
-
-_SQL_CACHE: dict[tuple[Any, ...], str] = {}
 
 
 def _pg_type(column: Any) -> str:
@@ -115,6 +114,31 @@ def _sqlite_params(rows: Sequence[Mapping[str, Any]], columns: list[str], kinds:
     return out
 
 
+@lru_cache(maxsize=256)
+def _statement(
+    dialect: str,
+    table: str,
+    columns: tuple[str, ...],
+    types: tuple[str, ...],
+    conflict: tuple[str, ...],
+    update: tuple[tuple[str, str], ...],
+    returning: str | None,
+) -> str:
+    """The upsert's SQL text: constant per table and column set, so the driver prepares it once."""
+    names = ", ".join(columns)
+    if dialect == "postgresql":
+        # %b: parameters in binary format (no text quoting of every array element).
+        arrays = ", ".join(f"%b::{'text' if t == 'jsonb' else t}[]" for t in types)
+        select_list = ", ".join(f"u.{c}::jsonb" if t == "jsonb" else f"u.{c}" for c, t in zip(columns, types,
+                                                                                              strict=True))
+        source = f"SELECT {select_list} FROM unnest({arrays}) AS u({names})"
+    else:
+        source = f"VALUES ({', '.join('?' * len(columns))})"
+    action = "DO UPDATE SET " + ", ".join(f"{k} = {v}" for k, v in update) if update else "DO NOTHING"
+    sql = f"INSERT INTO {table} ({names}) {source} ON CONFLICT ({', '.join(conflict)}) {action}"
+    return sql + f" RETURNING {table}.{returning}" if returning else sql
+
+
 def _sqlite_bulk(
     conn: Connection,
     table: Table,
@@ -125,17 +149,8 @@ def _sqlite_bulk(
     returning: str | None,
 ) -> list[Any]:
     kinds = [_pg_type(table.c[c]) for c in columns]
-    key = ("sqlite", table.name, tuple(columns), tuple(conflict), tuple(sorted((update or {}).items())))
-    sql = _SQL_CACHE.get(key)
-    if sql is None:
-        action = (
-            "DO UPDATE SET " + ", ".join(f"{k} = {v}" for k, v in update.items()) if update else "DO NOTHING"
-        )
-        sql = (
-            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-            f"ON CONFLICT ({', '.join(conflict)}) {action}"
-        )
-        _SQL_CACHE[key] = sql
+    sql = _statement("sqlite", table.name, tuple(columns), tuple(kinds), tuple(conflict),
+                     tuple((update or {}).items()), None)
     new: list[Any] = []
     if returning is not None:
         if update or list(conflict) != ["tenant_id", returning]:
@@ -166,25 +181,8 @@ def _pg_bulk(
     returning: str | None,
 ) -> list[Any]:
     types = [_pg_type(table.c[c]) for c in columns]
-    key = (table.name, tuple(columns), tuple(conflict), tuple(sorted((update or {}).items())), returning)
-    sql = _SQL_CACHE.get(key)
-    if sql is None:
-        # %b: parameters in binary format (no text quoting of every array element).
-        arrays = ", ".join(f"%b::{'text' if t == 'jsonb' else t}[]" for t in types)
-        select_list = ", ".join(
-            f"u.{c}::jsonb" if t == "jsonb" else f"u.{c}" for c, t in zip(columns, types, strict=True)
-        )
-        action = (
-            "DO UPDATE SET " + ", ".join(f"{k} = {v}" for k, v in update.items()) if update else "DO NOTHING"
-        )
-        sql = (
-            f"INSERT INTO {table.name} ({', '.join(columns)}) "
-            f"SELECT {select_list} FROM unnest({arrays}) AS u({', '.join(columns)}) "
-            f"ON CONFLICT ({', '.join(conflict)}) {action}"
-        )
-        if returning:
-            sql += f" RETURNING {table.name}.{returning}"
-        _SQL_CACHE[key] = sql
+    sql = _statement("postgresql", table.name, tuple(columns), tuple(types), tuple(conflict),
+                     tuple((update or {}).items()), returning)
     params: list[list[Any]] = []
     for c, t in zip(columns, types, strict=True):
         values = [r[c] for r in rows]
