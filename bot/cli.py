@@ -2,25 +2,65 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
-from analytics.cli import register as register_analytics
 from analytics.cli_context import CliContext
 from analytics.errors import ConfigError, RapportError
-from analytics.nlp.cli import app as notes_app
-from analytics.scoring.cli import app as scoring_app
 from analytics.settings import load_settings
-from analytics.store.cli import app as db_app
-from appmanifest.cli import app as manifest_app
-from bot.chat import chat as chat_command
-from bot.demo import demo as demo_command
-from bot.digest.cli import app as digest_app
-from bot.serve import serve as serve_command
-from graph_sync.cli import sync_app, tenants_app
-from graph_sync.emulator.cli import app as emulator_app
+
+# Command name -> (module, attribute). The attribute is a Typer sub-app (a group) or a command function. They
+# are imported only when that command runs: importing every group (scikit-learn, spaCy, botbuilder, msgraph)
+# made every `rapport` invocation pay about 7 s before doing anything.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "db": ("analytics.store.cli", "app"),
+    "tenants": ("graph_sync.cli", "tenants_app"),
+    "sync": ("graph_sync.cli", "sync_app"),
+    "analytics": ("analytics.cli", "app"),
+    "health": ("analytics.cli", "health_cmd"),
+    "who-knows": ("analytics.cli", "who_knows_cmd"),
+    "scoring": ("analytics.scoring.cli", "app"),
+    "notes": ("analytics.nlp.cli", "app"),
+    "emulator": ("graph_sync.emulator.cli", "app"),
+    "serve": ("bot.serve", "serve"),
+    "digest": ("bot.digest.cli", "app"),
+    "manifest": ("appmanifest.cli", "app"),
+    "demo": ("bot.demo", "demo"),
+    "chat": ("bot.chat", "chat"),
+}
+
+
+def load_command(name: str) -> Any:
+    """Import the command or group registered as ``name`` and turn it into a (typer-vendored) click command."""
+    module, attribute = COMMANDS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    if isinstance(target, typer.Typer):
+        group = typer.main.get_group(target)
+        group.name = name
+        return group
+    single = typer.Typer()
+    single.command(name)(target)
+    command = typer.main.get_command(single)
+    command.name = name
+    return command
+
+
+class LazyRootGroup(TyperGroup):
+    """The root group: lists every command, imports one only when it is used (or when help shows them all)."""
+
+    # Typed loosely: typer vendors its own click, whose classes are private to it.
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.commands[cmd_name] = load_command(cmd_name)
+        return self.commands.get(cmd_name)
 
 
 def build_app() -> typer.Typer:
@@ -29,6 +69,7 @@ def build_app() -> typer.Typer:
         help="Rapport: relationship intelligence for Microsoft 365 sales teams.",
         no_args_is_help=True,
         pretty_exceptions_enable=False,
+        cls=LazyRootGroup,
     )
 
     @app.callback()
@@ -43,18 +84,6 @@ def build_app() -> typer.Typer:
         ctx.obj = context
         ctx.call_on_close(context.close)
 
-    app.add_typer(db_app, name="db")
-    app.add_typer(scoring_app, name="scoring")
-    app.add_typer(notes_app, name="notes")
-    app.add_typer(emulator_app, name="emulator")
-    app.add_typer(tenants_app, name="tenants")
-    app.add_typer(sync_app, name="sync")
-    app.command("serve")(serve_command)
-    app.add_typer(digest_app, name="digest")
-    app.add_typer(manifest_app, name="manifest")
-    app.command("chat")(chat_command)
-    app.command("demo")(demo_command)
-    register_analytics(app)
     return app
 
 
