@@ -73,9 +73,16 @@ def bulk_insert(
     if not rows:
         return []
     columns = list(rows[0].keys())
-    if conn.dialect.name == "postgresql":
-        return _pg_bulk(conn, table, rows, columns, conflict, update, returning)
-    return _sqlite_bulk(conn, table, rows, columns, conflict, update, returning)
+    kinds = [_pg_type(table.c[c]) for c in columns]
+    dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
+    # SQLite's executemany cannot return rows: there, new keys come from a look-up (see _sqlite_new_keys).
+    sql = _statement(dialect, table.name, tuple(columns), tuple(kinds), tuple(conflict),
+                     tuple((update or {}).items()), returning if dialect == "postgresql" else None)
+    if dialect == "postgresql":
+        return _pg_execute(conn, sql, rows, columns, kinds, returning)
+    new = _sqlite_new_keys(conn, table, rows, conflict, update, returning) if returning else []
+    conn.exec_driver_sql(sql, _sqlite_params(rows, columns, kinds))
+    return new
 
 
 def _sqlite_timestamp(value: datetime) -> str:
@@ -139,50 +146,39 @@ def _statement(
     return sql + f" RETURNING {table}.{returning}" if returning else sql
 
 
-def _sqlite_bulk(
+def _sqlite_new_keys(
     conn: Connection,
     table: Table,
     rows: Sequence[Mapping[str, Any]],
-    columns: list[str],
     conflict: Sequence[str],
     update: Mapping[str, str] | None,
-    returning: str | None,
+    returning: str,
 ) -> list[Any]:
-    kinds = [_pg_type(table.c[c]) for c in columns]
-    sql = _statement("sqlite", table.name, tuple(columns), tuple(kinds), tuple(conflict),
-                     tuple((update or {}).items()), None)
-    new: list[Any] = []
-    if returning is not None:
-        if update or list(conflict) != ["tenant_id", returning]:
-            raise ValueError("returning= is supported for (tenant_id, key) conflicts with DO NOTHING only")
-        tenants = {r["tenant_id"] for r in rows}
-        if len(tenants) != 1:
-            raise ValueError("one tenant per bulk insert")
-        tenant = tenants.pop()
-        wanted = list(dict.fromkeys(r[returning] for r in rows))
-        existing: set[Any] = set()
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i : i + 500]
-            q = (f"SELECT {returning} FROM {table.name} WHERE tenant_id = ? AND {returning} IN "
-                 f"({', '.join('?' * len(chunk))})")
-            existing.update(r[0] for r in conn.exec_driver_sql(q, (tenant, *chunk)))
-        new = [k for k in wanted if k not in existing]
-    conn.exec_driver_sql(sql, _sqlite_params(rows, columns, kinds))
-    return new
+    """The ``returning`` keys of ``rows`` not yet in ``table`` (what the insert is about to add)."""
+    if update or list(conflict) != ["tenant_id", returning]:
+        raise ValueError("returning= is supported for (tenant_id, key) conflicts with DO NOTHING only")
+    tenants = {r["tenant_id"] for r in rows}
+    if len(tenants) != 1:
+        raise ValueError("one tenant per bulk insert")
+    tenant = tenants.pop()
+    wanted = list(dict.fromkeys(r[returning] for r in rows))
+    existing: set[Any] = set()
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i : i + 500]
+        q = (f"SELECT {returning} FROM {table.name} WHERE tenant_id = ? AND {returning} IN "
+             f"({', '.join('?' * len(chunk))})")
+        existing.update(r[0] for r in conn.exec_driver_sql(q, (tenant, *chunk)))
+    return [k for k in wanted if k not in existing]
 
 
-def _pg_bulk(
+def _pg_execute(
     conn: Connection,
-    table: Table,
+    sql: str,
     rows: Sequence[Mapping[str, Any]],
     columns: list[str],
-    conflict: Sequence[str],
-    update: Mapping[str, str] | None,
+    types: list[str],
     returning: str | None,
 ) -> list[Any]:
-    types = [_pg_type(table.c[c]) for c in columns]
-    sql = _statement("postgresql", table.name, tuple(columns), tuple(types), tuple(conflict),
-                     tuple((update or {}).items()), returning)
     params: list[list[Any]] = []
     for c, t in zip(columns, types, strict=True):
         values = [r[c] for r in rows]
