@@ -21,9 +21,14 @@ GRAPH_DEFAULT_SCOPE = "https://graph.microsoft.com/.default"
 ALL_ROLES: tuple[str, ...] = (
     "User.Read.All", "Directory.Read.All", "Domain.Read.All", "Organization.Read.All",
     "Mail.ReadBasic.All", "Mail.Read", "Calendars.ReadBasic.All", "Calendars.Read", "Calendars.ReadWrite",
-    "Tasks.ReadWrite.All", "TeamsAppInstallation.ReadWriteForUser.All",
+    "Tasks.ReadWrite.All", "TeamsAppInstallation.ReadWriteForUser.All", "Contacts.Read", "Contacts.ReadWrite",
 )
 """Application permissions the emulator knows; a registered app gets all of them unless told otherwise."""
+
+ALL_SCOPES: tuple[str, ...] = (
+    "User.Read", "Calendars.ReadWrite", "Tasks.ReadWrite", "Contacts.ReadWrite", "offline_access",
+)
+"""Delegated permissions the emulator knows (consented for every user); see :mod:`graph_sync.emulator.delegated`."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,7 @@ class RegisteredApp:
     client_secret: str
     roles: tuple[str, ...] = ALL_ROLES
     display_name: str = "Rapport"
+    scopes: tuple[str, ...] = ALL_SCOPES  # delegated permissions an admin consented to (on-behalf-of)
 
 
 @dataclass
@@ -75,6 +81,16 @@ class TokenAuthority:
             "tid": self.tenant_id, "ver": "1.0", "uti": uuid.uuid4().hex,
         }
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid, "x5t": self.kid})
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        """Any token this authority issues (user assertions, delegated tokens): RS256 with the emulator's key."""
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid, "x5t": self.kid})
+
+    def signed_claims(self, token: str) -> dict[str, Any]:
+        """The claims of a token this authority signed (issuer checked; audience and lifetime are the caller's)."""
+        return jwt.decode(token, self._key.public_key(), algorithms=["RS256"], issuer=self.issuer,
+                          options={"verify_aud": False, "verify_exp": False, "verify_nbf": False,
+                                   "verify_iat": False})
 
     def validate(self, authorization: str | None, now: float) -> dict[str, Any]:
         """The claims of a valid bearer token, or a 401 ``InvalidAuthenticationToken``.

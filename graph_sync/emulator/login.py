@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from graph_sync.emulator.auth import GRAPH_AUDIENCE
+from graph_sync.emulator.delegated import OBO_GRANT, on_behalf_of
 from graph_sync.emulator.wire import EmulatorRequest, EmulatorResponse, iso, json_response
 
 if TYPE_CHECKING:
@@ -42,11 +43,13 @@ def handle_login(state: EmulatorState, request: EmulatorRequest, tenant: str, re
             "token_endpoint": f"{base}/oauth2/v2.0/token", "jwks_uri": f"{base}/discovery/v2.0/keys",
             "issuer": state.authority.issuer, "token_endpoint_auth_methods_supported": ["client_secret_post"],
             "response_types_supported": ["token"], "id_token_signing_alg_values_supported": ["RS256"],
-            "grant_types_supported": ["client_credentials"], "tenant_region_scope": "EU",
+            "grant_types_supported": ["client_credentials", OBO_GRANT], "tenant_region_scope": "EU",
         })
     if request.method != "POST":
         return _aad_error(state, 405, "invalid_request", 900561, "The endpoint only accepts POST requests.")
     form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
+    if form.get("grant_type") == OBO_GRANT:
+        return on_behalf_of(state, form, lambda *a: _aad_error(state, *a))
     if form.get("grant_type") != "client_credentials":
         return _aad_error(state, 400, "unsupported_grant_type", 70003,
                           "The app requested an unsupported grant type.")

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from graph_sync.emulator import handlers_contacts as c
 from graph_sync.emulator import handlers_directory as d
 from graph_sync.emulator import handlers_mail as m
 from graph_sync.emulator import handlers_write as w
 from graph_sync.emulator.context import Ctx
+from graph_sync.emulator.delegated import check_delegated, is_delegated, is_me, resolve_me
 from graph_sync.emulator.errors import GraphError
 from graph_sync.emulator.login import LOGIN_PATH, handle_login
 from graph_sync.emulator.observe import RequestRecord
@@ -83,6 +85,10 @@ ROUTES: tuple[Route, ...] = (
     _r("GET", USER + "/todo/lists/(?P<list>[^/]+)/tasks", "todo.tasks", w.list_tasks, True, "Tasks.ReadWrite.All"),
     _r("POST", USER + "/todo/lists/(?P<list>[^/]+)/tasks", "todo.tasks.create", w.create_task, True,
        "Tasks.ReadWrite.All"),
+    _r("GET", USER + "/contacts", "contacts", c.list_contacts, True, "Contacts.Read", "Contacts.ReadWrite"),
+    _r("POST", USER + "/contacts", "contacts.create", c.create_contact, True, "Contacts.ReadWrite"),
+    _r("GET", USER + "/contacts/(?P<contact>[^/]+)", "contact", c.get_contact, True, "Contacts.Read",
+       "Contacts.ReadWrite"),
     _r("GET", USER + "/teamwork/installedApps", "installedApps", w.list_installed_apps, False,
        "TeamsAppInstallation.ReadWriteForUser.All"),
     _r("POST", USER + "/teamwork/installedApps", "installedApps.create", w.install_app, False,
@@ -151,6 +157,8 @@ class Pipeline:
             state.authority.validate(request.headers.get("authorization"), now)
             trace.endpoint = "$batch"
             return await self._batch(request)
+        if is_me(path):  # /me needs the token first: it names the user
+            path = resolve_me(path, state.authority.validate(request.headers.get("authorization"), now))
         route, params = _match(request.method, path)
         trace.endpoint = route.name
         box = None
@@ -170,7 +178,9 @@ class Pipeline:
             state.counters.faults += 1
             return self._fault_response(fault)
         claims = state.authority.validate(request.headers.get("authorization"), now)
-        if route.roles and not route.roles.intersection(claims.get("roles", ())):
+        if is_delegated(claims):
+            check_delegated(route.name, claims, box.user_id if box is not None else None)
+        elif route.roles and not route.roles.intersection(claims.get("roles", ())):
             raise GraphError(403, "Authorization_RequestDenied" if not route.mailbox else "ErrorAccessDenied",
                              "Insufficient privileges to complete the operation." if not route.mailbox
                              else "Access is denied. Check credentials and try again.")

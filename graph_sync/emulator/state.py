@@ -30,7 +30,7 @@ WELL_KNOWN_FOLDERS = {"inbox": "Inbox", "sentitems": "Sent Items"}
 
 @dataclass
 class Mailbox:
-    """One user's mail, calendar, to-do lists and Teams app installs."""
+    """One user's mail, calendar, contacts, to-do lists and Teams app installs."""
 
     user_id: str
     folder_ids: dict[str, str]
@@ -40,6 +40,7 @@ class Mailbox:
     todo_tasks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     installed_apps: dict[str, dict[str, Any]] = field(default_factory=dict)
     transactions: dict[str, str] = field(default_factory=dict)
+    contacts: dict[str, dict[str, Any]] = field(default_factory=dict)  # id → contact (handlers_contacts)
 
     def folder(self, key: str) -> str | None:
         """The well-known name of a folder given by name or by opaque id."""
