@@ -135,18 +135,11 @@ def connector_report(engine: Engine, tenant_id: str, truth: dict[str, Any], now:
     return ConnectorReport(first / n, top5 / n, n)
 
 
-GENERATOR_THREAD_CAP = 12  # the generator's MAX_THREAD_MESSAGES
-
-
 @dataclass(frozen=True)
 class ResponseReport:
     within_minute: float  # share of (relationship, side) medians within one minute of the realised value
     n: int
     worst_minutes: float
-    # The same share among relationships with no thread at the generator's 12-message cap: at the cap the
-    # generator records one reply delay for a reply it never writes, so its realised median there is off.
-    within_minute_uncapped: float
-    n_uncapped: int
 
 
 def response_report(engine: Engine, tenant_id: str, truth: dict[str, Any], now: datetime) -> ResponseReport:
@@ -156,7 +149,7 @@ def response_report(engine: Engine, tenant_id: str, truth: dict[str, Any], now: 
     by_contact: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in truth["relationships"]:
         by_contact[r["contact_email"]].append(r)
-    hits = n = hits_uncapped = n_uncapped = 0
+    hits = n = 0
     worst = 0.0
     with engine.connect() as conn:
         for email, rels in by_contact.items():
@@ -164,9 +157,6 @@ def response_report(engine: Engine, tenant_id: str, truth: dict[str, Any], now: 
             acts = q.activities_for_contacts(conn, tenant_id, [cid], start=span_start - timedelta(days=1),
                                              end=now + timedelta(days=1))
             for r in rels:
-                threads = Counter(a.conversation_id for a in acts if a.kind == "email"
-                                  and any(p.user_id == r["user_id"] for p in a.participants))
-                capped = any(count >= GENERATOR_THREAD_CAP for count in threads.values())
                 k = compute_kpis(acts, RecordPeople(frozenset({cid}), frozenset({r["user_id"]})), as_of=now,
                                  window_days=days)
                 for side, kpis in (("user", k.us), ("contact", k.them)):
@@ -178,11 +168,7 @@ def response_report(engine: Engine, tenant_id: str, truth: dict[str, Any], now: 
                     err = abs(got * 60 - expected) if got is not None else float("inf")
                     worst = max(worst, err)
                     hits += err <= 1.0
-                    if not capped:
-                        n_uncapped += 1
-                        hits_uncapped += err <= 1.0
-    return ResponseReport(hits / n if n else 0.0, n, worst,
-                          hits_uncapped / n_uncapped if n_uncapped else 0.0, n_uncapped)
+    return ResponseReport(hits / n if n else 0.0, n, worst)
 
 
 @dataclass(frozen=True)

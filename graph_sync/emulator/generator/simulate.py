@@ -204,7 +204,7 @@ class RelationshipSimulator:
         t = t0
         messages: list[tuple[float, bool]] = []
         out.threads.append(messages)
-        for _ in range(MAX_THREAD_MESSAGES):
+        while True:
             messages.append((t, from_user))
             out.count(t, c)
             if from_user:
@@ -216,6 +216,8 @@ class RelationshipSimulator:
                 out.contact_to_user += 1
                 out.user_reply_chances += 1
                 rate, median = plan.user_reply_rate, plan.user_median_minutes
+            if len(messages) == MAX_THREAD_MESSAGES:
+                return  # the thread ends here: no reply is drawn, so none is recorded
             if self.rng.random() >= rate:
                 return
             delay = self.delay_minutes(median)
