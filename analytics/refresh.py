@@ -1,35 +1,50 @@
 """Recompute stored health scores from the rollups: everything (``rapport analytics refresh``) or incrementally.
 
-The sync keeps ``interaction_rollup`` exact in the ingest transaction, so scores never need the raw activities:
+The sync keeps ``interaction_rollup`` exact in the ingest transaction, so scores never need the raw activities.
+A score is a function of the record's daily counts per kind and side over the scoring horizon
+(:func:`analytics.relationships.health.history_days_needed`, 270 days by default); :mod:`~analytics.relationships.
+health` computes it for many records at once with array operations (:func:`~analytics.relationships.health.
+evaluate_batch`).
 
-* :func:`full_refresh` lets the database sum the rollups per contact, day and kind over the scoring horizon (one
-  ``GROUP BY``), derives accounts by adding their contacts' days, reads per-user rows only for leads and
-  opportunities (whose scope is their owner and team), scores every record and writes ``score`` and
-  ``score_history`` in one transaction.
-* :func:`incremental_refresh` does the same for the records a batch touched: the batch's contacts, their
-  accounts (all of those accounts' contacts) and the leads and opportunities they are on.
-  :func:`contacts_in_batch` gives the contacts of an ingest batch.
+* :func:`full_refresh` lets the database sum the rollups per contact, day and kind over the horizon (one
+  ``GROUP BY``, integer columns straight into arrays), derives accounts by adding their contacts' days, reads
+  per-user rows only for leads and opportunities (whose scope is their owner and team), scores every record,
+  and writes ``score``, ``score_history`` and the per-record aggregates ``health_state`` (each contact's and
+  account's daily counts from the horizon's first day on, packed) in one transaction. It empties the rollup
+  change journal ``rollup_change``: everything in it is in the rollups it just read.
+* :func:`incremental_refresh` consumes the journal (the ingest adds every rollup difference to it in the
+  sync's transaction), adds the changes to the stored aggregates of the contacts they concern and of those
+  contacts' accounts, rescores exactly those records from their updated aggregates — no history is re-read —
+  and rescores the leads and opportunities those contacts are on from their own people's rollups. Without
+  stored aggregates covering the horizon (no full refresh yet, or an earlier ``now``) it does a full refresh.
+
+Aggregates follow the scope at the time of the last full refresh: a contact linked to another account later
+(a CRM import) moves with the next full refresh. Packed series: int32 rows (day ordinal, kind index, from us,
+from them), one per day and kind with a non-zero count.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+import numpy as np
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
-from analytics.query import CLOSED_LEAD, CLOSED_OPPORTUNITY, daily_counts
+from analytics.query import CLOSED_LEAD, CLOSED_OPPORTUNITY
 from analytics.relationships import health as health_math
 from analytics.relationships.config import HealthConfig, health_config
+from analytics.relationships.health import Counts, IntArray
 from analytics.relationships.who_knows import is_automated
 from analytics.settings import Settings
 from analytics.store import queries_relationships as q
-from analytics.store.ids import contact_key
-from analytics.store.records import ActivityIn
+
+T = TypeVar("T")
+_SERIALIZATION_RETRIES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +61,6 @@ class RefreshResult:
         return self.contacts + self.accounts + self.leads + self.opportunities
 
 
-def contacts_in_batch(batch: Iterable[ActivityIn]) -> set[int]:
-    """The contact ids of the external people on an ingest batch (what :func:`incremental_refresh` takes)."""
-    return {contact_key(p.address) for a in batch for p in a.participants if p.side == "external"}
-
-
 def _score_row(record_type: str, record_id: str, result: health_math.HealthResult) -> q.ScoreRow:
     details: dict[str, Any] = {
         "previous": result.previous_score,
@@ -64,142 +74,280 @@ def _closed_row(record_type: str, record_id: str) -> q.ScoreRow:
     return q.ScoreRow(record_type, record_id, None, "Not computed", None, {"reason": "closed"})
 
 
-def _to_days(rows: Iterable[tuple[int, date, str, int, int]]) -> dict[int, list[health_math.DayCount]]:
-    out: dict[int, list[health_math.DayCount]] = defaultdict(list)
-    day_count = health_math.DayCount
-    for contact_id, day, kind, us, them in rows:
-        out[contact_id].append(day_count(day, kind, us, them))
-    return out
+# --- Columnar daily counts ----------------------------------------------------------------------------------------
+
+_EMPTY = np.zeros(0, dtype=np.int64)
 
 
-def _merge(parts: Iterable[Sequence[health_math.DayCount]]) -> list[health_math.DayCount]:
-    acc: dict[tuple[date, str], list[int]] = {}
-    for days in parts:
-        for d in days:
-            a = acc.setdefault((d.day, d.kind), [0, 0])
-            a[0] += d.from_us
-            a[1] += d.from_them
-    return [health_math.DayCount(d, k, us, them) for (d, k), (us, them) in acc.items()]
+def _counts(parts: Iterable[Counts]) -> Counts:
+    chosen = [p for p in parts if len(p)]
+    if not chosen:
+        return Counts(_EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY)
+    return Counts(*(np.concatenate([getattr(p, f) for p in chosen]) for f in
+                    ("record", "day", "kind", "from_us", "from_them")))
 
 
-class _Scorer:
-    """Scores records of one tenant as of one day, from per-contact days."""
+def _summed(c: Counts) -> Counts:
+    """One entry per (record, day, kind), sorted by record, zero entries dropped."""
+    if not len(c):
+        return c
+    base = int(c.day.min())
+    key = (c.record << 27) | ((c.day - base) << 3) | c.kind
+    keys, inverse = np.unique(key, return_inverse=True)
+    us = np.bincount(inverse, weights=c.from_us, minlength=len(keys)).astype(np.int64)
+    them = np.bincount(inverse, weights=c.from_them, minlength=len(keys)).astype(np.int64)
+    keep = (us != 0) | (them != 0)
+    keys = keys[keep]
+    return Counts(keys >> 27, ((keys >> 3) & ((1 << 24) - 1)) + base, keys & 7, us[keep], them[keep])
 
-    def __init__(self, conn: Connection, tenant_id: str, config: HealthConfig, now: datetime) -> None:
-        self.conn = conn
-        self.tenant_id = tenant_id
-        self.config = config
-        self.as_of = now.date()
-        self.since = self.as_of - timedelta(days=health_math.history_days_needed(config))
-        self.rows: list[q.ScoreRow] = []
 
-    def score(self, record_type: str, record_id: str, days: Sequence[health_math.DayCount]) -> None:
-        result = health_math.evaluate(days, self.as_of, self.config, record_type)
-        self.rows.append(_score_row(record_type, record_id, result))
+def _pack(c: Counts, n: int) -> list[bytes]:
+    """Each record's entries of a :func:`_summed` ``Counts`` as a packed series."""
+    table = np.stack([c.day, c.kind, c.from_us, c.from_them], axis=1).astype(np.int32)
+    bounds = np.searchsorted(c.record, np.arange(n + 1))
+    return [table[bounds[i]:bounds[i + 1]].tobytes() for i in range(n)]
 
-    def contacts(self, contacts: Iterable[q.ContactRow], per_contact: Mapping[int, list[Any]]) -> int:
-        """Score each (non-automated) contact that has data."""
-        scored = 0
-        for c in contacts:
-            days = per_contact.get(c.contact_id)
-            if days is not None and not is_automated(c):
-                self.score("contact", c.email, days)
-                scored += 1
-        return scored
 
-    def accounts(self, contacts: Iterable[q.ContactRow], per_contact: Mapping[int, list[Any]],
-                 account_of: Mapping[str, str], only: Collection[str] | None = None) -> int:
-        """Score accounts from the sum of their contacts' days (those with data, or every one in ``only``)."""
-        by_account: dict[str, list[list[health_math.DayCount]]] = {a: [] for a in only or ()}
-        for c in contacts:
-            account_id = c.account_id or account_of.get(c.domain)
-            if account_id is None or (only is not None and account_id not in by_account):
-                continue
-            if c.contact_id in per_contact and not is_automated(c):
-                by_account.setdefault(account_id, []).append(per_contact[c.contact_id])
-        for account_id, parts in by_account.items():
-            self.score("account", account_id, _merge(parts))
-        return len(by_account)
+def _unpack(record: int, series: bytes) -> Counts:
+    table = np.frombuffer(series, dtype=np.int32).reshape(-1, 4).astype(np.int64)
+    return Counts(np.full(len(table), record, dtype=np.int64), table[:, 0], table[:, 1], table[:, 2], table[:, 3])
 
-    def crm_records(self, records: Sequence[q.CrmRecordRow]) -> tuple[int, int]:
-        """Score leads and opportunities from their own people's rollups (closed ones: not computed)."""
-        scopes: list[tuple[q.CrmRecordRow, list[int], frozenset[str] | None]] = []
-        emails: set[str] = set()
-        for rec in records:
-            emails.update(rec.external_addresses)
-            if rec.contact_email:
-                emails.add(rec.contact_email.lower())
-        by_email = {c.email: c for c in q.contacts_by_emails(self.conn, self.tenant_id, emails)}
-        internal = {a for rec in records for a in rec.internal_addresses}
-        user_of = q.user_ids_by_email(self.conn, self.tenant_id, internal)
-        for rec in records:
-            mine = set(rec.external_addresses) | ({rec.contact_email.lower()} if rec.contact_email else set())
-            ids = [by_email[e].contact_id for e in sorted(mine) if e in by_email]
-            team = {user_of[a] for a in rec.internal_addresses if a in user_of}
-            if rec.owner_id:
-                team.add(rec.owner_id)
-            scopes.append((rec, ids, frozenset(team) if team else None))
-        needed = sorted({cid for _, ids, _ in scopes for cid in ids})
-        rows = q.rollups_for_contacts(self.conn, self.tenant_id, needed, since=self.since, until=self.as_of)
-        per_contact: dict[int, list[q.RollupRow]] = defaultdict(list)
-        for r in rows:
-            per_contact[r.contact_id].append(r)
-        counts = {"lead": 0, "opportunity": 0}
-        for rec, ids, users in scopes:
-            counts[rec.record_type] += 1
-            closed = CLOSED_LEAD if rec.record_type == "lead" else CLOSED_OPPORTUNITY
-            if rec.status in closed:
-                self.rows.append(_closed_row(rec.record_type, rec.record_id))
-                continue
-            days = daily_counts((r for cid in ids for r in per_contact.get(cid, ())), users)
-            self.score(rec.record_type, rec.record_id, days)
-        return counts["lead"], counts["opportunity"]
+
+def _from_columns(record: IntArray, day: IntArray, kind: IntArray, us: IntArray, them: IntArray,
+                  keep: Any = None) -> Counts:
+    if keep is None:
+        return Counts(record, day, kind, us, them)
+    return Counts(record[keep], day[keep], kind[keep], us[keep], them[keep])
+
+
+# --- Scoring --------------------------------------------------------------------------------------------------------
+
+
+class _Batch:
+    """Records to score together: their keys, types and daily counts."""
+
+    def __init__(self) -> None:
+        self.keys: list[tuple[str, str]] = []  # (record type, record id)
+        self.parts: list[Counts] = []
+        self.closed: list[q.ScoreRow] = []
+
+    def add(self, record_type: str, ids: Sequence[str], counts: Counts) -> int:
+        """Add records ``ids``; ``counts.record`` indexes ``ids``. Returns the offset of the first one."""
+        offset = len(self.keys)
+        self.keys.extend((record_type, i) for i in ids)
+        self.parts.append(Counts(counts.record + offset, counts.day, counts.kind, counts.from_us,
+                                 counts.from_them))
+        return offset
+
+    def score(self, as_of: date, config: HealthConfig) -> list[q.ScoreRow]:
+        results = health_math.evaluate_batch(_counts(self.parts), [t for t, _ in self.keys], as_of, config)
+        return [_score_row(t, i, r) for (t, i), r in zip(self.keys, results, strict=True)] + self.closed
 
 
 def _config(conn: Connection, tenant_id: str, settings: Settings) -> HealthConfig:
     return health_config(q.tenant_options(conn, tenant_id), window_days=settings.analytics_window_days)
 
 
-def full_refresh(engine: Engine, tenant_id: str, settings: Settings, *, now: datetime) -> RefreshResult:
-    """Recompute and store the health of every contact, account, lead and opportunity of the tenant."""
-    with engine.begin() as conn:
-        scorer = _Scorer(conn, tenant_id, _config(conn, tenant_id, settings), now)
-        per_contact = _to_days(q.daily_per_contact(conn, tenant_id, since=scorer.since))
-        contacts = [c for c in q.all_contacts(conn, tenant_id) if c.contact_id in per_contact]
-        n_contacts = scorer.contacts(contacts, per_contact)
-        n_accounts = scorer.accounts(contacts, per_contact, q.account_domains(conn, tenant_id))
-        records = [*q.crm_records(conn, tenant_id, "lead"), *q.crm_records(conn, tenant_id, "opportunity")]
-        n_leads, n_opps = scorer.crm_records(records)
-        q.save_health_scores(conn, tenant_id, scorer.rows, now=now)
-    return RefreshResult(n_contacts, n_accounts, n_leads, n_opps)
+def _account_of(c: q.ContactRow, domains: Mapping[str, str]) -> str | None:
+    return c.account_id or domains.get(c.domain)
 
 
-def incremental_refresh(engine: Engine, tenant_id: str, settings: Settings, contact_ids: Collection[int], *,
-                        now: datetime) -> RefreshResult:
-    """Recompute and store the health of the records that involve ``contact_ids`` (see the module docstring)."""
-    if not contact_ids:
-        return RefreshResult()
-    with engine.begin() as conn:
-        scorer = _Scorer(conn, tenant_id, _config(conn, tenant_id, settings), now)
-        touched = q.contacts_by_ids(conn, tenant_id, contact_ids)
-        account_of = q.account_domains(conn, tenant_id)
-        account_ids = sorted({a for c in touched.values()
-                              if (a := c.account_id or account_of.get(c.domain)) is not None})
-        everyone = dict(touched)
-        everyone.update((c.contact_id, c) for c in q.contacts_of_accounts(conn, tenant_id, account_ids))
-        per_contact = _to_days(q.daily_per_contact(conn, tenant_id, since=scorer.since, contact_ids=list(everyone)))
-        n_contacts = scorer.contacts(touched.values(), per_contact)
-        # Accounts are scored from all their contacts, which is why their untouched contacts were read too.
-        scorer.accounts(everyone.values(), per_contact, account_of, only=account_ids)
-        records = _records_involving(conn, tenant_id, touched.values(), account_ids)
-        n_leads, n_opps = scorer.crm_records(records)
-        q.save_health_scores(conn, tenant_id, scorer.rows, now=now)
-    return RefreshResult(n_contacts, len(account_ids), n_leads, n_opps)
+def _crm_records(conn: Connection, tenant_id: str, batch: _Batch, records: Sequence[q.CrmRecordRow],
+                 since: date) -> tuple[int, int]:
+    """Add leads and opportunities, scored from their own people's rollups (closed ones: not computed)."""
+    emails: set[str] = set()
+    for rec in records:
+        emails.update(rec.external_addresses)
+        if rec.contact_email:
+            emails.add(rec.contact_email.lower())
+    by_email = {c.email: c for c in q.contacts_by_emails(conn, tenant_id, emails)}
+    user_of = q.user_ids_by_email(conn, tenant_id, {a for rec in records for a in rec.internal_addresses})
+    counts = {"lead": 0, "opportunity": 0}
+    scopes: list[tuple[q.CrmRecordRow, list[int], frozenset[str] | None]] = []
+    for rec in records:
+        counts[rec.record_type] += 1
+        closed = CLOSED_LEAD if rec.record_type == "lead" else CLOSED_OPPORTUNITY
+        if rec.status in closed:
+            batch.closed.append(_closed_row(rec.record_type, rec.record_id))
+            continue
+        mine = set(rec.external_addresses) | ({rec.contact_email.lower()} if rec.contact_email else set())
+        ids = [by_email[e].contact_id for e in sorted(mine) if e in by_email]
+        team = {user_of[a] for a in rec.internal_addresses if a in user_of}
+        if rec.owner_id:
+            team.add(rec.owner_id)
+        scopes.append((rec, ids, frozenset(team) if team else None))
+    needed = {cid for _, ids, _ in scopes for cid in ids}
+    (contact, user, day, kind, us, them), users = q.user_day_counts(conn, tenant_id, needed, since=since)
+    user_code = {u: i for i, u in enumerate(users)}
+    order = np.argsort(contact, kind="stable")
+    contact_sorted = contact[order]
+    parts: list[IntArray] = []
+    records_of: list[IntArray] = []
+    for n, (_rec, ids, members) in enumerate(scopes):
+        for cid in ids:
+            lo = np.searchsorted(contact_sorted, cid, side="left")
+            hi = np.searchsorted(contact_sorted, cid, side="right")
+            rows = order[lo:hi]
+            if members is not None and len(rows):
+                allowed = np.array([user_code[u] for u in members if u in user_code], dtype=np.int64)
+                rows = rows[np.isin(user[rows], allowed)]
+            if len(rows):
+                parts.append(rows)
+                records_of.append(np.full(len(rows), n, dtype=np.int64))
+    for record_type in ("lead", "opportunity"):
+        chosen = [n for n, (rec, _, _) in enumerate(scopes) if rec.record_type == record_type]
+        local = np.full(len(scopes), -1, dtype=np.int64)
+        local[chosen] = np.arange(len(chosen))
+        if parts:
+            rows = np.concatenate(parts)
+            rec_index = local[np.concatenate(records_of)]
+            keep = rec_index >= 0
+            c = _from_columns(rec_index, day[rows], kind[rows], us[rows], them[rows], keep)
+        else:
+            c = _counts(())
+        batch.add(record_type, [scopes[n][0].record_id for n in chosen], c)
+    return counts["lead"], counts["opportunity"]
 
 
-def _records_involving(conn: Connection, tenant_id: str, contacts: Iterable[q.ContactRow],
-                       account_ids: Collection[str]) -> list[q.CrmRecordRow]:
-    ids = q.crm_records_for(conn, tenant_id, [c.email for c in contacts], account_ids)
-    leads = [i for t, i in ids if t == "lead"]
-    opps = [i for t, i in ids if t == "opportunity"]
+def _all_crm_records(conn: Connection, tenant_id: str, ids: Iterable[tuple[str, str]] | None = None
+                     ) -> list[q.CrmRecordRow]:
+    if ids is None:
+        return [*q.crm_records(conn, tenant_id, "lead"), *q.crm_records(conn, tenant_id, "opportunity")]
+    chosen = list(ids)
+    leads = [i for t, i in chosen if t == "lead"]
+    opps = [i for t, i in chosen if t == "opportunity"]
     return [*q.crm_records(conn, tenant_id, "lead", leads), *q.crm_records(conn, tenant_id, "opportunity", opps)]
+
+
+# --- Transactions ---------------------------------------------------------------------------------------------------
+
+
+def _transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """Run ``work`` in one transaction that sees one snapshot of the store.
+
+    The refresh first empties or consumes the change journal, then reads: on SQLite that first write takes the
+    database's write lock, so no sync commits in between; on PostgreSQL the transaction is REPEATABLE READ, and
+    a sync that changed a journal row concurrently makes it fail with a serialization error: it is retried.
+    """
+    for attempt in range(_SERIALIZATION_RETRIES):
+        with engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            try:
+                with conn.begin():
+                    return work(conn)
+            except DBAPIError as err:
+                code = getattr(err.orig, "sqlstate", None)
+                if code not in ("40001", "40P01") or attempt == _SERIALIZATION_RETRIES - 1:
+                    raise
+    raise AssertionError("unreachable")
+
+
+# --- Full refresh ---------------------------------------------------------------------------------------------------
+
+
+def full_refresh(engine: Engine, tenant_id: str, settings: Settings, *, now: datetime) -> RefreshResult:
+    """Recompute and store the health of every contact, account, lead and opportunity of the tenant, and the
+    per-record aggregates incremental refreshes start from."""
+    return _transaction(engine, lambda conn: _full(conn, tenant_id, settings, now))
+
+
+def _full(conn: Connection, tenant_id: str, settings: Settings, now: datetime) -> RefreshResult:
+    config = _config(conn, tenant_id, settings)
+    as_of = now.date()
+    since = as_of - timedelta(days=health_math.history_days_needed(config))
+    q.clear_rollup_changes(conn, tenant_id)  # everything in it is in the rollups read next
+    contact_col, day, kind, us, them = q.contact_day_counts(conn, tenant_id, since=since)
+    uniq, inverse = np.unique(contact_col, return_inverse=True)
+    directory = q.contacts_by_ids(conn, tenant_id, uniq.tolist()) if len(uniq) < 2000 else {
+        c.contact_id: c for c in q.all_contacts(conn, tenant_id)}
+    domains = q.account_domains(conn, tenant_id)
+    contact_index = np.full(len(uniq), -1, dtype=np.int64)
+    account_index = np.full(len(uniq), -1, dtype=np.int64)
+    contact_ids: list[str] = []
+    account_ids: dict[str, int] = {}
+    for i, cid in enumerate(uniq.tolist()):
+        c = directory.get(cid)
+        if c is None or is_automated(c):
+            continue
+        contact_index[i] = len(contact_ids)
+        contact_ids.append(c.email)
+        account_id = _account_of(c, domains)
+        if account_id is not None:
+            account_index[i] = account_ids.setdefault(account_id, len(account_ids))
+    batch = _Batch()
+    rec = contact_index[inverse]
+    contacts = _summed(_from_columns(rec, day, kind, us, them, rec >= 0))
+    batch.add("contact", contact_ids, contacts)
+    rec = account_index[inverse]
+    accounts = _summed(_from_columns(rec, day, kind, us, them, rec >= 0))
+    batch.add("account", list(account_ids), accounts)
+    n_leads, n_opps = _crm_records(conn, tenant_id, batch, _all_crm_records(conn, tenant_id), since)
+    rows = batch.score(as_of, config)
+    q.save_health_scores(conn, tenant_id, rows, now=now)
+    states = [("contact", i, s) for i, s in zip(contact_ids, _pack(contacts, len(contact_ids)), strict=True)]
+    states += [("account", i, s) for i, s in zip(account_ids, _pack(accounts, len(account_ids)), strict=True)]
+    q.replace_health_states(conn, tenant_id, states, since=since, now=now)
+    return RefreshResult(len(contact_ids), len(account_ids), n_leads, n_opps)
+
+
+# --- Incremental refresh --------------------------------------------------------------------------------------------
+
+
+def incremental_refresh(engine: Engine, tenant_id: str, settings: Settings, *, now: datetime) -> RefreshResult:
+    """Fold the rollup changes since the last refresh into the stored aggregates and rescore the records they
+    touch (see the module docstring); a full refresh when no stored aggregates cover the scoring horizon."""
+    return _transaction(engine, lambda conn: _incremental(conn, tenant_id, settings, now))
+
+
+def _incremental(conn: Connection, tenant_id: str, settings: Settings, now: datetime) -> RefreshResult:
+    config = _config(conn, tenant_id, settings)
+    as_of = now.date()
+    covered = q.health_refresh_since(conn, tenant_id)
+    if covered is None or covered > as_of - timedelta(days=health_math.history_days_needed(config)):
+        return _full(conn, tenant_id, settings, now)
+    changes = [c for c in q.take_rollup_changes(conn, tenant_id) if c[2] >= covered.toordinal()]
+    if not changes:
+        return RefreshResult()
+    directory = q.contacts_by_ids(conn, tenant_id, {c[0] for c in changes})
+    people = {cid: c for cid, c in directory.items() if not is_automated(c)}
+    domains = q.account_domains(conn, tenant_id)
+    contact_ids = sorted(c.email for c in people.values())
+    contact_at = {e: i for i, e in enumerate(contact_ids)}
+    account_ids = sorted({a for c in people.values() if (a := _account_of(c, domains)) is not None})
+    account_at = {a: i for i, a in enumerate(account_ids)}
+
+    delta_contact: list[int] = []
+    delta_account: list[int] = []
+    delta_rows: list[tuple[int, int, int, int]] = []
+    for cid, _user, day, kind, us, them in changes:
+        c = people.get(cid)
+        if c is None:
+            continue
+        account_id = _account_of(c, domains)
+        delta_contact.append(contact_at[c.email])
+        delta_account.append(-1 if account_id is None else account_at[account_id])
+        delta_rows.append((day, kind, us, them))
+    table = np.array(delta_rows, dtype=np.int64).reshape(-1, 4)
+    parts_c = [_from_columns(np.array(delta_contact, dtype=np.int64), table[:, 0], table[:, 1], table[:, 2],
+                             table[:, 3])]
+    to_account = np.array(delta_account, dtype=np.int64)
+    parts_a = [_from_columns(to_account, table[:, 0], table[:, 1], table[:, 2], table[:, 3], to_account >= 0)]
+    for record_id, series in q.health_states(conn, tenant_id, "contact", contact_ids).items():
+        parts_c.append(_unpack(contact_at[record_id], series))
+    for record_id, series in q.health_states(conn, tenant_id, "account", account_ids).items():
+        parts_a.append(_unpack(account_at[record_id], series))
+    contacts = _summed(_counts(parts_c))
+    accounts = _summed(_counts(parts_a))
+
+    batch = _Batch()
+    batch.add("contact", contact_ids, contacts)
+    batch.add("account", account_ids, accounts)
+    involved = q.crm_records_for(conn, tenant_id, contact_ids, account_ids)
+    since = as_of - timedelta(days=health_math.history_days_needed(config))
+    n_leads, n_opps = _crm_records(conn, tenant_id, batch, _all_crm_records(conn, tenant_id, involved), since)
+    q.save_health_scores(conn, tenant_id, batch.score(as_of, config), now=now)
+    states = [("contact", i, s) for i, s in zip(contact_ids, _pack(contacts, len(contact_ids)), strict=True)]
+    states += [("account", i, s) for i, s in zip(account_ids, _pack(accounts, len(account_ids)), strict=True)]
+    q.update_health_states(conn, tenant_id, states, now=now)
+    return RefreshResult(len(contact_ids), len(account_ids), n_leads, n_opps)

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from analytics.errors import IngestError
-from analytics.store import models
+from analytics.store import models, rollups
 from analytics.store.bulk import bulk_insert
 from analytics.store.ids import contact_key, domain_of, key64, normalise_address, subject_digest
 from analytics.store.records import ActivityIn, IngestResult, ParticipantIn, RemoveResult
@@ -271,6 +271,7 @@ def _apply_rollup_delta(conn: Connection, tenant_id: str, delta: dict[RollupKey,
         for k in sorted(delta) for c in (delta[k],)
     ]
     bulk_insert(conn, ROLLUP, rows, conflict=("tenant_id", "day", "user_id", "contact_id", "kind"), update=update)
+    rollups.record_changes(conn, tenant_id, rows)  # what the stored health aggregates have not seen yet
 
 
 def remove_sources(

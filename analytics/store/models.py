@@ -253,6 +253,48 @@ class InteractionRollup(SQLModel, table=True):
     last_at: datetime | None = _utc(default=None, nullable=True)
 
 
+class RollupChange(SQLModel, table=True):
+    """Rollup changes not yet folded into the stored health aggregates (:class:`HealthState`).
+
+    The ingest adds each rollup difference here too, in the same transaction (summed per rollup key); an
+    incremental refresh consumes the rows (``DELETE … RETURNING``) and applies them to the records' aggregates.
+    A full refresh, which rebuilds the aggregates from the rollups, empties it.
+    """
+
+    __tablename__ = "rollup_change"
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    day: date = Field(primary_key=True)
+    user_id: str = Field(primary_key=True, max_length=64)
+    contact_id: int = _key(primary_key=True)
+    kind: str = Field(primary_key=True, max_length=8)
+    from_us: int = 0
+    from_them: int = 0
+
+
+class HealthState(SQLModel, table=True):
+    """The per-record aggregate a health score is computed from: the record's daily counts per kind and side
+    over the scoring horizon, packed (see :mod:`analytics.refresh`). Rebuilt by a full refresh, moved by
+    deltas in an incremental one."""
+
+    __tablename__ = "health_state"
+    __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenant.tenant_id"], ondelete="CASCADE"),)
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    record_type: str = Field(primary_key=True, max_length=16)  # contact | account
+    record_id: str = Field(primary_key=True, max_length=128)
+    series: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class HealthRefresh(SQLModel, table=True):
+    """Per tenant: the first day the stored :class:`HealthState` rows cover, and when they were built."""
+
+    __tablename__ = "health_refresh"
+    __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenant.tenant_id"], ondelete="CASCADE"),)
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    since: date
+    full_at: datetime = _utc()
+    incremental_at: datetime | None = _utc(default=None, nullable=True)
+
+
 # --- Sync state ------------------------------------------------------------------------------------------------
 
 

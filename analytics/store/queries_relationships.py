@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from analytics.store import models
+from analytics.store.bulk import bulk_insert
 from analytics.store.ingest import dialect_insert
 
 ACT = models.table_of(models.Activity)
@@ -31,6 +34,9 @@ SCORE = models.table_of(models.Score)
 HISTORY = models.table_of(models.ScoreHistory)
 OPT_OUT = models.table_of(models.UserOptOut)
 TENANT = models.table_of(models.Tenant)
+CHANGE = models.table_of(models.RollupChange)
+STATE = models.table_of(models.HealthState)
+REFRESH = models.table_of(models.HealthRefresh)
 
 _CHUNK = 500
 WHO_KNOWS_OPT_OUT_SCOPES = ("who_knows", "all")
@@ -536,7 +542,118 @@ def co_participants(conn: Connection, tenant_id: str, contact_ids: Collection[in
     return {cid: len(acts) for cid, acts in shared.items()}
 
 
+# --- Health aggregates -------------------------------------------------------------------------------------------
+
+IntArray = npt.NDArray[np.int64]
+# Kind index as in analytics.relationships.health.KINDS (email, meeting, call, task; anything else 4).
+_KIND_SQL = ("CASE kind WHEN 'email' THEN 0 WHEN 'meeting' THEN 1 WHEN 'call' THEN 2 WHEN 'task' THEN 3 "
+             "ELSE 4 END")
+
+
+def _ordinal_sql(conn: Connection) -> str:
+    """SQL for ``day`` as a proleptic ordinal (``date.toordinal()``): integer arithmetic in the database."""
+    if conn.dialect.name == "postgresql":
+        return "(day - DATE '0001-01-01' + 1)"
+    return "CAST(julianday(day) - 1721424.5 AS INTEGER)"
+
+
+def _mark(conn: Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def _columns(rows: Sequence[Any], width: int) -> list[IntArray]:
+    data = np.array(rows, dtype=np.int64).reshape(-1, width)
+    return [np.ascontiguousarray(data[:, i]) for i in range(width)]
+
+
+def contact_day_counts(conn: Connection, tenant_id: str, *, since: date) -> list[IntArray]:
+    """Rollups summed over users per (contact, day, kind) from ``since`` on, as five integer columns:
+    contact id, day ordinal, kind index, from us, from them. One ``GROUP BY`` in the database; the rows go
+    straight from the driver into arrays (no per-row objects)."""
+    mark = _mark(conn)
+    sql = (f"SELECT contact_id, {_ordinal_sql(conn)}, {_KIND_SQL}, SUM(from_us), SUM(from_them) "
+           f"FROM interaction_rollup WHERE tenant_id = {mark} AND day >= {mark} GROUP BY contact_id, day, kind")
+    return _columns(conn.exec_driver_sql(sql, (tenant_id, since)).fetchall(), 5)
+
+
+def user_day_counts(conn: Connection, tenant_id: str, contact_ids: Collection[int], *,
+                    since: date) -> tuple[list[IntArray], list[str]]:
+    """The rollup rows of some contacts from ``since`` on, per user: columns contact id, user (an index into
+    the returned list of user ids), day ordinal, kind index, from us, from them."""
+    mark = _mark(conn)
+    rows: list[Any] = []
+    for chunk in _chunks(sorted(contact_ids)):
+        sql = (f"SELECT contact_id, user_id, {_ordinal_sql(conn)}, {_KIND_SQL}, from_us, from_them "
+               f"FROM interaction_rollup WHERE tenant_id = {mark} AND day >= {mark} "
+               f"AND contact_id IN ({', '.join([mark] * len(chunk))})")
+        rows.extend(conn.exec_driver_sql(sql, (tenant_id, since, *chunk)).fetchall())
+    users: dict[str, int] = {}
+    coded = [(r[0], users.setdefault(r[1], len(users)), r[2], r[3], r[4], r[5]) for r in rows]
+    return _columns(coded, 6), list(users)
+
+
+def take_rollup_changes(conn: Connection, tenant_id: str) -> list[tuple[int, str, int, int, int, int]]:
+    """Remove and return the tenant's pending rollup changes: (contact id, user id, day ordinal, kind index,
+    from us, from them). ``DELETE … RETURNING`` consumes exactly what it returns, even with a sync writing."""
+    stmt = delete(CHANGE).where(CHANGE.c.tenant_id == tenant_id).returning(
+        CHANGE.c.contact_id, CHANGE.c.user_id, CHANGE.c.day, CHANGE.c.kind, CHANGE.c.from_us, CHANGE.c.from_them)
+    kinds = {"email": 0, "meeting": 1, "call": 2, "task": 3}
+    return [(r[0], r[1], r[2].toordinal(), kinds.get(r[3], 4), r[4], r[5]) for r in conn.execute(stmt)]
+
+
+def clear_rollup_changes(conn: Connection, tenant_id: str) -> None:
+    conn.execute(delete(CHANGE).where(CHANGE.c.tenant_id == tenant_id))
+
+
+def health_refresh_since(conn: Connection, tenant_id: str) -> date | None:
+    """The first day the tenant's stored health aggregates cover (None: no full refresh stored them yet)."""
+    value = conn.execute(select(REFRESH.c.since).where(REFRESH.c.tenant_id == tenant_id)).scalar_one_or_none()
+    return value if isinstance(value, date) else None
+
+
+def health_states(conn: Connection, tenant_id: str, record_type: str,
+                  record_ids: Collection[str]) -> dict[str, bytes]:
+    """The stored aggregates of some records (locked for this transaction on PostgreSQL)."""
+    out: dict[str, bytes] = {}
+    for chunk in _chunks(sorted(record_ids)):
+        q = select(STATE.c.record_id, STATE.c.series).where(
+            STATE.c.tenant_id == tenant_id, STATE.c.record_type == record_type, STATE.c.record_id.in_(chunk))
+        if conn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        out.update((r.record_id, bytes(r.series)) for r in conn.execute(q))
+    return out
+
+
+def replace_health_states(conn: Connection, tenant_id: str, states: Sequence[tuple[str, str, bytes]], *,
+                          since: date, now: datetime) -> None:
+    """Replace all of the tenant's stored aggregates (a full refresh) and record what they cover."""
+    conn.execute(delete(STATE).where(STATE.c.tenant_id == tenant_id))
+    rows = [{"tenant_id": tenant_id, "record_type": t, "record_id": i, "series": b} for t, i, b in states]
+    for chunk in _chunks(rows, 5000):
+        conn.execute(insert(STATE), list(chunk))
+    ins = dialect_insert(conn, REFRESH)
+    conn.execute(ins.values(tenant_id=tenant_id, since=since, full_at=now, incremental_at=None)
+                 .on_conflict_do_update(index_elements=["tenant_id"],
+                                        set_={"since": since, "full_at": now, "incremental_at": None}))
+
+
+def update_health_states(conn: Connection, tenant_id: str, states: Sequence[tuple[str, str, bytes]], *,
+                         now: datetime) -> None:
+    """Upsert some records' aggregates (an incremental refresh)."""
+    if states:
+        ins = dialect_insert(conn, STATE)
+        stmt = ins.on_conflict_do_update(index_elements=["tenant_id", "record_type", "record_id"],
+                                         set_={"series": ins.excluded.series})
+        conn.execute(stmt, [{"tenant_id": tenant_id, "record_type": t, "record_id": i, "series": b}
+                            for t, i, b in states])
+    conn.execute(update(REFRESH).where(REFRESH.c.tenant_id == tenant_id).values(incremental_at=now))
+
+
 # --- Scores -----------------------------------------------------------------------------------------------------
+
+
+_SCORE_UPDATE = {c: f"excluded.{c}" for c in ("value", "label", "trend", "computed_at", "details")}
+_HISTORY_UPDATE = {c: f"excluded.{c}" for c in ("value", "label")}
 
 
 def save_health_scores(conn: Connection, tenant_id: str, scores: Sequence[ScoreRow], *, now: datetime) -> int:
@@ -546,22 +663,14 @@ def save_health_scores(conn: Connection, tenant_id: str, scores: Sequence[ScoreR
     rows = [{"tenant_id": tenant_id, "score_kind": "health", "record_type": s.record_type,
              "record_id": s.record_id, "value": s.value, "label": s.label, "trend": s.trend, "model_id": None,
              "computed_at": now, "details": s.details} for s in scores]
-    ins = dialect_insert(conn, SCORE)
-    ex = ins.excluded
-    stmt = ins.on_conflict_do_update(
-        index_elements=["tenant_id", "score_kind", "record_type", "record_id"],
-        set_={"value": ex.value, "label": ex.label, "trend": ex.trend, "computed_at": ex.computed_at,
-              "details": ex.details})
-    hist = dialect_insert(conn, HISTORY).on_conflict_do_update(
-        index_elements=["tenant_id", "score_kind", "record_type", "record_id", "computed_at"],
-        set_={"value": dialect_insert(conn, HISTORY).excluded.value,
-              "label": dialect_insert(conn, HISTORY).excluded.label})
-    hist_rows = [{k: r[k] for k in ("tenant_id", "score_kind", "record_type", "record_id", "computed_at",
-                                    "value", "label")} | {"model_id": None} for r in rows]
-    for chunk in _chunks(rows, 2000):
-        conn.execute(stmt, list(chunk))
-    for chunk in _chunks(hist_rows, 2000):
-        conn.execute(hist, list(chunk))
+    bulk_insert(conn, SCORE, rows, conflict=("tenant_id", "score_kind", "record_type", "record_id"),
+                update=_SCORE_UPDATE)
+    hist_rows = [{"tenant_id": tenant_id, "score_kind": "health", "record_type": s.record_type,
+                  "record_id": s.record_id, "computed_at": now, "value": s.value, "label": s.label,
+                  "model_id": None} for s in scores]
+    bulk_insert(conn, HISTORY, hist_rows,
+                conflict=("tenant_id", "score_kind", "record_type", "record_id", "computed_at"),
+                update=_HISTORY_UPDATE)
     return len(rows)
 
 

@@ -13,14 +13,23 @@ Counting rules (SPEC.md): a pair is an internal user and an external contact on 
   organiser's side; both sides spend the duration (the per-attendee multiplication for our side happens when
   pairs are summed per user).
 * Bulk, cancelled and participant-less activities contribute nothing.
+
+:func:`record_changes` is the one store write here: the ingest calls it with the same rollup differences it
+applies, so that ``rollup_change`` holds, summed per rollup key, every change the stored health aggregates have
+not yet seen (an incremental refresh consumes it; see :mod:`analytics.refresh`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
+from sqlalchemy import Connection
+
+from analytics.store import models
+from analytics.store.bulk import bulk_insert
 from analytics.store.records import SENDER_ROLES
 
 EMAIL_WRITE_MINUTES = 5.0
@@ -129,3 +138,20 @@ def diff(
         if not d.is_zero():
             out[key] = d
     return out
+
+
+ROLLUP_CHANGE = models.table_of(models.RollupChange)
+_CHANGE_KEY = ("tenant_id", "day", "user_id", "contact_id", "kind")
+_CHANGE_UPDATE = {c: f"rollup_change.{c} + excluded.{c}" for c in ("from_us", "from_them")}
+
+
+def record_changes(conn: Connection, tenant_id: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Add rollup differences (the ingest's ``interaction_rollup`` delta rows) to ``rollup_change``.
+
+    Only the interaction counts matter to health; rows that change minutes or ``last_at`` only are skipped.
+    """
+    changes = [{"tenant_id": tenant_id, "day": r["day"], "user_id": r["user_id"], "contact_id": r["contact_id"],
+                "kind": r["kind"], "from_us": r["from_us"], "from_them": r["from_them"]}
+               for r in rows if r["from_us"] or r["from_them"]]
+    if changes:
+        bulk_insert(conn, ROLLUP_CHANGE, changes, conflict=_CHANGE_KEY, update=_CHANGE_UPDATE)

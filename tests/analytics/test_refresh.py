@@ -1,15 +1,17 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from analytics.refresh import contacts_in_batch, full_refresh, incremental_refresh
+from analytics.refresh import full_refresh, incremental_refresh
 from analytics.settings import Settings
 from analytics.store import models
+from analytics.store.records import ParticipantIn
 
-from .builders import add_account, add_users, ext, ingest, mail, user
+from .builders import add_account, add_users, ext, ingest, mail, meeting, user
 
 ALICE, BOB = user("alice"), user("bob")
 CAROL, DAVE, EVE = ext("carol@fabrikam.com"), ext("dave@fabrikam.com"), ext("eve@northwind.com")
@@ -61,10 +63,116 @@ def test_incremental_refresh_matches_a_full_refresh_for_the_touched_records(
     later = now + timedelta(days=2)
     batch = [mail(DAVE, [ALICE], later - timedelta(hours=h)) for h in range(1, 4)]
     ingest(engine, tenant_id, batch, later)
-    result = incremental_refresh(engine, tenant_id, Settings(), contacts_in_batch(batch), now=later)
+    result = incremental_refresh(engine, tenant_id, Settings(), now=later)
     assert (result.contacts, result.accounts) == (1, 1)
     incremental = scores(engine)
     full_refresh(engine, tenant_id, Settings(), now=later)
     full = scores(engine)
     for key in [("contact", "dave@fabrikam.com"), ("account", "acc-fab")]:
         assert incremental[key] == full[key], key
+
+
+def stored(engine: Engine) -> dict[tuple[str, str], tuple[object, ...]]:
+    """Every stored health score with its details and time."""
+    t = models.Score.__table__
+    with engine.connect() as conn:
+        return {(r.record_type, r.record_id): (r.value, r.label, r.trend, r.details, r.computed_at)
+                for r in conn.execute(select(t.c.record_type, t.c.record_id, t.c.value, t.c.label, t.c.trend,
+                                             t.c.details, t.c.computed_at))}
+
+
+def pending_changes(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return len(conn.execute(select(models.RollupChange.__table__)).all())
+
+
+def busy_seed(engine: Engine, tenant_id: str, now: datetime) -> None:
+    """Two accounts, several contacts with different rhythms, a lead and an opportunity with their teams."""
+    add_users(engine, tenant_id, "alice", "bob", "chuck")
+    add_account(engine, tenant_id, "acc-fab", "Fabrikam", "fabrikam.com")
+    add_account(engine, tenant_id, "acc-nw", "Northwind", "northwind.com")
+    chuck = user("chuck")
+    batch = []
+    for d in range(0, 280, 3):
+        batch.append(mail(ALICE if d % 2 else BOB, [CAROL], now - timedelta(days=d, hours=2)))
+        if d % 9 == 0:
+            batch.append(mail(CAROL, [ALICE, BOB], now - timedelta(days=d, hours=-1)))
+    for d in range(100, 280, 7):
+        batch.append(mail(chuck, [DAVE, EVE], now - timedelta(days=d)))
+        batch.append(meeting(DAVE, [ALICE], now - timedelta(days=d + 1)))
+    for d in range(0, 60, 4):
+        batch.append(mail(EVE, [BOB], now - timedelta(days=d)))
+    batch.append(meeting(ALICE, [CAROL, DAVE], now + timedelta(days=5)))  # scheduled: counts later
+    ingest(engine, tenant_id, batch, now - timedelta(hours=1))
+    with engine.begin() as conn:
+        conn.execute(models.Lead.__table__.insert().values(
+            tenant_id=tenant_id, lead_id="lead-1", owner_id="u-alice", contact_email="carol@fabrikam.com",
+            status="open", created_at=now - timedelta(days=30), fields={}))
+        conn.execute(models.Opportunity.__table__.insert().values(
+            tenant_id=tenant_id, opportunity_id="opp-1", owner_id="u-bob", account_id="acc-nw", status="open",
+            created_at=now - timedelta(days=90), fields={}))
+        conn.execute(models.CrmMember.__table__.insert(), [
+            {"tenant_id": tenant_id, "record_type": "opportunity", "record_id": "opp-1",
+             "address": "eve@northwind.com", "role": "stakeholder", "side": "external"},
+            {"tenant_id": tenant_id, "record_type": "opportunity", "record_id": "opp-1",
+             "address": "chuck@contoso.com", "role": "team", "side": "internal"}])
+
+
+def test_incremental_refreshes_equal_full_refreshes_exactly_across_days_merges_and_deletions(
+    engine: Engine, tenant_id: str, now: datetime
+) -> None:
+    from analytics.store.ingest import remove_sources
+
+    busy_seed(engine, tenant_id, now)
+    full_refresh(engine, tenant_id, Settings(), now=now)
+    assert pending_changes(engine) == 0
+    frank = ext("frank@fabrikam.com")
+    day1 = now + timedelta(days=1)
+    first = [mail(frank, [ALICE], day1 - timedelta(hours=3)), mail(ALICE, [frank, EVE], day1 - timedelta(hours=2)),
+             mail(user("chuck"), [EVE], day1 - timedelta(days=40))]  # a late-synced older mail
+    ingest(engine, tenant_id, first, day1)
+    # The same mail seen from Bob's mailbox with one more recipient: a merge moves the rollups by the difference.
+    seen_again = first[1]
+    merged = dataclasses.replace(seen_again, mailbox_id="u-bob", source_id="bob-copy", participants=(
+        *seen_again.participants, ParticipantIn("bob@contoso.com", "cc", "internal", "Bob", user_id="u-bob")))
+    ingest(engine, tenant_id, [merged], day1)
+    assert pending_changes(engine) > 0
+    result = incremental_refresh(engine, tenant_id, Settings(), now=day1)
+    assert pending_changes(engine) == 0
+    assert (result.contacts, result.accounts, result.opportunities) == (2, 2, 1)
+    incremental = stored(engine)
+    full_refresh(engine, tenant_id, Settings(), now=day1)
+    full = stored(engine)
+    touched = [k for k, v in incremental.items() if v[4] == day1]
+    assert sorted(touched) == sorted([("contact", "frank@fabrikam.com"), ("contact", "eve@northwind.com"),
+                                      ("account", "acc-fab"), ("account", "acc-nw"), ("opportunity", "opp-1")])
+    for key in touched:
+        assert incremental[key] == full[key], key
+
+    # Two days later: one more mail, and a mail removed from the only mailbox that had it.
+    day3 = now + timedelta(days=3)
+    ingest(engine, tenant_id, [mail(DAVE, [BOB], day3 - timedelta(hours=1))], day3)
+    with engine.begin() as conn:
+        remove_sources(conn, tenant_id, first[0].mailbox_id, [first[0].source_id])
+    incremental_refresh(engine, tenant_id, Settings(), now=day3)
+    incremental = stored(engine)
+    full_refresh(engine, tenant_id, Settings(), now=day3)
+    full = stored(engine)
+    touched = [k for k, v in incremental.items() if v[4] == day3]
+    assert ("contact", "dave@fabrikam.com") in touched and ("contact", "frank@fabrikam.com") in touched
+    for key in touched:
+        assert incremental[key] == full[key], key
+
+
+def test_incremental_refresh_without_stored_aggregates_is_a_full_refresh(
+    engine: Engine, tenant_id: str, now: datetime
+) -> None:
+    busy_seed(engine, tenant_id, now)
+    result = incremental_refresh(engine, tenant_id, Settings(), now=now)
+    assert result == full_refresh(engine, tenant_id, Settings(), now=now)
+    assert pending_changes(engine) == 0
+    # Nothing changed since: nothing to do.
+    assert incremental_refresh(engine, tenant_id, Settings(), now=now).total == 0
+    # An earlier "now" than the stored aggregates cover falls back to a full refresh too.
+    earlier = incremental_refresh(engine, tenant_id, Settings(), now=now - timedelta(days=30))
+    assert earlier.total == result.total
