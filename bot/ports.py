@@ -107,24 +107,47 @@ class TaskDraft:
 
 
 @dataclass(frozen=True, slots=True)
+class ContactDraft:
+    """An Outlook contact to create in the user's default Contacts folder."""
+
+    name: str
+    email: str | None
+    phone: str | None
+    job_title: str | None
+    company: str | None
+    key: str  # our idempotency key, kept on the contact as a single-value extended property
+
+
+@dataclass(frozen=True, slots=True)
 class Created:
     """What Graph created (or had already created for the same key)."""
 
-    kind: str  # event | task
+    kind: str  # event | task | contact
     id: str
     title: str
     web_link: str | None = None
 
 
 class GraphWrites(Protocol):
-    """Creates events and To Do tasks for a user through Microsoft Graph, idempotently."""
+    """Creates events, To Do tasks and contacts for a user through Microsoft Graph, idempotently.
 
-    async def create_event(self, tenant_id: str, user_id: str, draft: EventDraft) -> Created:
+    ``user_assertion`` is the user's Teams SSO token when the turn carried one: with delegated writes configured
+    it is exchanged on behalf of the user; without it the writer uses application permission.
+    """
+
+    async def create_event(self, tenant_id: str, user_id: str, draft: EventDraft, *,
+                           user_assertion: str | None = None) -> Created:
         """Create (or find, for a repeated ``transaction_id``) the event."""
         ...
 
-    async def create_task(self, tenant_id: str, user_id: str, draft: TaskDraft) -> Created:
+    async def create_task(self, tenant_id: str, user_id: str, draft: TaskDraft, *,
+                          user_assertion: str | None = None) -> Created:
         """Create (or find, for a repeated ``external_id``) the task."""
+        ...
+
+    async def create_contact(self, tenant_id: str, user_id: str, draft: ContactDraft, *,
+                             user_assertion: str | None = None) -> Created:
+        """Create (or find, for a repeated ``key``) the contact."""
         ...
 
 

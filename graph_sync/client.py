@@ -34,7 +34,7 @@ from kiota_authentication_azure.azure_identity_authentication_provider import (
 )
 from kiota_http.kiota_client_factory import KiotaClientFactory
 from kiota_http.middleware import RetryHandler
-from kiota_http.middleware.options import ResponseHandlerOption
+from kiota_http.middleware.options import ResponseHandlerOption, UrlReplaceHandlerOption
 from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph.graph_service_client import GraphServiceClient
 from msgraph_core import GraphClientFactory
@@ -118,7 +118,10 @@ def build_service_client(
     timeout: float = 60.0,
 ) -> tuple[GraphServiceClient, httpx.AsyncClient]:
     """A ``GraphServiceClient`` for ``graph_base_url`` with the SDK's middleware minus its retry handler."""
-    middleware = [m for m in KiotaClientFactory.get_default_middleware(None) if not isinstance(m, RetryHandler)]
+    # As msgraph's GraphRequestAdapter does by default: its `me` builder addresses /users/me-token-to-replace.
+    me = UrlReplaceHandlerOption(enabled=True, replacement_pairs={"/users/me-token-to-replace": "/me"})
+    middleware = [m for m in KiotaClientFactory.get_default_middleware({me.get_key(): me})
+                  if not isinstance(m, RetryHandler)]
     middleware.append(GraphTelemetryHandler())
     raw = httpx.AsyncClient(transport=transport, timeout=timeout,
                             limits=httpx.Limits(max_connections=256, max_keepalive_connections=64))

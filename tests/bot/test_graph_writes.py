@@ -1,4 +1,5 @@
-"""Graph writes (events, To Do tasks) through msgraph-sdk against the Graph emulator's MockTransport."""
+"""Graph writes (events, To Do tasks, contacts; application and on-behalf-of) through msgraph-sdk against the
+Graph emulator's MockTransport."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.errors import WriteFailed
-from bot.graph_writes import MsGraphWrites
-from bot.ports import EventDraft, TaskDraft
+from bot.graph_writes import CONTACT_KEY_PROPERTY, MsGraphWrites
+from bot.ports import ContactDraft, Created, EventDraft, TaskDraft
 from graph_sync.emulator import EmulatorConfig, EmulatorState
+from graph_sync.emulator.delegated import user_assertion
+from graph_sync.obo import DelegatedApp
 from graph_sync.tenants import add_tenant
 from tests.graph_sync.emulator.tenant_factory import ALICE, BOB, TENANT_ID, write_tenant
 
@@ -92,3 +95,90 @@ def test_unknown_tenant_and_graph_errors_become_write_failed(graph: EmulatorStat
     unknown, missing_user = asyncio.run(run())
     assert unknown.status is None
     assert missing_user.status == 404
+
+
+def _contact(key: str = "c-key-1") -> ContactDraft:
+    return ContactDraft("Jane Doe", "jane.doe@fabrikam.example", "+1 425 555 0100", "VP Sales", "Fabrikam", key)
+
+
+def test_repeated_contact_create_with_one_key_makes_one_contact(graph: EmulatorState, engine: Engine) -> None:
+    async def run() -> list[Created]:
+        writes = MsGraphWrites(engine, transport=graph.mock_transport())
+        try:
+            made = [await writes.create_contact(TENANT_ID, ALICE, _contact()) for _ in range(2)]
+            made.append(await writes.create_contact(TENANT_ID, ALICE, _contact("c-key-2")))
+        finally:
+            await writes.aclose()
+        return made
+    first, again, other = asyncio.run(run())
+    assert first == again and first.kind == "contact" and first.title == "Jane Doe" and other.id != first.id
+    contacts = graph.mailboxes[ALICE].contacts
+    assert len(contacts) == 2
+    jane = contacts[first.id]
+    assert (jane["givenName"], jane["surname"], jane["companyName"], jane["jobTitle"]) == (
+        "Jane", "Doe", "Fabrikam", "VP Sales")
+    assert jane["emailAddresses"] == [{"address": "jane.doe@fabrikam.example", "name": "Jane Doe"}]
+    assert jane["businessPhones"] == ["+1 425 555 0100"]
+    assert jane["singleValueExtendedProperties"] == [{"id": CONTACT_KEY_PROPERTY, "value": "c-key-1"}]
+
+
+BOT_APP = DelegatedApp("bot-app-0001", "bot-secret", "https://login.emulator.test")
+
+
+def test_delegated_writes_exchange_the_sso_token_on_behalf_of_the_user(graph: EmulatorState,
+                                                                      engine: Engine) -> None:
+    """OnBehalfOfCredential (azure-identity) against the emulator's token endpoint, then /me/… with that token."""
+    graph.register_app(BOT_APP.client_id, BOT_APP.client_secret, roles=())  # no application permission
+    sso = user_assertion(graph, ALICE, f"api://botid-{BOT_APP.client_id}")
+
+    async def run() -> list[Created]:
+        writes = MsGraphWrites(engine, transport=graph.mock_transport(), delegated=BOT_APP)
+        try:
+            return [await writes.create_contact(TENANT_ID, ALICE, _contact(), user_assertion=sso),
+                    await writes.create_contact(TENANT_ID, ALICE, _contact(), user_assertion=sso),
+                    await writes.create_event(TENANT_ID, ALICE, _event("tx-obo"), user_assertion=sso),
+                    await writes.create_task(TENANT_ID, ALICE, TaskDraft("Deck", None, "UTC", "", "k-obo"),
+                                             user_assertion=sso)]
+        finally:
+            await writes.aclose()
+    contact, again, event, task = asyncio.run(run())
+    assert task.kind == "task" and contact == again and len(graph.mailboxes[ALICE].contacts) == 1
+    assert event.id in graph.mailboxes[ALICE].events.items
+    assert [t["title"] for ts in graph.mailboxes[ALICE].todo_tasks.values() for t in ts] == ["Deck"]
+    paths = [(r.method, r.path) for r in graph.log if r.status in (200, 201)]
+    assert ("POST", f"/{TENANT_ID}/oauth2/v2.0/token") in paths
+    assert ("POST", "/v1.0/me/contacts") in paths and ("POST", "/v1.0/me/events") in paths
+    assert not any(p.startswith(f"/v1.0/users/{ALICE}") for _, p in paths)  # nothing with app permission
+
+
+def test_a_refused_sso_token_is_a_failed_write_and_creates_nothing(graph: EmulatorState, engine: Engine) -> None:
+    graph.register_app(BOT_APP.client_id, BOT_APP.client_secret, roles=())
+    foreign = user_assertion(graph, ALICE, "api://botid-another-app")  # not addressed to our app
+
+    async def run() -> WriteFailed:
+        writes = MsGraphWrites(engine, transport=graph.mock_transport(), delegated=BOT_APP)
+        try:
+            with pytest.raises(WriteFailed) as failed:
+                await writes.create_contact(TENANT_ID, ALICE, _contact(), user_assertion=foreign)
+        finally:
+            await writes.aclose()
+        return failed.value
+    failed = asyncio.run(run())
+    assert failed.status == 401 and graph.mailboxes[ALICE].contacts == {}
+
+
+def test_an_sso_token_of_another_user_is_refused_before_any_exchange(graph: EmulatorState, engine: Engine) -> None:
+    graph.register_app(BOT_APP.client_id, BOT_APP.client_secret, roles=())
+    bobs = user_assertion(graph, BOB, f"api://botid-{BOT_APP.client_id}")  # valid, but not Alice's
+
+    async def run() -> WriteFailed:
+        writes = MsGraphWrites(engine, transport=graph.mock_transport(), delegated=BOT_APP)
+        try:
+            with pytest.raises(WriteFailed) as failed:
+                await writes.create_contact(TENANT_ID, ALICE, _contact(), user_assertion=bobs)
+        finally:
+            await writes.aclose()
+        return failed.value
+    before = len(graph.log)
+    assert asyncio.run(run()).status == 403
+    assert len(graph.log) == before and graph.mailboxes[BOB].contacts == {}
