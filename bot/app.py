@@ -84,7 +84,12 @@ def create_app(settings: Settings, engine: Engine, *, dev: bool = False, feature
                                                            directory=directory, team=features.team,
                                                            clock=opts.clock))
     register_admin_routes(app, settings, engine, dev=dev)  # /admin/consent (docs/deploy.md)
+    app.on_cleanup.append(_close_runtime)
     return app
+
+
+async def _close_runtime(app: web.Application) -> None:
+    await app[RUNTIME_KEY].close()
 
 
 async def _healthz(_request: web.Request) -> web.Response:

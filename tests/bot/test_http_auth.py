@@ -108,3 +108,21 @@ def test_auth_mode_requires_an_app_id(settings: Any, engine: Any) -> None:
     with pytest.raises(ConfigError):
         create_app(settings.with_overrides(bot_app_id=""), engine)
     assert APP_ID
+
+
+def test_replies_reuse_one_connector_client_and_one_token(
+        make_app: Callable[..., web.Application], issuer: TokenIssuer, connector: FakeConnector,
+        tenant_id: str, users: dict[str, str]) -> None:
+    """Three turns, three replies: one outbound token request, not one per turn (nor per reply)."""
+    app = make_app()
+    token = issuer.mint(service_url=connector.url)
+    before = issuer.outbound_tokens
+    posts = [(activity(text, service_url=connector.url, tenant_id=tenant_id, user_aad_id=REP,
+                       conversation_id=f"a:personal-{i}"), token)
+             for i, text in enumerate(["help", "help", "hello"])]
+    assert _post_all(app, posts) == [200, 200, 200]
+    assert issuer.outbound_tokens - before == 1
+    sent = connector.sent
+    assert [s.path.split("/")[3] for s in sent] == ["a%3Apersonal-0", "a%3Apersonal-1", "a%3Apersonal-2"]
+    assert len({s.authorization for s in sent}) == 1
+    assert sent[0].authorization is not None and sent[0].authorization.startswith("Bearer ")
