@@ -2,7 +2,8 @@
 :func:`graph_sync.delta.apply_page`.
 
 For every page: fetch it, fold it into the delta state, normalise its items, then write the page's activities,
-its removals and the new next/delta link **in one transaction** that also re-checks the lease. A crash at any
+its removals and the new next/delta link **in one transaction** that also re-checks the lease
+(:mod:`graph_sync.commit`, which groups pages of many mailboxes into one transaction). A crash at any
 point therefore resumes from the last committed link with nothing lost (the page is fetched again) and
 nothing duplicated (the store's ingest is idempotent).
 
@@ -15,25 +16,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from analytics.errors import IngestError
 from analytics.settings import Settings
 from analytics.store import models
-from analytics.store.ids import key64
-from analytics.store.ingest import ingest_activities, remove_sources, remove_unseen_sources
 from analytics.store.records import ActivityIn
 from graph_sync import leases
 from graph_sync.client import GraphClient
+from graph_sync.commit import Mode, PageJob, PageWriter
 from graph_sync.delta import DeltaState, PageChanges, apply_page
 from graph_sync.errors import ItemRejected, SyncStateExpired
 from graph_sync.leases import ResourceState
@@ -42,8 +39,6 @@ from graph_sync.tenants import TenantConfig
 
 log = logging.getLogger(__name__)
 SRC = models.table_of(models.ActivitySource)
-Mode = Literal["delta", "poll"]
-DB_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -78,6 +73,7 @@ class MailboxContext:
     owner: str
     lease_rows: int
     db: Executor
+    writer: PageWriter
     clock: Callable[[], datetime]
     on_progress: Callable[[str, int], None] = lambda kind, n: None
     calendar_mode: Mode = "delta"
@@ -144,7 +140,7 @@ async def sync_resource(ctx: MailboxContext, spec: ResourceSpec, row: ResourceSt
         if state.full:
             seen.update(str(item["id"]) for item in changes.upserts)
         sweep = seen if (state.full and changes.done) else None
-        await _run_db(ctx, _commit_page, ctx, spec, new_state, changes, activities, sweep, mode, (w_start, w_end))
+        await ctx.writer.commit(PageJob(ctx, spec, new_state, changes, activities, sweep, mode, (w_start, w_end)))
         outcome.pages += 1
         outcome.upserted += len(activities)
         outcome.removed += len(changes.removed)
@@ -201,111 +197,3 @@ def _renew(conn: Connection, ctx: MailboxContext, spec: ResourceSpec) -> None:
     expires = ctx.clock() + timedelta(seconds=ctx.settings.sync_lease_seconds)
     leases.renew(conn, ctx.tenant.tenant_id, ctx.mailbox.user_id, spec.resource, ctx.owner, ctx.lease_rows,
                  expires)
-
-
-def _commit_page(
-    ctx: MailboxContext, spec: ResourceSpec, state: DeltaState, changes: PageChanges,
-    activities: Sequence[ActivityIn], sweep: set[str] | None, mode: Mode, window: tuple[datetime, datetime],
-) -> None:
-    tid, mid = ctx.tenant.tenant_id, ctx.mailbox.user_id
-    now = ctx.clock()
-    done = changes.done
-    progress: dict[str, Any] = {
-        "next_link": None if mode == "poll" else state.next_link,
-        "delta_link": state.delta_link,
-        "pages_synced": leases.counter("pages_synced", 1),
-        "items_synced": leases.counter("items_synced", len(activities)),
-        "items_removed": leases.counter("items_removed", len(changes.removed)),
-        "requests_made": leases.counter("requests_made", 1),
-    }
-    if spec.is_events:
-        progress["window_start"], progress["window_end"] = window
-    if done:
-        progress.update(last_success_at=now, last_error=None, consecutive_errors=0, not_before=None)
-    policy = ctx.tenant.subject_policy
-    key = ctx.settings.secret_key
-    for attempt in range(1, DB_ATTEMPTS + 1):
-        try:
-            with ctx.engine.begin() as conn:
-                _renew(conn, ctx, spec)
-                ingest_activities(conn, tid, activities, now=now, subject_policy=policy, subject_key=key)
-                _apply_removals_and_moves(conn, ctx, spec, activities, changes.removed, sweep)
-                leases.save_progress(conn, tid, mid, spec.resource, **progress)
-            return
-        except OperationalError as err:
-            # Deadlock or lock timeout between workers merging the same mail: the transaction was rolled back
-            # as a whole, so running it again is safe.
-            if attempt == DB_ATTEMPTS:
-                raise
-            log.info("page commit retried after %s tenant=%s mailbox=%s", type(err.orig).__name__, tid, mid)
-            time.sleep(0.05 * attempt)  # on the database thread, never the event loop
-        except (IngestError, SQLAlchemyError) as err:
-            if not activities:
-                raise
-            log.warning("page ingest failed, isolating bad items tenant=%s mailbox=%s resource=%s: %s",
-                        tid, mid, spec.resource, err)
-            break
-    # Same page, same single transaction, but each activity in a savepoint so one bad row cannot block the rest.
-    with ctx.engine.begin() as conn:
-        _renew(conn, ctx, spec)
-        good: list[ActivityIn] = []
-        for a in activities:
-            try:
-                with conn.begin_nested():
-                    ingest_activities(conn, tid, [a], now=now, subject_policy=policy, subject_key=key)
-                good.append(a)
-            except (IngestError, SQLAlchemyError) as err:
-                log.warning("item rejected by the store tenant=%s mailbox=%s resource=%s id=%s: %s",
-                            tid, mid, spec.resource, a.source_id, err)
-        _apply_removals_and_moves(conn, ctx, spec, good, changes.removed, sweep)
-        leases.save_progress(conn, tid, mid, spec.resource, **progress)
-
-
-def _apply_removals_and_moves(
-    conn: Connection, ctx: MailboxContext, spec: ResourceSpec, activities: Sequence[ActivityIn],
-    removed: Sequence[str], sweep: set[str] | None,
-) -> None:
-    tid, mid = ctx.tenant.tenant_id, ctx.mailbox.user_id
-    if not spec.is_events:
-        # Immutable ids survive a move between folders: the new folder reports the item, the old one reports
-        # it @removed, in either order. Sightings therefore belong to a folder, and a folder removes only its own.
-        if activities:
-            _claim_for_folder(conn, tid, mid, spec.folder, [a.source_id for a in activities])
-        if removed:
-            removed = _owned_by_folder(conn, tid, mid, spec.folder, removed)
-    if removed:
-        remove_sources(conn, tid, mid, removed)
-    if sweep is not None:
-        keep = set(sweep)
-        if not spec.is_events:
-            keep.update(conn.execute(select(SRC.c.source_id).where(
-                SRC.c.tenant_id == tid, SRC.c.mailbox_id == mid, SRC.c.resource == "messages",
-                SRC.c.folder_id != spec.folder)).scalars())
-        result = remove_unseen_sources(conn, tid, mid, spec.store_resource, keep)
-        if result.sources_removed:
-            log.info("resync removed %d vanished items tenant=%s mailbox=%s resource=%s",
-                     result.sources_removed, tid, mid, spec.resource)
-
-
-def _keys(mailbox_id: str, source_ids: Sequence[str]) -> list[int]:
-    return [key64(mailbox_id, s) for s in source_ids]
-
-
-def _claim_for_folder(conn: Connection, tid: str, mid: str, folder: str, source_ids: Sequence[str]) -> None:
-    keys = _keys(mid, source_ids)
-    for i in range(0, len(keys), 500):
-        conn.execute(update(SRC).where(
-            SRC.c.tenant_id == tid, SRC.c.source_key.in_(keys[i:i + 500]), SRC.c.folder_id != folder,
-        ).values(folder_id=folder))
-
-
-def _owned_by_folder(conn: Connection, tid: str, mid: str, folder: str, source_ids: Sequence[str]) -> list[str]:
-    by_key: Mapping[int, str] = dict(zip(_keys(mid, source_ids), source_ids, strict=True))
-    keys = list(by_key)
-    other: set[int] = set()
-    for i in range(0, len(keys), 500):
-        other.update(conn.execute(select(SRC.c.source_key).where(
-            SRC.c.tenant_id == tid, SRC.c.source_key.in_(keys[i:i + 500]), SRC.c.folder_id != folder,
-        )).scalars())
-    return [sid for k, sid in by_key.items() if k not in other]
-

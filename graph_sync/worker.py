@@ -33,11 +33,12 @@ from analytics.store.engine import make_engine
 from graph_sync import leases
 from graph_sync.auth import AsyncCredential, make_credential
 from graph_sync.client import GraphClient, Limiter, build_service_client
+from graph_sync.commit import Mode, PageWriter
 from graph_sync.directory import DirectorySnapshot, fetch_directory, store_directory
 from graph_sync.errors import AccessDenied, BudgetExhausted, LeaseLost, SyncError, Throttled
 from graph_sync.health import FailureLog
 from graph_sync.leases import ResourceState
-from graph_sync.mailbox import MailboxContext, Mode, ResourceOutcome, ResourceSpec, sync_resource
+from graph_sync.mailbox import MailboxContext, ResourceOutcome, ResourceSpec, sync_resource
 from graph_sync.progress import LogProgress, ProgressSink
 from graph_sync.tenants import TenantConfig, list_tenants
 
@@ -104,6 +105,7 @@ class SyncWorker:
         self.failures = FailureLog(log)
         self._tenants: dict[str, _TenantRuntime] = {}
         self._db: ThreadPoolExecutor | None = None
+        self._writer: PageWriter | None = None
         self.single_process = engine.dialect.name == "sqlite"
 
     # --- lifecycle -----------------------------------------------------------------------------------------------
@@ -112,6 +114,7 @@ class SyncWorker:
         """Open the database thread; tenant clients are opened on first use and kept until :meth:`aclose`."""
         if self._db is None:
             self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-sync-db")
+            self._writer = PageWriter(self._db)
 
     async def aclose(self) -> None:
         """Close every client and credential, the database thread and (if ours) the engine."""
@@ -121,6 +124,7 @@ class SyncWorker:
         if self._db is not None:
             self._db.shutdown(wait=True)
             self._db = None
+            self._writer = None
         self.progress.close()
         if self._owns_engine:
             self.engine.dispose()
@@ -258,17 +262,22 @@ class SyncWorker:
         started = self._monotonic()
         try:
             states: list[ResourceState] = await self._db_call(self._load_states, tid, mid)
+            assert self._db is not None and self._writer is not None
             ctx = MailboxContext(tenant=rt.tenant, mailbox=mailbox, directory=snapshot.directory, client=rt.client,
                                  engine=self.engine, settings=self.settings, owner=self.owner, lease_rows=rows,
-                                 db=self._db, clock=self._clock, on_progress=self.progress.items,  # type: ignore[arg-type]
+                                 db=self._db, writer=self._writer, clock=self._clock,
+                                 on_progress=self.progress.items,
                                  calendar_mode=rt.calendar_mode)
             now = self._clock()
             due = [s for s in states if s.resource in self._resources()
                    and (s.not_before is None or s.not_before <= now)]
             outcomes = await asyncio.gather(*(self._resource(rt, ctx, s) for s in due))
         finally:
+            # Stamped before the release commits (and "acquired" after the claim commits), so that the logged
+            # spans of two workers on one mailbox never overlap unless the leases really did.
+            released_at = time.time()
             await self._db_call(leases.release, self.engine, tid, mid, self.owner)
-            log.info("lease released tenant=%s mailbox=%s owner=%s at=%.6f", tid, mid, self.owner, time.time())
+            log.info("lease released tenant=%s mailbox=%s owner=%s at=%.6f", tid, mid, self.owner, released_at)
         failed = False
         for o in outcomes:
             if o is None:

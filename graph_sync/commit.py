@@ -1,0 +1,307 @@
+"""Committing sync pages: one transaction holds a page's changes **and** its new next/delta link.
+
+:func:`commit_page` writes one page: ``ingest_activities`` (rollups included), the folder bookkeeping, the
+removals, a resync's sweep, and the ``sync_state`` update that stores the link, renews the lease and fails with
+:class:`~graph_sync.errors.LeaseLost` if the mailbox is no longer ours, all in one transaction.
+
+:class:`PageWriter` is the group commit in front of it. Pages of every mailbox queue up while the database
+thread is busy; the next transaction takes them all: one ``ingest_activities`` per tenant over all their
+activities, one folder update per folder, one ``executemany`` of the ``sync_state`` updates. Each page's link
+is still committed in the same transaction as that page's changes, so a crash anywhere loses and duplicates
+nothing. What could depend on the order of pages is committed alone, in order: a page with ``@removed`` items
+or a resync sweep, and a group whose pages report the same item in different folders falls back to the
+per-page folder updates. If a group fails in any way (a lease lost, an item the store refuses, a deadlock), it
+is rolled back and its pages are committed one by one, each with the single-page rules (retries, bad items
+isolated in savepoints, :class:`LeaseLost` for its own mailbox only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from analytics.errors import IngestError
+from analytics.store import models
+from analytics.store.ids import key64
+from analytics.store.ingest import ingest_activities, remove_sources, remove_unseen_sources
+from analytics.store.records import ActivityIn
+from graph_sync.delta import DeltaState, PageChanges
+from graph_sync.errors import LeaseLost
+
+if TYPE_CHECKING:
+    from graph_sync.mailbox import MailboxContext, ResourceSpec
+
+log = logging.getLogger(__name__)
+SRC = models.table_of(models.ActivitySource)
+STATE = models.table_of(models.SyncState)
+Mode = Literal["delta", "poll"]
+DB_ATTEMPTS = 4
+MAX_GROUP = 128  # pages per group transaction
+_IN = 500  # keys per IN (...) list
+
+# One statement per page stores the link, moves the counters and renews the lease of the page's row; the owner
+# condition makes it the lease check too (a claim rewrites every row of a mailbox, so a row still ours means the
+# mailbox is; rows of a mailbox's finished resources keep their expiry, which only ever lies in the future of
+# the last claim, and the running resources' rows keep the mailbox out of other workers' reach).
+_TS = STATE.c.lease_expires_at.type
+_SAVE_PAGE = text("""
+UPDATE sync_state SET
+  next_link = :next_link, delta_link = :delta_link, lease_expires_at = :expires,
+  pages_synced = pages_synced + 1, requests_made = requests_made + 1,
+  items_synced = items_synced + :items, items_removed = items_removed + :removed,
+  window_start = coalesce(:window_start, window_start), window_end = coalesce(:window_end, window_end),
+  last_success_at = CASE WHEN :done THEN :now ELSE last_success_at END,
+  last_error = CASE WHEN :done THEN NULL ELSE last_error END,
+  consecutive_errors = CASE WHEN :done THEN 0 ELSE consecutive_errors END,
+  not_before = CASE WHEN :done THEN NULL ELSE not_before END
+WHERE tenant_id = :tenant_id AND mailbox_id = :mailbox_id AND resource = :resource AND lease_owner = :owner
+""").bindparams(bindparam("expires", type_=_TS), bindparam("window_start", type_=_TS),
+                bindparam("window_end", type_=_TS), bindparam("now", type_=_TS))
+
+
+@dataclass(frozen=True, slots=True)
+class PageJob:
+    """One fetched and normalised page, waiting to be committed."""
+
+    ctx: MailboxContext
+    spec: ResourceSpec
+    state: DeltaState
+    changes: PageChanges
+    activities: Sequence[ActivityIn]
+    sweep: set[str] | None
+    mode: Mode
+    window: tuple[datetime, datetime]
+
+    @property
+    def alone(self) -> bool:
+        """Removals and sweeps depend on what was committed before them: such a page is committed alone."""
+        return bool(self.changes.removed) or self.sweep is not None
+
+    def progress(self, now: datetime) -> dict[str, Any]:
+        ctx = self.ctx
+        done = self.changes.done
+        return {
+            "tenant_id": ctx.tenant.tenant_id, "mailbox_id": ctx.mailbox.user_id, "resource": self.spec.resource,
+            "owner": ctx.owner, "expires": now + timedelta(seconds=ctx.settings.sync_lease_seconds),
+            "next_link": None if self.mode == "poll" else self.state.next_link,
+            "delta_link": self.state.delta_link,
+            "items": len(self.activities), "removed": len(self.changes.removed),
+            "window_start": self.window[0] if self.spec.is_events else None,
+            "window_end": self.window[1] if self.spec.is_events else None,
+            "done": done, "now": now,
+        }
+
+
+def save_pages(conn: Connection, jobs: Sequence[PageJob], now: datetime) -> None:
+    """Store the pages' links and counters and renew their leases; :class:`LeaseLost` if one is not ours."""
+    result = conn.execute(_SAVE_PAGE, [j.progress(now) for j in jobs])
+    if (result.rowcount or 0) < len(jobs):
+        lost = jobs[0] if len(jobs) == 1 else None
+        raise LeaseLost(lost.ctx.mailbox.user_id if lost else "(one of a group)",
+                        lost.spec.resource if lost else "")
+
+
+# --- one page ---------------------------------------------------------------------------------------------------
+
+
+def commit_page(job: PageJob) -> None:
+    """Commit one page in one transaction (see the module docstring)."""
+    ctx, spec, activities = job.ctx, job.spec, job.activities
+    tid, mid = ctx.tenant.tenant_id, ctx.mailbox.user_id
+    now = ctx.clock()
+    policy = ctx.tenant.subject_policy
+    key = ctx.settings.secret_key
+    for attempt in range(1, DB_ATTEMPTS + 1):
+        try:
+            with ctx.engine.begin() as conn:
+                ingest_activities(conn, tid, activities, now=now, subject_policy=policy, subject_key=key)
+                apply_removals_and_moves(conn, job, activities)
+                save_pages(conn, [job], now)
+            return
+        except OperationalError as err:
+            # Deadlock or lock timeout between workers merging the same mail: the transaction was rolled back
+            # as a whole, so running it again is safe.
+            if attempt == DB_ATTEMPTS:
+                raise
+            log.info("page commit retried after %s tenant=%s mailbox=%s", type(err.orig).__name__, tid, mid)
+            time.sleep(0.05 * attempt)  # on the database thread, never the event loop
+        except (IngestError, SQLAlchemyError) as err:
+            if not activities:
+                raise
+            log.warning("page ingest failed, isolating bad items tenant=%s mailbox=%s resource=%s: %s",
+                        tid, mid, spec.resource, err)
+            break
+    # Same page, same single transaction, but each activity in a savepoint so one bad row cannot block the rest.
+    with ctx.engine.begin() as conn:
+        good: list[ActivityIn] = []
+        for a in activities:
+            try:
+                with conn.begin_nested():
+                    ingest_activities(conn, tid, [a], now=now, subject_policy=policy, subject_key=key)
+                good.append(a)
+            except (IngestError, SQLAlchemyError) as err:
+                log.warning("item rejected by the store tenant=%s mailbox=%s resource=%s id=%s: %s",
+                            tid, mid, spec.resource, a.source_id, err)
+        apply_removals_and_moves(conn, job, good)
+        save_pages(conn, [job], now)
+
+
+def apply_removals_and_moves(conn: Connection, job: PageJob, activities: Sequence[ActivityIn]) -> None:
+    ctx, spec = job.ctx, job.spec
+    tid, mid = ctx.tenant.tenant_id, ctx.mailbox.user_id
+    removed: Sequence[str] = job.changes.removed
+    if not spec.is_events:
+        # Immutable ids survive a move between folders: the new folder reports the item, the old one reports
+        # it @removed, in either order. Sightings therefore belong to a folder, and a folder removes only its own.
+        if activities:
+            claim_for_folder(conn, tid, spec.folder, [key64(mid, a.source_id) for a in activities])
+        if removed:
+            removed = _owned_by_folder(conn, tid, mid, spec.folder, removed)
+    if removed:
+        remove_sources(conn, tid, mid, removed)
+    if job.sweep is not None:
+        keep = set(job.sweep)
+        if not spec.is_events:
+            keep.update(conn.execute(select(SRC.c.source_id).where(
+                SRC.c.tenant_id == tid, SRC.c.mailbox_id == mid, SRC.c.resource == "messages",
+                SRC.c.folder_id != spec.folder)).scalars())
+        result = remove_unseen_sources(conn, tid, mid, spec.store_resource, keep)
+        if result.sources_removed:
+            log.info("resync removed %d vanished items tenant=%s mailbox=%s resource=%s",
+                     result.sources_removed, tid, mid, spec.resource)
+
+
+def _placeholder(conn: Connection) -> str:
+    return "%s" if conn.dialect.name == "postgresql" else "?"
+
+
+def claim_for_folder(conn: Connection, tid: str, folder: str, keys: Sequence[int]) -> None:
+    """Sightings ``keys`` now belong to ``folder`` (a no-op for those already there, e.g. just inserted)."""
+    p = _placeholder(conn)
+    for i in range(0, len(keys), _IN):
+        chunk = keys[i:i + _IN]
+        conn.exec_driver_sql(
+            f"UPDATE activity_source SET folder_id = {p} WHERE tenant_id = {p} AND folder_id != {p} "
+            f"AND source_key IN ({', '.join([p] * len(chunk))})", (folder, tid, folder, *chunk))
+
+
+def _owned_by_folder(conn: Connection, tid: str, mid: str, folder: str, source_ids: Sequence[str]) -> list[str]:
+    by_key = {key64(mid, s): s for s in source_ids}
+    keys = list(by_key)
+    other: set[int] = set()
+    for i in range(0, len(keys), _IN):
+        other.update(conn.execute(select(SRC.c.source_key).where(
+            SRC.c.tenant_id == tid, SRC.c.source_key.in_(keys[i:i + _IN]), SRC.c.folder_id != folder,
+        )).scalars())
+    return [sid for k, sid in by_key.items() if k not in other]
+
+
+# --- a group of pages ----------------------------------------------------------------------------------------------
+
+
+def commit_group(jobs: Sequence[PageJob]) -> None:
+    """Commit pages without removals or sweeps in one transaction. Raises whatever one of them would."""
+    first = jobs[0].ctx
+    now = first.clock()
+    by_tenant: dict[str, list[ActivityIn]] = {}
+    folders: dict[tuple[str, str], list[int]] = {}
+    folder_of: dict[int, str] = {}
+    ordered = True  # no item reported by two pages in different folders
+    for j in jobs:
+        tid = j.ctx.tenant.tenant_id
+        by_tenant.setdefault(tid, []).extend(j.activities)
+        if j.spec.is_events or not j.activities:
+            continue
+        mid, folder = j.ctx.mailbox.user_id, j.spec.folder
+        keys = [key64(mid, a.source_id) for a in j.activities]
+        for k in keys:
+            if folder_of.setdefault(k, folder) != folder:
+                ordered = False
+        folders.setdefault((tid, folder), []).extend(keys)
+    with first.engine.begin() as conn:
+        for tid, activities in by_tenant.items():
+            tenant = next(j.ctx for j in jobs if j.ctx.tenant.tenant_id == tid)
+            ingest_activities(conn, tid, activities, now=now, subject_policy=tenant.tenant.subject_policy,
+                              subject_key=tenant.settings.secret_key)
+        if ordered:
+            for (tid, folder), keys in folders.items():
+                claim_for_folder(conn, tid, folder, keys)
+        else:  # the last page to report an item decides its folder, as page-by-page commits would
+            for j in jobs:
+                apply_removals_and_moves(conn, j, j.activities)
+        save_pages(conn, jobs, now)
+
+
+def commit_jobs(jobs: Sequence[PageJob]) -> list[BaseException | None]:
+    """Commit ``jobs`` in order, grouping what may be grouped; returns each job's error (or None)."""
+    results: list[BaseException | None] = [None] * len(jobs)
+    i = 0
+    while i < len(jobs):
+        j = i
+        if not jobs[i].alone:
+            while j + 1 < len(jobs) and not jobs[j + 1].alone and j + 1 - i < MAX_GROUP:
+                j += 1
+        if j > i:
+            try:
+                commit_group(jobs[i:j + 1])
+                i = j + 1
+                continue
+            except Exception as err:  # any failure: redo page by page, which knows how to handle each case
+                log.info("group commit of %d pages failed (%s: %s); committing them one by one",
+                         j + 1 - i, type(err).__name__, err)
+        for k in range(i, j + 1):
+            try:
+                commit_page(jobs[k])
+            except Exception as err:  # handed to the page's own resource task
+                results[k] = err
+        i = j + 1
+    return results
+
+
+class PageWriter:
+    """The group commit: pages queue while the database thread works, the next transaction takes them all."""
+
+    def __init__(self, executor: Executor, max_batch: int = 4 * MAX_GROUP) -> None:
+        self._executor = executor
+        self._max_batch = max_batch
+        self._queue: list[tuple[PageJob, asyncio.Future[None]]] = []
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0  # executor calls, each one or more transactions
+
+    async def commit(self, job: PageJob) -> None:
+        """Commit ``job``; returns when it is durable, raises what committing it raised."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((job, future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.ensure_future(self._drain())
+        await asyncio.shield(future)  # a cancelled waiter must not orphan a commit under way
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._queue:
+            batch, self._queue = self._queue[:self._max_batch], self._queue[self._max_batch:]
+            try:
+                results = await loop.run_in_executor(self._executor, commit_jobs, [job for job, _ in batch])
+            except asyncio.CancelledError:
+                for _, future in batch:
+                    future.cancel()
+                raise
+            except Exception as err:  # the executor itself failed (shut down): every waiter learns it
+                results = [err] * len(batch)
+            self.batches += 1
+            for (_, future), error in zip(batch, results, strict=True):
+                if future.done():
+                    continue
+                if error is None:
+                    future.set_result(None)
+                else:
+                    future.set_exception(error)
