@@ -61,15 +61,6 @@ class RefreshResult:
         return self.contacts + self.accounts + self.leads + self.opportunities
 
 
-def _score_row(record_type: str, record_id: str, result: health_math.HealthResult) -> q.ScoreRow:
-    details: dict[str, Any] = {
-        "previous": result.previous_score,
-        "factors": [{"name": f.name, "value": round(f.value, 4), "weight": round(f.weight, 4),
-                     "points": round(f.points, 1), "change": result.changes.get(f.name)} for f in result.factors],
-    }
-    return q.ScoreRow(record_type, record_id, result.score, result.state, result.trend, details)
-
-
 def _closed_row(record_type: str, record_id: str) -> q.ScoreRow:
     return q.ScoreRow(record_type, record_id, None, "Not computed", None, {"reason": "closed"})
 
@@ -140,8 +131,10 @@ class _Batch:
         return offset
 
     def score(self, as_of: date, config: HealthConfig) -> list[q.ScoreRow]:
-        results = health_math.evaluate_batch(_counts(self.parts), [t for t, _ in self.keys], as_of, config)
-        return [_score_row(t, i, r) for (t, i), r in zip(self.keys, results, strict=True)] + self.closed
+        scores = health_math.score_batch(_counts(self.parts), [t for t, _ in self.keys], as_of, config)
+        rows = [q.ScoreRow(t, i, value, state, trend, details)
+                for (t, i), (value, state, trend, details) in zip(self.keys, scores.details(config), strict=True)]
+        return rows + self.closed
 
 
 def _config(conn: Connection, tenant_id: str, settings: Settings) -> HealthConfig:

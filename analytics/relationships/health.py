@@ -9,8 +9,13 @@ The formula (published with its rationale in ``docs/health.md``) combines four f
 * **reciprocity** — balance of who reaches out over the window: ``2 · min(us, them) / (us + them)``;
 * **responsiveness** — share of the days we reached out that the customer answered within 3 days.
 
-``score = 100 · Σ wᵢ · factorᵢ``. Fewer than ``min_interactions`` interactions in the window gives
-"Not enough info". The trend compares with the score ``trend_days`` earlier, computed from the same rollups.
+``score = 100 · Σ wᵢ · factorᵢ``, rounded to 0.1 (half to even). Fewer than ``min_interactions`` interactions
+in the window gives "Not enough info". The trend compares the record's recent interaction rate with its own
+baseline; the factors' changes compare with the score ``trend_days`` earlier, from the same counts.
+
+One implementation serves one record (:func:`evaluate`, what queries call) and every record of a tenant
+(:func:`score_batch`, what refreshes call): both run the same array code, so a stored score and a live one
+agree exactly.
 """
 
 from __future__ import annotations
@@ -74,204 +79,15 @@ class HealthResult:
 
 KINDS = ("email", "meeting", "call", "task")  # kind index 4 is any other kind (weight 1)
 N_KINDS = len(KINDS) + 1
+_KIND_AT = {k: i for i, k in enumerate(KINDS)}
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 def kind_index(kind: str) -> int:
     """The index of ``kind`` in per-kind totals (:data:`KINDS`, else the last slot)."""
-    try:
-        return KINDS.index(kind)
-    except ValueError:
-        return len(KINDS)
-
-
-@dataclass(frozen=True, slots=True)
-class WindowStats:
-    """Everything :func:`snapshot` needs from one window of daily counts: integer totals, so that computing
-    them per record (:func:`window_stats`) or for many records at once (:func:`evaluate_batch`) gives exactly
-    the same score."""
-
-    interactions: int  # both sides, every kind, in the window
-    recent: tuple[int, ...]  # both sides, per kind index, in the activity period (last ``recent_days``)
-    us: tuple[int, ...]  # our side, per kind index, in the window
-    them: tuple[int, ...]  # their side, per kind index, in the window
-    last_day: date | None  # last day with an interaction in the window
-    answered: int  # days we reached out that they answered within ``reply_days``
-    asked: int  # days we reached out that count (answered, or older than ``reply_days``)
-
-
-@dataclass(frozen=True, slots=True)
-class TrendStats:
-    """What :func:`rate_trend` needs: first active day of the trend horizon and the two period totals."""
-
-    first_day: date | None
-    recent: int
-    before: int
-
-
-def window_stats(days: Iterable[DayCount], as_of: date, config: HealthConfig) -> WindowStats:
-    """The :class:`WindowStats` of a record as of the end of ``as_of`` (later days are ignored)."""
-    window_start = as_of - timedelta(days=config.window_days - 1)
-    recent_start = as_of - timedelta(days=config.recent_days - 1)
-    in_window = [d for d in days if window_start <= d.day <= as_of and (d.from_us or d.from_them)]
-    recent = [0] * N_KINDS
-    us = [0] * N_KINDS
-    them = [0] * N_KINDS
-    for d in in_window:
-        k = kind_index(d.kind)
-        us[k] += d.from_us
-        them[k] += d.from_them
-        if d.day >= recent_start:
-            recent[k] += d.from_us + d.from_them
-    answered, asked = _answered_outreach(in_window, as_of, config.reply_days)
-    return WindowStats(sum(us) + sum(them), tuple(recent), tuple(us), tuple(them),
-                       max((d.day for d in in_window), default=None), answered, asked)
-
-
-def _weighted(counts: Sequence[int], weights: Sequence[float]) -> float:
-    return sum(w * n for w, n in zip(weights, counts, strict=True))
-
-
-def _kind_weights(config: HealthConfig) -> tuple[float, ...]:
-    return (*(config.type_weights.get(k, 1.0) for k in KINDS), 1.0)
-
-
-def snapshot(days: Iterable[DayCount], as_of: date, config: HealthConfig, record_type: str) -> Snapshot:
-    """The health of a record as of the end of ``as_of`` from its daily counts (later days are ignored)."""
-    return snapshot_of(window_stats(days, as_of, config), as_of, config, record_type)
-
-
-def snapshot_of(stats: WindowStats, as_of: date, config: HealthConfig, record_type: str,
-                weights: Sequence[float] | None = None) -> Snapshot:
-    """The health of a record from its :class:`WindowStats` (see the module docstring for the formula)."""
-    weights = _kind_weights(config) if weights is None else weights
-    interactions = stats.interactions
-    expected = config.expected(record_type)
-
-    recent = _weighted(stats.recent, weights)
-    activity = min(1.0, math.log1p(recent) / math.log1p(2 * expected))
-    last_day = stats.last_day
-    gap_expected = 30.0 / expected
-    if last_day is None:
-        recency, gap = 0.0, None
-    else:
-        gap = (as_of - last_day).days
-        recency = 1.0 if gap <= gap_expected else math.exp(-(gap - gap_expected) / (2 * gap_expected))
-    us = _weighted(stats.us, weights)
-    them = _weighted(stats.them, weights)
-    reciprocity = 2 * min(us, them) / (us + them) if us + them > 0 else 0.0
-    answered, asked = stats.answered, stats.asked
-    # With nothing of ours to answer, they are engaged if they reach out by themselves.
-    responsiveness = answered / asked if asked else (1.0 if them > 0 else 0.0)
-
-    w = config.factor_weights
-    factors = (
-        Factor("activity", activity, w["activity"],
-               f"{recent:.0f} weighted interactions in the last {config.recent_days} days "
-               f"(a healthy record has about {expected:g})"),
-        Factor("recency", recency, w["recency"],
-               "no interaction in the window" if gap is None
-               else f"last interaction {gap} day{'s' if gap != 1 else ''} ago "
-                    f"(expected at least every {gap_expected:.0f} days)"),
-        Factor("reciprocity", reciprocity, w["reciprocity"],
-               "no exchanges" if us + them == 0
-               else f"they initiated {100 * them / (us + them):.0f}% of the weighted exchanges"),
-        Factor("responsiveness", responsiveness, w["responsiveness"],
-               f"they answered {answered} of {asked} outreach days within {config.reply_days} days" if asked
-               else ("they reached out without being asked" if them > 0 else "no outreach to answer")),
-    )
-    if interactions < config.min_interactions:
-        return Snapshot(as_of, None, factors, interactions)
-    score = round(sum(f.points for f in factors), 1)
-    return Snapshot(as_of, score, factors, interactions)
-
-
-def _answered_outreach(days: Sequence[DayCount], as_of: date, reply_days: int) -> tuple[int, int]:
-    """(answered, asked): days we reached out, and those with a customer-side interaction within ``reply_days``.
-
-    Outreach of the last ``reply_days`` days that is not answered yet is not counted against them.
-    """
-    ours = sorted({d.day for d in days if d.from_us})
-    theirs = sorted({d.day for d in days if d.from_them})
-    answered = asked = 0
-    j = 0
-    for day in ours:
-        while j < len(theirs) and theirs[j] < day:
-            j += 1
-        hit = j < len(theirs) and (theirs[j] - day).days <= reply_days
-        if hit:
-            answered += 1
-            asked += 1
-        elif (as_of - day).days > reply_days:
-            asked += 1
-    return answered, asked
-
-
-def trend_stats(days: Sequence[DayCount], as_of: date, config: HealthConfig) -> TrendStats:
-    """The :class:`TrendStats` of a record as of ``as_of``."""
-    recent_start = as_of - timedelta(days=config.trend_days - 1)
-    window_start = recent_start - timedelta(days=config.baseline_days)
-    active = [d for d in days if window_start <= d.day <= as_of and (d.from_us or d.from_them)]
-    first = min((d.day for d in active), default=None)
-    recent = sum(d.from_us + d.from_them for d in active if d.day >= recent_start)
-    before = sum(d.from_us + d.from_them for d in active if d.day < recent_start)
-    return TrendStats(first, recent, before)
-
-
-def rate_trend(days: Sequence[DayCount], as_of: date, config: HealthConfig) -> tuple[str, float | None]:
-    """Improving / Steady / Declining from the interaction rate of the last ``trend_days`` against the record's
-    own baseline (the ``baseline_days`` before them, counted from its first interaction), and that ratio.
-
-    Comparing a record with itself keeps the trend meaningful at any volume: a busy account that doubles its
-    contact improves even though its score was already capped, and a quiet contact is not "declining" for being
-    quiet. No baseline (a relationship younger than the recent period) gives "Not enough info".
-    """
-    return trend_of(trend_stats(days, as_of, config), as_of, config)
-
-
-def trend_of(stats: TrendStats, as_of: date, config: HealthConfig) -> tuple[str, float | None]:
-    """:func:`rate_trend` from a record's :class:`TrendStats`."""
-    recent_start = as_of - timedelta(days=config.trend_days - 1)
-    first, recent, before = stats.first_day, stats.recent, stats.before
-    if first is None or first >= recent_start:
-        return "Not enough info", None
-    if recent + before < config.min_interactions or before == 0:
-        return "Not enough info", None
-    baseline_span = max(1, (recent_start - first).days)
-    ratio = (recent / config.trend_days) / (before / baseline_span)
-    if ratio >= config.improving_ratio:
-        return "Improving", ratio
-    if ratio <= config.declining_ratio:
-        return "Declining", ratio
-    return "Steady", ratio
-
-
-def evaluate(days: Sequence[DayCount], as_of: date, config: HealthConfig, record_type: str) -> HealthResult:
-    """Score, state, trend and factor movements (now vs ``trend_days`` earlier) of a record as of ``as_of``."""
-    now = snapshot(days, as_of, config, record_type)
-    before = snapshot(days, as_of - timedelta(days=config.trend_days), config, record_type)
-    trend, _ratio = rate_trend(days, as_of, config)
-    return combine(now, before, trend, config)
-
-
-def combine(now: Snapshot, before: Snapshot, trend: str, config: HealthConfig) -> HealthResult:
-    """A :class:`HealthResult` from the snapshots now and ``trend_days`` earlier and the trend."""
-    if now.score is None:
-        return HealthResult(None, "Not enough info", trend, before.score, now.factors, {})
-    state = config.state_of(now.score)
-    if before.score is None:
-        return HealthResult(now.score, state, trend, None, now.factors, {})
-    changes = {f.name: round(f.points - b.points, 1) for f, b in zip(now.factors, before.factors, strict=True)}
-    ordered = tuple(sorted(now.factors, key=lambda f: -abs(changes[f.name])))
-    return HealthResult(now.score, state, trend, before.score, ordered, changes)
-
-
-def history_days_needed(config: HealthConfig) -> int:
-    """How many days of rollups :func:`evaluate` reads back from ``as_of``."""
-    return max(max(config.window_days, config.recent_days) + config.trend_days,
-               config.trend_days + config.baseline_days)
-
-
-# --- Many records at once ---------------------------------------------------------------------------------------
+    return _KIND_AT.get(kind, len(KINDS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,9 +107,29 @@ class Counts:
     def __len__(self) -> int:
         return len(self.record)
 
+    @classmethod
+    def of(cls, days: Iterable[DayCount]) -> Counts:
+        """The counts of one record (record index 0)."""
+        rows = [(0, d.day.toordinal(), kind_index(d.kind), d.from_us, d.from_them) for d in days]
+        table = np.array(rows, dtype=np.int64).reshape(-1, 5)
+        return cls(*(np.ascontiguousarray(table[:, i]) for i in range(5)))
 
-def _batch_window_stats(c: Counts, n: int, as_of: date, config: HealthConfig) -> list[WindowStats]:
-    """:func:`window_stats` of every record at once (same integers, computed with array operations)."""
+
+@dataclass(frozen=True, slots=True)
+class WindowStats:
+    """The integer statistics a snapshot is computed from, per record (arrays of length n)."""
+
+    interactions: IntArray  # both sides, every kind, in the window
+    recent: IntArray  # (n, N_KINDS) both sides per kind in the activity period (last ``recent_days``)
+    us: IntArray  # (n, N_KINDS) our side per kind in the window
+    them: IntArray  # (n, N_KINDS) their side per kind in the window
+    last_day: IntArray  # ordinal of the last day with an interaction in the window, -1 when none
+    answered: IntArray  # days we reached out that they answered within ``reply_days``
+    asked: IntArray  # days we reached out that count (answered, or older than ``reply_days``)
+
+
+def window_stats(c: Counts, n: int, as_of: date, config: HealthConfig) -> WindowStats:
+    """:class:`WindowStats` of records ``0..n-1`` as of the end of ``as_of`` (later days are ignored)."""
     end = as_of.toordinal()
     start = end - config.window_days + 1
     recent_start = end - config.recent_days + 1
@@ -302,10 +138,8 @@ def _batch_window_stats(c: Counts, n: int, as_of: date, config: HealthConfig) ->
     slot = rec * N_KINDS + c.kind[m]
     size = n * N_KINDS
 
-    def per_kind(idx: IntArray, values: IntArray) -> list[list[int]]:
-        sums = np.bincount(idx, weights=values, minlength=size).astype(np.int64)
-        rows: list[list[int]] = sums.reshape(n, N_KINDS).tolist()
-        return rows
+    def per_kind(idx: IntArray, values: IntArray) -> IntArray:
+        return np.bincount(idx, weights=values, minlength=size).astype(np.int64).reshape(n, N_KINDS)
 
     us_k = per_kind(slot, us)
     them_k = per_kind(slot, them)
@@ -324,49 +158,214 @@ def _batch_window_stats(c: Counts, n: int, as_of: date, config: HealthConfig) ->
     offsets = np.arange(width)
     reply_end = np.minimum(offsets + config.reply_days, width - 1)
     hit = ours & ((cumulative[:, reply_end + 1] - cumulative[:, offsets]) > 0)
+    # Outreach of the last reply_days days that is not answered yet is not counted against them.
     overdue = (end - (start + offsets)) > config.reply_days
-    answered = hit.sum(axis=1)
+    answered = hit.sum(axis=1).astype(np.int64)
     asked = answered + (ours & ~hit & overdue[np.newaxis, :]).sum(axis=1)
-    out = []
-    for u, t, r, last_day, a, k in zip(us_k, them_k, recent_k, last.tolist(), answered.tolist(), asked.tolist(),
-                                       strict=True):
-        out.append(WindowStats(sum(u) + sum(t), tuple(r), tuple(u), tuple(t),
-                               date.fromordinal(last_day) if last_day >= 0 else None, a, k))
-    return out
+    return WindowStats(us_k.sum(axis=1) + them_k.sum(axis=1), recent_k, us_k, them_k, last, answered, asked)
 
 
-def _batch_trend_stats(c: Counts, n: int, as_of: date, config: HealthConfig) -> list[TrendStats]:
-    """:func:`trend_stats` of every record at once."""
+@dataclass(frozen=True, slots=True)
+class Snapshots:
+    """The scores of n records as of one day: factor values (n, 4) in :data:`FACTORS` order, their points,
+    and the score (NaN when there is not enough information), with what the explanations quote."""
+
+    as_of: date
+    values: FloatArray
+    weights: FloatArray  # (4,)
+    points: FloatArray
+    score: FloatArray
+    interactions: IntArray
+    recent: FloatArray  # weighted interactions of the activity period
+    us: FloatArray  # weighted outreach in the window
+    them: FloatArray
+    last_day: IntArray
+    answered: IntArray
+    asked: IntArray
+    expected: FloatArray
+
+
+def _kind_weights(config: HealthConfig) -> tuple[float, ...]:
+    return (*(config.type_weights.get(k, 1.0) for k in KINDS), 1.0)
+
+
+def _weighted(counts: IntArray, weights: Sequence[float]) -> FloatArray:
+    """Σ weight × count per row, always in the same order (so one record and many give the same float)."""
+    total = np.zeros(len(counts), dtype=np.float64)
+    for k, w in enumerate(weights):
+        total = total + w * counts[:, k]
+    return total
+
+
+def snapshots(c: Counts, record_types: Sequence[str], as_of: date, config: HealthConfig) -> Snapshots:
+    """The health of every record of ``c`` as of the end of ``as_of`` (the formula in the module docstring)."""
+    n = len(record_types)
+    stats = window_stats(c, n, as_of, config)
+    weights = _kind_weights(config)
+    expected = np.array([config.expected(t) for t in record_types], dtype=np.float64)
+    recent = _weighted(stats.recent, weights)
+    activity = np.minimum(1.0, np.log1p(recent) / np.log1p(2 * expected))
+    gap_expected = 30.0 / expected
+    gap = (as_of.toordinal() - stats.last_day).astype(np.float64)
+    decay = np.exp(-np.maximum(gap - gap_expected, 0.0) / (2 * gap_expected))
+    recency = np.where(stats.last_day < 0, 0.0, np.where(gap <= gap_expected, 1.0, decay))
+    us = _weighted(stats.us, weights)
+    them = _weighted(stats.them, weights)
+    both = us + them
+    reciprocity = np.where(both > 0, 2 * np.minimum(us, them) / np.where(both > 0, both, 1.0), 0.0)
+    asked = stats.asked
+    # With nothing of ours to answer, they are engaged if they reach out by themselves.
+    responsiveness = np.where(asked > 0, stats.answered / np.maximum(asked, 1), np.where(them > 0, 1.0, 0.0))
+    values = np.stack([activity, recency, reciprocity, responsiveness], axis=1)
+    factor_weights = np.array([config.factor_weights[f] for f in FACTORS], dtype=np.float64)
+    points = 100.0 * values * factor_weights
+    total = ((points[:, 0] + points[:, 1]) + points[:, 2]) + points[:, 3]
+    score = np.where(stats.interactions >= config.min_interactions, np.round(total, 1), np.nan)
+    return Snapshots(as_of, values, factor_weights, points, score, stats.interactions, recent, us, them,
+                     stats.last_day, stats.answered, asked, expected)
+
+
+def trends(c: Counts, n: int, as_of: date, config: HealthConfig) -> list[str]:
+    """Improving / Steady / Declining from the interaction rate of the last ``trend_days`` against each record's
+    own baseline (the ``baseline_days`` before them, counted from its first interaction).
+
+    Comparing a record with itself keeps the trend meaningful at any volume: a busy account that doubles its
+    contact improves even though its score was already capped, and a quiet contact is not "declining" for being
+    quiet. No baseline (a relationship younger than the recent period) gives "Not enough info".
+    """
     end = as_of.toordinal()
     recent_start = end - config.trend_days + 1
     start = recent_start - config.baseline_days
     m = (c.day >= start) & (c.day <= end) & ((c.from_us != 0) | (c.from_them != 0))
     rec, day, both = c.record[m], c.day[m], (c.from_us + c.from_them)[m]
-    first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    first = np.full(n, end + 1, dtype=np.int64)
     np.minimum.at(first, rec, day)
     late = day >= recent_start
-    recent = np.bincount(rec[late], weights=both[late], minlength=n).astype(np.int64).tolist()
-    before = np.bincount(rec[~late], weights=both[~late], minlength=n).astype(np.int64).tolist()
-    never = np.iinfo(np.int64).max
-    return [TrendStats(date.fromordinal(f) if f != never else None, r, b)
-            for f, r, b in zip(first.tolist(), recent, before, strict=True)]
+    recent = np.bincount(rec[late], weights=both[late], minlength=n)
+    before = np.bincount(rec[~late], weights=both[~late], minlength=n)
+    baseline_span = np.maximum(1, recent_start - first)
+    ratio = (recent / config.trend_days) / (np.where(before > 0, before, 1.0) / baseline_span)
+    unknown = (first >= recent_start) | (recent + before < config.min_interactions) | (before == 0)
+    labels = np.where(ratio >= config.improving_ratio, "Improving",
+                      np.where(ratio <= config.declining_ratio, "Declining", "Steady"))
+    out: list[str] = np.where(unknown, "Not enough info", labels).tolist()
+    return out
+
+
+def _explanations(s: Snapshots, i: int, config: HealthConfig) -> tuple[str, ...]:
+    recent, us, them = float(s.recent[i]), float(s.us[i]), float(s.them[i])
+    expected = float(s.expected[i])
+    gap_expected = 30.0 / expected
+    answered, asked = int(s.answered[i]), int(s.asked[i])
+    gap = None if s.last_day[i] < 0 else s.as_of.toordinal() - int(s.last_day[i])
+    return (
+        f"{recent:.0f} weighted interactions in the last {config.recent_days} days "
+        f"(a healthy record has about {expected:g})",
+        "no interaction in the window" if gap is None
+        else f"last interaction {gap} day{'s' if gap != 1 else ''} ago "
+             f"(expected at least every {gap_expected:.0f} days)",
+        "no exchanges" if us + them == 0
+        else f"they initiated {100 * them / (us + them):.0f}% of the weighted exchanges",
+        f"they answered {answered} of {asked} outreach days within {config.reply_days} days" if asked
+        else ("they reached out without being asked" if them > 0 else "no outreach to answer"),
+    )
+
+
+def _snapshot(s: Snapshots, i: int, config: HealthConfig) -> Snapshot:
+    values = s.values[i].tolist()
+    weights = s.weights.tolist()
+    notes = _explanations(s, i, config)
+    factors = tuple(Factor(name, values[k], weights[k], notes[k]) for k, name in enumerate(FACTORS))
+    score = float(s.score[i])
+    return Snapshot(s.as_of, None if math.isnan(score) else score, factors, int(s.interactions[i]))
+
+
+def snapshot(days: Iterable[DayCount], as_of: date, config: HealthConfig, record_type: str) -> Snapshot:
+    """The health of a record as of the end of ``as_of`` from its daily counts (later days are ignored)."""
+    return _snapshot(snapshots(Counts.of(days), [record_type], as_of, config), 0, config)
+
+
+def rate_trend(days: Sequence[DayCount], as_of: date, config: HealthConfig) -> str:
+    """The trend of one record (see :func:`trends`)."""
+    return trends(Counts.of(days), 1, as_of, config)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchScores:
+    """The health of n records: now, ``trend_days`` earlier, and the trend."""
+
+    now: Snapshots
+    then: Snapshots
+    trend: list[str]
+
+    def state(self, config: HealthConfig) -> list[str]:
+        score = self.now.score
+        good = np.where(score >= config.good_from, "Good", np.where(score >= config.fair_from, "Fair", "Poor"))
+        out: list[str] = np.where(np.isnan(score), "Not enough info", good).tolist()
+        return out
+
+    def changes(self) -> FloatArray:
+        """Points now minus points then per factor, rounded to 0.1 (meaningful where both scores exist)."""
+        return np.round(self.now.points - self.then.points, 1)
+
+    def result(self, i: int, config: HealthConfig) -> HealthResult:
+        """Record ``i`` as a :class:`HealthResult` (with the factors' explanations)."""
+        now = _snapshot(self.now, i, config)
+        before = _snapshot(self.then, i, config)
+        trend = self.trend[i]
+        if now.score is None:
+            return HealthResult(None, "Not enough info", trend, before.score, now.factors, {})
+        state = config.state_of(now.score)
+        if before.score is None:
+            return HealthResult(now.score, state, trend, None, now.factors, {})
+        changes = dict(zip(FACTORS, self.changes()[i].tolist(), strict=True))
+        ordered = tuple(sorted(now.factors, key=lambda f: -abs(changes[f.name])))
+        return HealthResult(now.score, state, trend, before.score, ordered, changes)
+
+    def details(self, config: HealthConfig) -> list[tuple[float | None, str, str, dict[str, object]]]:
+        """Per record: score, state, trend and the stored ``details`` (previous score; each factor's value,
+        weight, points and change, largest movers first) — what a refresh writes, without building objects."""
+        now, then = self.now, self.then
+        scores = [None if math.isnan(x) else x for x in now.score.tolist()]
+        previous = [None if math.isnan(x) else x for x in then.score.tolist()]
+        values = np.round(now.values, 4).tolist()
+        weights = np.round(now.weights, 4).tolist()
+        points = np.round(now.points, 1).tolist()
+        changes_all = self.changes()
+        moves = np.argsort(-np.abs(changes_all), axis=1, kind="stable").tolist()
+        changes = changes_all.tolist()
+        natural = list(range(len(FACTORS)))
+        out: list[tuple[float | None, str, str, dict[str, object]]] = []
+        for i, (score, state, trend) in enumerate(zip(scores, self.state(config), self.trend, strict=True)):
+            moved = score is not None and previous[i] is not None
+            order = moves[i] if moved else natural
+            factors = [{"name": FACTORS[k], "value": values[i][k], "weight": weights[k], "points": points[i][k],
+                        "change": changes[i][k] if moved else None} for k in order]
+            out.append((score, state, trend, {"previous": previous[i], "factors": factors}))
+        return out
+
+
+def score_batch(counts: Counts, record_types: Sequence[str], as_of: date, config: HealthConfig) -> BatchScores:
+    """The health of every record of ``counts`` (``record_types[i]`` is record ``i``'s type) as of ``as_of``."""
+    then = as_of - timedelta(days=config.trend_days)
+    return BatchScores(snapshots(counts, record_types, as_of, config),
+                       snapshots(counts, record_types, then, config),
+                       trends(counts, len(record_types), as_of, config))
 
 
 def evaluate_batch(counts: Counts, record_types: Sequence[str], as_of: date,
                    config: HealthConfig) -> list[HealthResult]:
-    """:func:`evaluate` for many records at once: ``result[i]`` is the health of record ``i`` of ``counts``.
+    """:func:`evaluate` for many records at once: ``result[i]`` is the health of record ``i`` of ``counts``."""
+    batch = score_batch(counts, record_types, as_of, config)
+    return [batch.result(i, config) for i in range(len(record_types))]
 
-    The integer statistics come from array operations over all records; the score of each record is then
-    computed from them by the same code as :func:`evaluate`, so both give identical results.
-    """
-    n = len(record_types)
-    if n == 0:
-        return []
-    then = as_of - timedelta(days=config.trend_days)
-    now_stats = _batch_window_stats(counts, n, as_of, config)
-    then_stats = _batch_window_stats(counts, n, then, config)
-    trends = _batch_trend_stats(counts, n, as_of, config)
-    weights = _kind_weights(config)
-    return [combine(snapshot_of(a, as_of, config, t, weights), snapshot_of(b, then, config, t, weights),
-                    trend_of(tr, as_of, config)[0], config)
-            for a, b, tr, t in zip(now_stats, then_stats, trends, record_types, strict=True)]
+
+def evaluate(days: Sequence[DayCount], as_of: date, config: HealthConfig, record_type: str) -> HealthResult:
+    """Score, state, trend and factor movements (now vs ``trend_days`` earlier) of a record as of ``as_of``."""
+    return score_batch(Counts.of(days), [record_type], as_of, config).result(0, config)
+
+
+def history_days_needed(config: HealthConfig) -> int:
+    """How many days of rollups :func:`evaluate` reads back from ``as_of``."""
+    return max(max(config.window_days, config.recent_days) + config.trend_days,
+               config.trend_days + config.baseline_days)
