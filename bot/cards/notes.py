@@ -1,4 +1,5 @@
-"""Cards for notes: one suggestion with editable fields and its create button, and the "created" card."""
+"""Cards for notes: one suggestion (meeting, call, task or contact) with editable fields and its create button,
+and the "created" card."""
 
 from __future__ import annotations
 
@@ -29,8 +30,7 @@ def _number(id_: str, label: str, value: str) -> dict[str, Any]:
 
 
 def render_suggestion(kind: str, form: dict[str, str], quote: str, lang: Lang, *,
-                      action: tuple[str, dict[str, Any]] | None, contact: dict[str, Any] | None = None,
-                      confidence: float | None = None, error: str | None = None) -> dict[str, Any]:
+                      action: tuple[str, dict[str, Any]] | None, confidence: float | None = None, error: str | None = None) -> dict[str, Any]:
     """A suggestion: what it is, the note text it came from, its fields (editable) and its create button."""
     title = t(f"kind_{kind}", lang)
     body: list[dict[str, Any]] = [text_block(t("suggested", lang, what=title), weight="Bolder", size="Medium")]
@@ -49,10 +49,15 @@ def render_suggestion(kind: str, form: dict[str, str], quote: str, lang: Lang, *
                    placeholder="name@example.com, …"),
         ]
     elif kind == "contact":
-        c = contact or {}
-        facts = [(t(f"field_{k}", lang), str(c[k])) for k in ("name", "email", "phone", "title", "company") if c.get(k)]
-        body.append({"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in facts]})
-        body.append(text_block(t("contact_not_built", lang), isSubtle=True, size="Small"))
+        body += [
+            _input("Input.Text", "name", t("field_name", lang), form.get("name", ""), maxLength=200,
+                   isRequired=True, errorMessage=t("field_required", lang)),
+            _input("Input.Text", "email", t("field_email", lang), form.get("email", ""), maxLength=254,
+                   style="Email"),
+            _input("Input.Text", "phone", t("field_phone", lang), form.get("phone", ""), maxLength=64, style="Tel"),
+            _input("Input.Text", "job_title", t("field_job_title", lang), form.get("job_title", ""), maxLength=128),
+            _input("Input.Text", "company", t("field_company", lang), form.get("company", ""), maxLength=128),
+        ]
     else:
         body += [
             _input("Input.Text", "title", t("field_title", lang), form.get("title", ""), maxLength=255,
@@ -66,16 +71,20 @@ def render_suggestion(kind: str, form: dict[str, str], quote: str, lang: Lang, *
     actions = []
     if action is not None:
         verb, data = action
-        label = t("create_event", lang) if verb == "notes.event" else t("create_task", lang)
+        label = t({"notes.event": "create_event", "notes.contact": "create_contact"}.get(verb, "create_task"), lang)
         actions.append({"type": "Action.Execute", "title": label, "verb": verb, "data": data, "style": "positive"})
     return card(lang, title, body, actions=actions)
 
 
-def render_created(made: Created, when: str, attendees: Sequence[str], lang: Lang) -> dict[str, Any]:
-    """What replaces the suggestion once Graph has created it."""
-    head = t("created_event" if made.kind == "event" else "created_task", lang)
-    facts = [(t("field_title", lang), made.title), (t("field_when" if made.kind == "event" else "field_due", lang),
-                                                    when)]
+def render_created(made: Created, when: str, attendees: Sequence[str], lang: Lang, *,
+                   details: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+    """What replaces the suggestion once Graph has created it (``details``: a contact's other fields)."""
+    head = t({"event": "created_event", "contact": "created_contact"}.get(made.kind, "created_task"), lang)
+    if made.kind == "contact":
+        facts = [(t("field_name", lang), made.title), *details]
+    else:
+        facts = [(t("field_title", lang), made.title),
+                 (t("field_when" if made.kind == "event" else "field_due", lang), when)]
     if attendees:
         facts.append((t("field_attendees", lang), ", ".join(attendees)))
     body: list[dict[str, Any]] = [text_block("✅ " + head, weight="Bolder", size="Medium"),

@@ -102,9 +102,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "intro_draft_hint": {"en": "Send it to {name} to forward, or copy it into your own email.",
                          "zh": "可交给 {name} 转发，或复制到您自己的邮件中。"},
     # notes
-    "help_note": {"en": "**note:** *paste a meeting note* — suggested meetings, calls and tasks to create in Outlook "
-                        "and To Do (pasting a note works too)",
-                  "zh": "**笔记：** *粘贴会议记录* — 建议创建的会议、电话和待办（直接粘贴也可以）"},
+    "help_note": {"en": "**note:** *paste a meeting note* — suggested meetings, calls, tasks and contacts to create in "
+                        "Outlook and To Do (pasting a note works too)",
+                  "zh": "**笔记：** *粘贴会议记录* — 建议创建的会议、电话、待办和联系人（直接粘贴也可以）"},
     "note_nothing": {"en": "I didn't find anything to schedule or do in that note.",
                      "zh": "这条笔记里没有找到需要安排或处理的事项。"},
     "suggested": {"en": "Suggested: {what}", "zh": "建议：{what}"},
@@ -127,8 +127,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "field_company": {"en": "Company", "zh": "公司"},
     "field_required": {"en": "Required", "zh": "必填"},
     "confidence": {"en": "Confidence {value} %", "zh": "置信度 {value}%"},
-    "contact_not_built": {"en": "Rapport doesn't create Outlook contacts yet: add this person yourself.",
-                          "zh": "Rapport 暂不支持创建 Outlook 联系人，请自行添加。"},
+    "field_job_title": {"en": "Job title", "zh": "职位"},
+    "create_contact": {"en": "Add to my contacts", "zh": "添加到我的联系人"},
+    "created_contact": {"en": "Added to your contacts", "zh": "已添加到您的联系人"},
+    "note_bad_contact": {"en": "Please give a name and, if any, a valid email address.",
+                         "zh": "请填写姓名，如有邮箱请填写有效的邮箱地址。"},
     "create_event": {"en": "Create in my calendar", "zh": "添加到我的日历"},
     "create_task": {"en": "Add to my To Do", "zh": "添加到我的待办"},
     "created_event": {"en": "Added to your calendar", "zh": "已添加到您的日历"},

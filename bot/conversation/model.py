@@ -39,6 +39,7 @@ class Inbound:
     text: str = ""
     verb: str = ""  # Action.Execute verb
     data: dict[str, Any] = field(default_factory=dict)  # Action.Execute data merged with card inputs
+    sso_token: str | None = None  # Action.Execute: the Teams SSO token (invoke value ``authentication.token``)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,12 +2,14 @@
 
 The analyzer (:class:`analytics.nlp.analyzer.NoteAnalyzer`, built once in the composition root) finds the
 suggestions; each meeting or call card creates a calendar event, each task, content request or issue card a
-Microsoft To Do task, through :class:`bot.ports.GraphWrites`. Contacts are shown but not created (the Graph
-emulator has no contacts endpoint, so nothing here could be tested; see ``docs/bot.md``).
+Microsoft To Do task, each contact card an Outlook contact, through :class:`bot.ports.GraphWrites` — with the
+user's delegated token when the invoke carried a Teams SSO token (``Inbound.sso_token``), else with application
+permission.
 
 Idempotency: the key of a suggestion is derived from the tenant, the user, the note and the suggestion's place
 in it, and is part of the signed action data, so pressing a button twice (or Teams retrying the invoke)
-creates one event (Graph's ``transactionId``) or one task (our linked-resource key).
+creates one event (Graph's ``transactionId``), one task (our linked-resource key) or one contact (our
+extended-property key).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from bot.conversation.i18n import t
 from bot.conversation.model import ActionResult, Principal, Reply
 from bot.conversation.service import ActionContext, ActionHandler
 from bot.errors import WriteFailed
-from bot.ports import EventDraft, GraphWrites, TaskDraft
+from bot.ports import ContactDraft, EventDraft, GraphWrites, TaskDraft
 
 MAX_CARDS = 5  # suggestions shown per note (strongest first, then in text order)
 MIN_IMPLICIT_LENGTH = 12  # unmatched text shorter than this is not analysed as a note
@@ -65,7 +67,8 @@ def suggestion_key(principal: Principal, note: str, index: int, kind: str) -> st
 
 @dataclass
 class NotesFeature:
-    """The ``note`` command, the pasted-note fallback and the ``notes.event`` / ``notes.task`` actions."""
+    """The ``note`` command, the pasted-note fallback and the ``notes.event`` / ``notes.task`` / ``notes.contact``
+    actions."""
 
     analyzer: NoteAnalyzerPort
     writes: GraphWrites | None  # None: suggestions are shown without create buttons
@@ -83,7 +86,8 @@ class NotesFeature:
     def actions(self) -> dict[str, ActionHandler]:
         if self.writes is None:
             return {}
-        return {"notes.event": self._create_event, "notes.task": self._create_task}
+        return {"notes.event": self._create_event, "notes.task": self._create_task,
+                "notes.contact": self._create_contact}
 
     # --- commands ----------------------------------------------------------------------------------------------
 
@@ -111,7 +115,7 @@ class NotesFeature:
             verb = _verb_of(s["kind"]) if self.writes is not None else None
             replies.append(Reply(card=cards.render_suggestion(
                 s["kind"], form, args["quote"], ctx.lang, action=(verb, ctx.sign(verb, args)) if verb else None,
-                contact=s.get("contact"), confidence=float(s["confidence"]))))
+                confidence=float(s["confidence"]))))
         return replies
 
     # --- actions -----------------------------------------------------------------------------------------------
@@ -134,7 +138,8 @@ class NotesFeature:
                            attendees, t("note_body", ctx.lang, quote=str(args.get("quote", ""))),
                            str(args["key"]))
         try:
-            made = await self.writes.create_event(ctx.principal.tenant_id, ctx.principal.user_id, draft)
+            made = await self.writes.create_event(ctx.principal.tenant_id, ctx.principal.user_id, draft,
+                                                  user_assertion=ctx.inbound.sso_token)
         except WriteFailed as err:
             return self._again(ctx, "notes.event", t("note_write_failed", ctx.lang, status=err.status or "–"))
         when = f"{day.isoformat()} {at.strftime('%H:%M')} ({draft.time_zone}, {minutes} min)"
@@ -152,11 +157,32 @@ class NotesFeature:
         draft = TaskDraft(title, due, str(args.get("tz", "UTC")),
                           t("note_body", ctx.lang, quote=str(args.get("quote", ""))), str(args["key"]))
         try:
-            made = await self.writes.create_task(ctx.principal.tenant_id, ctx.principal.user_id, draft)
+            made = await self.writes.create_task(ctx.principal.tenant_id, ctx.principal.user_id, draft,
+                                                 user_assertion=ctx.inbound.sso_token)
         except WriteFailed as err:
             return self._again(ctx, "notes.task", t("note_write_failed", ctx.lang, status=err.status or "–"))
         when = due.isoformat() if due else t("none", ctx.lang)
         return ActionResult(card=cards.render_created(made, when, (), ctx.lang))
+
+    async def _create_contact(self, ctx: ActionContext) -> ActionResult:
+        assert self.writes is not None
+        form = {k: str(v).strip() for k, v in ctx.inputs.items()}
+        name = form.get("name", "")[:200]
+        email = form.get("email", "")[:254]
+        if not name or (email and _EMAIL.fullmatch(email) is None):
+            return self._again(ctx, "notes.contact", t("note_bad_contact", ctx.lang))
+        draft = ContactDraft(name, email or None, form.get("phone", "")[:64] or None,
+                             form.get("job_title", "")[:128] or None, form.get("company", "")[:128] or None,
+                             str(ctx.args["key"]))
+        try:
+            made = await self.writes.create_contact(ctx.principal.tenant_id, ctx.principal.user_id, draft,
+                                                    user_assertion=ctx.inbound.sso_token)
+        except WriteFailed as err:
+            return self._again(ctx, "notes.contact", t("note_write_failed", ctx.lang, status=err.status or "–"))
+        details = [(t(label, ctx.lang), value) for label, value in (
+            ("field_email", draft.email), ("field_phone", draft.phone), ("field_job_title", draft.job_title),
+            ("field_company", draft.company)) if value]
+        return ActionResult(card=cards.render_created(made, "", (), ctx.lang, details=details))
 
     def _again(self, ctx: ActionContext, verb: str, error: str) -> ActionResult:
         """The same form, as the user left it, with the error above the button (the action is re-signed)."""
@@ -185,7 +211,9 @@ def _verb_of(kind: str) -> str | None:
         return "notes.event"
     if kind in TASK_KINDS:
         return "notes.task"
-    return None  # contacts: not created (no contacts endpoint to test against)
+    if kind == "contact":
+        return "notes.contact"
+    return None
 
 
 def _quote(s: dict[str, Any]) -> str:
@@ -207,4 +235,9 @@ def _form_of(s: dict[str, Any], emails: Sequence[str], tz: str) -> dict[str, str
     elif s["kind"] in TASK_KINDS:
         due = s.get("due") or s.get("start")
         form["due"] = datetime.fromisoformat(due).date().isoformat() if due else ""
+    elif s["kind"] == "contact":
+        c = s.get("contact") or {}
+        form = {"name": str(c.get("name") or "")[:200], "email": str(c.get("email") or "")[:254],
+                "phone": str(c.get("phone") or "")[:64], "job_title": str(c.get("title") or "")[:128],
+                "company": str(c.get("company") or "")[:128]}
     return form

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from http import HTTPStatus
 from typing import Any
@@ -68,6 +69,9 @@ class RapportTeamsHandler(TeamsActivityHandler):  # type: ignore[misc]  # the SD
         data = action.get("data") if isinstance(action, dict) else getattr(action, "data", None)
         inbound: Inbound = inbound_of(turn_context.activity, "action", now=self._clock(),
                                       verb=str(verb or "")[:64], data=data if isinstance(data, dict) else {})
+        sso = invoke_value.authentication  # Teams SSO for Universal Actions: {id, connectionName, token}
+        if isinstance(sso, dict) and isinstance(sso.get("token"), str) and 0 < len(sso["token"]) <= 16384:
+            inbound = replace(inbound, sso_token=sso["token"])
         result = await self._service.on_action(inbound)
         if self._messenger is not None:
             for followup in result.followups:

@@ -18,11 +18,13 @@ from bot.conversation.service import ConversationService
 from bot.features import Features, wire
 from bot.graph_writes import MsGraphWrites
 from graph_sync.emulator import EmulatorConfig, EmulatorState
+from graph_sync.emulator.delegated import user_assertion
+from graph_sync.obo import DelegatedApp
 from graph_sync.tenants import add_tenant
 from tests.bot.fakes import FakeConversations, FakeDirectory, principal
 from tests.bot.test_cards_schema import VALIDATOR
 from tests.bot.test_conversation import adapter_for, card_of, say
-from tests.graph_sync.emulator.tenant_factory import ALICE, TENANT_ID, write_tenant
+from tests.graph_sync.emulator.tenant_factory import ALICE, BOB, TENANT_ID, write_tenant
 
 KEY = b"notes-key"
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)  # Thursday, 09:00 in Berlin
@@ -72,17 +74,21 @@ def _adapter(service: ConversationService, locale: str = "en-US") -> TestAdapter
     return adapter_for(service, ALICE, tenant=TENANT_ID, locale=locale)
 
 
-def _press(service: ConversationService, card: dict[str, Any], inputs: dict[str, Any] | None = None
-           ) -> dict[str, Any]:
-    """Press the card's button the way Teams does: the button's data merged with the inputs' values."""
+def _press(service: ConversationService, card: dict[str, Any], inputs: dict[str, Any] | None = None,
+           sso_token: str | None = None) -> dict[str, Any]:
+    """Press the card's button the way Teams does: the button's data merged with the inputs' values (and, after
+    Teams SSO, the user's token in ``authentication``)."""
     [action] = card["actions"]
     values = {i["id"]: i.get("value", "") for i in _inputs(card)}
     data = {**action["data"], **values, **(inputs or {})}
     adapter = _adapter(service)
+    value: dict[str, Any] = {"action": {"type": "Action.Execute", "verb": action["verb"], "data": data},
+                             "trigger": "manual"}
+    if sso_token is not None:
+        value["authentication"] = {"id": "sso-1", "connectionName": "rapport-sso", "token": sso_token}
 
     async def run() -> dict[str, Any]:
-        await adapter.receive_activity(Activity(type="invoke", name="adaptiveCard/action", value={
-            "action": {"type": "Action.Execute", "verb": action["verb"], "data": data}, "trigger": "manual"}))
+        await adapter.receive_activity(Activity(type="invoke", name="adaptiveCard/action", value=value))
         [response] = [a for a in adapter.activity_buffer if a.type == "invokeResponse"]
         return response.value.body  # type: ignore[no-any-return]
     return asyncio.run(run())
@@ -100,7 +106,7 @@ def test_a_pasted_note_gets_one_valid_card_per_suggestion_with_filled_fields(
         analyzer: NoteAnalyzer, writes: MsGraphWrites) -> None:
     cards = _cards(_service(analyzer, writes), NOTE)
     verbs = [c["actions"][0]["verb"] if "actions" in c else None for c in cards]
-    assert verbs == ["notes.event", "notes.event", None, "notes.task"]  # the call, the demo, Dana, the deck
+    assert verbs == ["notes.event", "notes.event", "notes.contact", "notes.task"]  # the call, the demo, Dana, the deck
     for card in cards:
         assert not list(VALIDATOR.iter_errors(card))
     call = {i["id"]: i.get("value") for i in _inputs(cards[0])}
@@ -171,14 +177,68 @@ def test_an_edited_key_is_rejected_and_nothing_is_created(analyzer: NoteAnalyzer
     assert len(graph.mailboxes[ALICE].events.items) == before
 
 
-def test_chinese_note_and_contact_without_create_button(analyzer: NoteAnalyzer, writes: MsGraphWrites) -> None:
+def test_chinese_note_gets_chinese_buttons(analyzer: NoteAnalyzer, writes: MsGraphWrites) -> None:
     service = _service(analyzer, writes)
     cards = _cards(service, "下周二下午三点给王总打电话确认报价", locale="zh-CN")
     assert cards[0]["lang"] == "zh" and cards[0]["actions"][0]["title"] == "添加到我的日历"
-    contact = _cards(service, "Met Jane Doe, jane.doe@fabrikam.example, +1 425 555 0100 at the expo.")
-    [card] = [c for c in contact if "New contact" in str(c)]
-    assert "actions" not in card and "doesn't create Outlook contacts" in str(card)
+
+
+CONTACT_NOTE = "Met Jane Doe, jane.doe@fabrikam.example, +1 425 555 0100 at the expo."
+
+
+def _contact_card(service: ConversationService) -> dict[str, Any]:
+    [card] = [c for c in _cards(service, CONTACT_NOTE) if "New contact" in str(c)]
+    return card
+
+
+def test_pressing_add_contact_twice_makes_one_outlook_contact(analyzer: NoteAnalyzer, writes: MsGraphWrites,
+                                                              graph: EmulatorState) -> None:
+    service = _service(analyzer, writes)
+    card = _contact_card(service)
     assert not list(VALIDATOR.iter_errors(card))
+    fields = {i["id"]: i.get("value") for i in _inputs(card)}
+    assert fields["name"] == "Jane Doe" and fields["email"] == "jane.doe@fabrikam.example"
+    assert card["actions"][0]["verb"] == "notes.contact" and card["actions"][0]["title"] == "Add to my contacts"
+    first = _press(service, card, {"company": "Fabrikam"})
+    second = _press(service, card, {"company": "Fabrikam"})
+    assert first["statusCode"] == second["statusCode"] == 200
+    [made] = graph.mailboxes[ALICE].contacts.values()
+    assert (made["displayName"], made["companyName"]) == ("Jane Doe", "Fabrikam")
+    assert made["emailAddresses"][0]["address"] == "jane.doe@fabrikam.example"
+    refreshed = first["value"]
+    assert "Added to your contacts" in str(refreshed) and "Fabrikam" in str(refreshed)
+    assert "actions" not in refreshed or all(a["type"] != "Action.Execute" for a in refreshed["actions"])
+    assert not list(VALIDATOR.iter_errors(refreshed))
+
+
+def test_a_contact_without_a_name_or_with_a_bad_email_is_returned_with_an_error(
+        analyzer: NoteAnalyzer, writes: MsGraphWrites, graph: EmulatorState) -> None:
+    service = _service(analyzer, writes)
+    card = _contact_card(service)
+    for bad in ({"name": ""}, {"email": "not-an-address"}):
+        body = _press(service, card, bad)
+        assert body["statusCode"] == 200 and "valid email" in str(body["value"])
+        assert body["value"]["actions"][0]["verb"] == "notes.contact"
+    assert graph.mailboxes[ALICE].contacts == {}
+
+
+def test_with_a_teams_sso_token_the_write_is_delegated_on_behalf_of_the_user(
+        analyzer: NoteAnalyzer, engine: Engine, graph: EmulatorState) -> None:
+    bot_app = DelegatedApp("bot-app-0001", "bot-secret", "https://login.emulator.test")
+    graph.register_app(bot_app.client_id, bot_app.client_secret, roles=())
+    delegated = MsGraphWrites(engine, transport=graph.mock_transport(), delegated=bot_app)
+    try:
+        service = _service(analyzer, delegated)
+        sso = user_assertion(graph, ALICE, f"api://botid-{bot_app.client_id}")
+        body = _press(service, _contact_card(service), sso_token=sso)
+        assert body["statusCode"] == 200 and "Added to your contacts" in str(body["value"])
+        assert [r.path for r in graph.log if r.method == "POST" and r.status == 201] == ["/v1.0/me/contacts"]
+        # Bob's token pressed on Alice's card: refused before any exchange, nothing created.
+        bobs = user_assertion(graph, BOB, f"api://botid-{bot_app.client_id}")
+        other = _press(service, _cards(service, NOTE)[3], sso_token=bobs)
+        assert "status 403" in str(other["value"]) and not graph.mailboxes[ALICE].todo_tasks
+    finally:
+        asyncio.run(delegated.aclose())
 
 
 def test_small_talk_still_gets_help_and_without_graph_there_are_no_buttons(analyzer: NoteAnalyzer) -> None:
