@@ -97,6 +97,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("bot_app_tenant_id", "bot.app_tenant_id", "str", "", "Tenant of the bot registration"),
     Option("bot_auth", "bot.auth", "choice", "single_tenant", "Bot identity: single_tenant or managed_identity",
            ("single_tenant", "managed_identity")),
+    Option("bot_sso_writes", "bot.sso_writes", "bool", False,
+           "Notes write to Graph on behalf of the user (Teams SSO token exchanged with the bot app's id and "
+           "secret); application permission otherwise"),
+    Option("digest_schedule", "digest.schedule", "bool", True,
+           "rapport serve sends the managers' weekly digests itself (once per manager and week)"),
+    Option("digest_weekday", "digest.weekday", "choice", "monday", "Day the weekly digest goes out",
+           ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")),
+    Option("digest_time", "digest.time", "str", "08:00",
+           "Local time (HH:MM, the manager's zone, else RAPPORT_DEFAULT_TIMEZONE) the digest goes out"),
     # Graph application and admin consent
     Option("graph_client_id", "graph.client_id", "str", "",
            "Client id of the Entra app that reads Graph (admin consent asks tenants to grant it)"),
@@ -149,6 +158,10 @@ class Settings:
     bot_app_password: str = field(default="", repr=False)
     bot_app_tenant_id: str = ""
     bot_auth: BotAuthKind = "single_tenant"
+    bot_sso_writes: bool = False
+    digest_schedule: bool = True
+    digest_weekday: str = "monday"
+    digest_time: str = "08:00"
     graph_client_id: str = ""
     graph_client_secret: str = field(default="", repr=False)
     graph_certificate_path: str = ""

@@ -54,6 +54,8 @@ from msgraph.generated.users.item.todo.lists.item.tasks.tasks_request_builder im
 from msgraph.graph_service_client import GraphServiceClient
 from sqlalchemy.engine import Engine
 
+from analytics.errors import ConfigError
+from analytics.settings import Settings
 from bot.errors import WriteFailed
 from bot.ports import ContactDraft, Created, EventDraft, TaskDraft
 from graph_sync.auth import AsyncCredential, make_credential
@@ -68,6 +70,19 @@ APPLICATION_NAME = "Rapport"  # the linked resource that marks (and de-duplicate
 TASK_LIST_NAME = "Rapport"  # used only when the user has no default To Do list
 # Our contacts' key: a named MAPI string property in a property set of our own (a fixed GUID).
 CONTACT_KEY_PROPERTY = "String {8f3c2a51-6b1e-4d7a-9c0e-2f5b7a9d4e61} Name RapportSuggestionKey"
+
+
+def delegated_app(settings: Settings) -> DelegatedApp | None:
+    """The on-behalf-of app when ``RAPPORT_BOT_SSO_WRITES`` is on: the bot's registration (the audience of the
+    Teams SSO token) with its secret, against ``RAPPORT_GRAPH_AUTHORITY``."""
+    if not settings.bot_sso_writes:
+        return None
+    if not settings.bot_app_id or not settings.bot_app_password:
+        raise ConfigError("RAPPORT_BOT_SSO_WRITES", "RAPPORT_BOT_APP_ID and RAPPORT_BOT_APP_PASSWORD (on-behalf-of "
+                                                    "exchanges the SSO token with the bot app's secret)", "true")
+    if not settings.graph_authority.startswith("https://"):
+        raise ConfigError("RAPPORT_GRAPH_AUTHORITY", "an https authority for on-behalf-of", settings.graph_authority)
+    return DelegatedApp(settings.bot_app_id, settings.bot_app_password, settings.graph_authority)
 
 
 @dataclass

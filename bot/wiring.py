@@ -16,10 +16,10 @@ def production_features(settings: Settings, engine: Engine) -> Features:
     """Relationships, sharing rules, notes with Graph writes (application permission), scores and charts."""
     from analytics.nlp.analyzer import NoteAnalyzer
     from analytics.query import RelationshipQueries
-    from bot.graph_writes import MsGraphWrites
+    from bot.graph_writes import MsGraphWrites, delegated_app
     from bot.scores import StoreScores
     from bot.storage import StoreAccess, StoreTeamActivity
 
     return Features(relationships=RelationshipQueries(engine, settings), access=StoreAccess(engine),
-                    notes=NoteAnalyzer(), graph_writes=MsGraphWrites(engine),
+                    notes=NoteAnalyzer(), graph_writes=MsGraphWrites(engine, delegated=delegated_app(settings)),
                     scores=StoreScores(engine, settings), team=StoreTeamActivity(engine))

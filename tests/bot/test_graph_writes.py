@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
+from analytics.errors import ConfigError
+from analytics.settings import Settings
 from bot.errors import WriteFailed
-from bot.graph_writes import CONTACT_KEY_PROPERTY, MsGraphWrites
+from bot.graph_writes import CONTACT_KEY_PROPERTY, MsGraphWrites, delegated_app
 from bot.ports import ContactDraft, Created, EventDraft, TaskDraft
 from graph_sync.emulator import EmulatorConfig, EmulatorState
 from graph_sync.emulator.delegated import user_assertion
@@ -182,3 +184,14 @@ def test_an_sso_token_of_another_user_is_refused_before_any_exchange(graph: Emul
     before = len(graph.log)
     assert asyncio.run(run()).status == 403
     assert len(graph.log) == before and graph.mailboxes[BOB].contacts == {}
+
+
+def test_delegated_writes_are_configured_by_settings_and_need_the_bot_secret() -> None:
+    base = Settings()
+    assert delegated_app(base) is None
+    on = base.with_overrides(bot_sso_writes=True, bot_app_id="bot-app-0001", bot_app_password="s")
+    assert delegated_app(on) == DelegatedApp("bot-app-0001", "s", "https://login.microsoftonline.com")
+    with pytest.raises(ConfigError, match="RAPPORT_BOT_SSO_WRITES"):
+        delegated_app(base.with_overrides(bot_sso_writes=True, bot_app_id="bot-app-0001"))
+    with pytest.raises(ConfigError, match="RAPPORT_GRAPH_AUTHORITY"):
+        delegated_app(on.with_overrides(graph_authority="http://127.0.0.1:9000"))
