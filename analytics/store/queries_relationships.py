@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
 from analytics.store import models
 from analytics.store.bulk import bulk_insert
@@ -595,10 +595,10 @@ def user_day_counts(conn: Connection, tenant_id: str, contact_ids: Collection[in
 def take_rollup_changes(conn: Connection, tenant_id: str) -> list[tuple[int, str, int, int, int, int]]:
     """Remove and return the tenant's pending rollup changes: (contact id, user id, day ordinal, kind index,
     from us, from them). ``DELETE … RETURNING`` consumes exactly what it returns, even with a sync writing."""
-    stmt = delete(CHANGE).where(CHANGE.c.tenant_id == tenant_id).returning(
-        CHANGE.c.contact_id, CHANGE.c.user_id, CHANGE.c.day, CHANGE.c.kind, CHANGE.c.from_us, CHANGE.c.from_them)
-    kinds = {"email": 0, "meeting": 1, "call": 2, "task": 3}
-    return [(r[0], r[1], r[2].toordinal(), kinds.get(r[3], 4), r[4], r[5]) for r in conn.execute(stmt)]
+    mark = _mark(conn)
+    sql = (f"DELETE FROM rollup_change WHERE tenant_id = {mark} RETURNING contact_id, user_id, "
+           f"{_ordinal_sql(conn)}, {_KIND_SQL}, from_us, from_them")
+    return [tuple(r) for r in conn.exec_driver_sql(sql, (tenant_id,)).fetchall()]
 
 
 def clear_rollup_changes(conn: Connection, tenant_id: str) -> None:
@@ -628,24 +628,30 @@ def replace_health_states(conn: Connection, tenant_id: str, states: Sequence[tup
                           since: date, now: datetime) -> None:
     """Replace all of the tenant's stored aggregates (a full refresh) and record what they cover."""
     conn.execute(delete(STATE).where(STATE.c.tenant_id == tenant_id))
-    rows = [{"tenant_id": tenant_id, "record_type": t, "record_id": i, "series": b} for t, i, b in states]
-    for chunk in _chunks(rows, 5000):
-        conn.execute(insert(STATE), list(chunk))
+    _write_states(conn, tenant_id, states, upsert=False)
     ins = dialect_insert(conn, REFRESH)
     conn.execute(ins.values(tenant_id=tenant_id, since=since, full_at=now, incremental_at=None)
                  .on_conflict_do_update(index_elements=["tenant_id"],
                                         set_={"since": since, "full_at": now, "incremental_at": None}))
 
 
+def _write_states(conn: Connection, tenant_id: str, states: Sequence[tuple[str, str, bytes]], *,
+                  upsert: bool) -> None:
+    """Straight to the driver's ``executemany`` (both drivers take ``bytes`` for a binary column as is)."""
+    if not states:
+        return
+    mark = _mark(conn)
+    sql = (f"INSERT INTO health_state (tenant_id, record_type, record_id, series) "
+           f"VALUES ({mark}, {mark}, {mark}, {mark})")
+    if upsert:
+        sql += " ON CONFLICT (tenant_id, record_type, record_id) DO UPDATE SET series = excluded.series"
+    conn.exec_driver_sql(sql, [(tenant_id, t, i, b) for t, i, b in states])
+
+
 def update_health_states(conn: Connection, tenant_id: str, states: Sequence[tuple[str, str, bytes]], *,
                          now: datetime) -> None:
     """Upsert some records' aggregates (an incremental refresh)."""
-    if states:
-        ins = dialect_insert(conn, STATE)
-        stmt = ins.on_conflict_do_update(index_elements=["tenant_id", "record_type", "record_id"],
-                                         set_={"series": ins.excluded.series})
-        conn.execute(stmt, [{"tenant_id": tenant_id, "record_type": t, "record_id": i, "series": b}
-                            for t, i, b in states])
+    _write_states(conn, tenant_id, states, upsert=True)
     conn.execute(update(REFRESH).where(REFRESH.c.tenant_id == tenant_id).values(incremental_at=now))
 
 
