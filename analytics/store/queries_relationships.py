@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -561,9 +562,20 @@ def _mark(conn: Connection) -> str:
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
-def _columns(rows: Sequence[Any], width: int) -> list[IntArray]:
-    data = np.array(rows, dtype=np.int64).reshape(-1, width)
+def _columns(rows: Sequence[Sequence[int]], width: int) -> list[IntArray]:
+    data = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=len(rows) * width).reshape(-1, width)
     return [np.ascontiguousarray(data[:, i]) for i in range(width)]
+
+
+def _driver_rows(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Plain tuples from the driver's cursor, in the connection's transaction (no result-row objects)."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, tuple(params))
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+        return rows
+    finally:
+        cursor.close()
 
 
 def contact_day_counts(conn: Connection, tenant_id: str, *, since: date) -> list[IntArray]:
@@ -573,7 +585,7 @@ def contact_day_counts(conn: Connection, tenant_id: str, *, since: date) -> list
     mark = _mark(conn)
     sql = (f"SELECT contact_id, {_ordinal_sql(conn)}, {_KIND_SQL}, SUM(from_us), SUM(from_them) "
            f"FROM interaction_rollup WHERE tenant_id = {mark} AND day >= {mark} GROUP BY contact_id, day, kind")
-    return _columns(conn.exec_driver_sql(sql, (tenant_id, since)).fetchall(), 5)
+    return _columns(_driver_rows(conn, sql, (tenant_id, since)), 5)
 
 
 def user_day_counts(conn: Connection, tenant_id: str, contact_ids: Collection[int], *,
@@ -586,7 +598,7 @@ def user_day_counts(conn: Connection, tenant_id: str, contact_ids: Collection[in
         sql = (f"SELECT contact_id, user_id, {_ordinal_sql(conn)}, {_KIND_SQL}, from_us, from_them "
                f"FROM interaction_rollup WHERE tenant_id = {mark} AND day >= {mark} "
                f"AND contact_id IN ({', '.join([mark] * len(chunk))})")
-        rows.extend(conn.exec_driver_sql(sql, (tenant_id, since, *chunk)).fetchall())
+        rows.extend(_driver_rows(conn, sql, (tenant_id, since, *chunk)))
     users: dict[str, int] = {}
     coded = [(r[0], users.setdefault(r[1], len(users)), r[2], r[3], r[4], r[5]) for r in rows]
     return _columns(coded, 6), list(users)
@@ -598,7 +610,7 @@ def take_rollup_changes(conn: Connection, tenant_id: str) -> list[tuple[int, str
     mark = _mark(conn)
     sql = (f"DELETE FROM rollup_change WHERE tenant_id = {mark} RETURNING contact_id, user_id, "
            f"{_ordinal_sql(conn)}, {_KIND_SQL}, from_us, from_them")
-    return [tuple(r) for r in conn.exec_driver_sql(sql, (tenant_id,)).fetchall()]
+    return _driver_rows(conn, sql, (tenant_id,))
 
 
 def clear_rollup_changes(conn: Connection, tenant_id: str) -> None:
