@@ -212,13 +212,16 @@ class DigestScheduler:
     async def _send_one(self, tenant: str, manager_id: str, week: str, now: datetime) -> None:
         if not await asyncio.to_thread(self.conversations.personal_for, tenant, [manager_id]):
             return  # not reachable (yet): looked at again on later ticks of the window
-        if not await asyncio.to_thread(self.ledger.claim, tenant, manager_id, week, now):
+        if await asyncio.to_thread(self.ledger.status, tenant, manager_id, week) in ("sent", "sending"):
             return
+        # Build the card before claiming: a failure here sends nothing and leaves the week unclaimed.
         plan = await asyncio.to_thread(
             plan_digests, [tenant], directory=_Due(self.directory, {tenant: [manager_id]}),
             conversations=self.conversations, relationships=self.relationships, predictions=self.predictions,
             charts=self.charts, now=now)
         jobs: Sequence[tuple[ConversationRecord, Reply]] = [(record, reply) for record, reply, _ in plan.jobs]
+        if not jobs or not await asyncio.to_thread(self.ledger.claim, tenant, manager_id, week, now):
+            return
         [outcome] = await self.queue.run(jobs[:1])
         await asyncio.to_thread(self.ledger.finish, tenant, manager_id, week, outcome, self.clock())
         self.sent.append((tenant, manager_id, week, outcome))

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from analytics.errors import ConfigError
 from analytics.settings import Settings
 from analytics.store import models
+from analytics.views import MyRecordsView
 from bot.conversation.model import ConversationRecord, Reply
 from bot.digest.queue import SendFailed, SendQueue
 from bot.digest.scheduler import MAX_TRIES, DigestLedger, DigestScheduler, Slot
@@ -189,3 +190,22 @@ def test_serve_runs_the_scheduler_for_the_apps_lifetime_unless_switched_off(engi
         return running and not any(t.get_name() == "rapport-digest-scheduler" and not t.done()
                                    for t in asyncio.all_tasks())
     assert asyncio.run(lifetime())
+
+
+def test_a_digest_that_cannot_be_built_is_not_claimed_and_is_tried_again(
+        engine: Engine, tenant_id: str, reachable: StoreConversations) -> None:
+    clock, connector = Clock(MONDAY_8), Connector()
+    scheduler = _scheduler(engine, reachable, clock, connector)
+
+    class Broken(FakeRelationships):
+        def my_accounts(self, tenant_id: str, user_id: str, now: datetime) -> MyRecordsView:
+            raise RuntimeError("store down")
+    good = scheduler.relationships
+    scheduler.relationships = Broken()
+    with pytest.raises(RuntimeError):
+        asyncio.run(scheduler.tick())
+    assert DigestLedger(engine).status(tenant_id, MANAGER, "2026-11-30") is None
+    scheduler.relationships = good
+    clock.now += timedelta(minutes=15)
+    asyncio.run(scheduler.tick())
+    assert len(connector.sent) == 1
