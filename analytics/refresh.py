@@ -61,8 +61,11 @@ class RefreshResult:
         return self.contacts + self.accounts + self.leads + self.opportunities
 
 
-def _closed_row(record_type: str, record_id: str) -> q.ScoreRow:
-    return q.ScoreRow(record_type, record_id, None, "Not computed", None, {"reason": "closed"})
+_Scored = tuple[str, str, float | None, str | None, str | None, str]  # type, id, value, state, trend, details
+
+
+def _closed_row(record_type: str, record_id: str) -> _Scored:
+    return (record_type, record_id, None, "Not computed", None, '{"reason": "closed"}')
 
 
 # --- Columnar daily counts ----------------------------------------------------------------------------------------
@@ -120,7 +123,7 @@ class _Batch:
     def __init__(self) -> None:
         self.keys: list[tuple[str, str]] = []  # (record type, record id)
         self.parts: list[Counts] = []
-        self.closed: list[q.ScoreRow] = []
+        self.closed: list[_Scored] = []
 
     def add(self, record_type: str, ids: Sequence[str], counts: Counts) -> int:
         """Add records ``ids``; ``counts.record`` indexes ``ids``. Returns the offset of the first one."""
@@ -130,10 +133,10 @@ class _Batch:
                                  counts.from_them))
         return offset
 
-    def score(self, as_of: date, config: HealthConfig) -> list[q.ScoreRow]:
+    def score(self, as_of: date, config: HealthConfig) -> list[_Scored]:
         scores = health_math.score_batch(_counts(self.parts), [t for t, _ in self.keys], as_of, config)
-        rows = [q.ScoreRow(t, i, value, state, trend, details)
-                for (t, i), (value, state, trend, details) in zip(self.keys, scores.details(config), strict=True)]
+        rows = [(t, i, value, state, trend, details) for (t, i), (value, state, trend, details)
+                in zip(self.keys, scores.details_json(config), strict=True)]
         return rows + self.closed
 
 
@@ -252,8 +255,8 @@ def _full(conn: Connection, tenant_id: str, settings: Settings, now: datetime) -
     q.clear_rollup_changes(conn, tenant_id)  # everything in it is in the rollups read next
     contact_col, day, kind, us, them = q.contact_day_counts(conn, tenant_id, since=since)
     uniq, inverse = np.unique(contact_col, return_inverse=True)
-    directory = q.contacts_by_ids(conn, tenant_id, uniq.tolist()) if len(uniq) < 2000 else {
-        c.contact_id: c for c in q.all_contacts(conn, tenant_id)}
+    directory = (q.contacts_by_ids(conn, tenant_id, uniq.tolist()) if len(uniq) < 2000
+                 else q.all_contacts_fast(conn, tenant_id))
     domains = q.account_domains(conn, tenant_id)
     contact_index = np.full(len(uniq), -1, dtype=np.int64)
     account_index = np.full(len(uniq), -1, dtype=np.int64)
@@ -277,7 +280,7 @@ def _full(conn: Connection, tenant_id: str, settings: Settings, now: datetime) -
     batch.add("account", list(account_ids), accounts)
     n_leads, n_opps = _crm_records(conn, tenant_id, batch, _all_crm_records(conn, tenant_id), since)
     rows = batch.score(as_of, config)
-    q.save_health_scores(conn, tenant_id, rows, now=now)
+    q.write_health_scores(conn, tenant_id, rows, now=now)
     states = [("contact", i, s) for i, s in zip(contact_ids, _pack(contacts, len(contact_ids)), strict=True)]
     states += [("account", i, s) for i, s in zip(account_ids, _pack(accounts, len(account_ids)), strict=True)]
     q.replace_health_states(conn, tenant_id, states, since=since, now=now)
@@ -339,7 +342,7 @@ def _incremental(conn: Connection, tenant_id: str, settings: Settings, now: date
     involved = q.crm_records_for(conn, tenant_id, contact_ids, account_ids)
     since = as_of - timedelta(days=health_math.history_days_needed(config))
     n_leads, n_opps = _crm_records(conn, tenant_id, batch, _all_crm_records(conn, tenant_id, involved), since)
-    q.save_health_scores(conn, tenant_id, batch.score(as_of, config), now=now)
+    q.write_health_scores(conn, tenant_id, batch.score(as_of, config), now=now)
     states = [("contact", i, s) for i, s in zip(contact_ids, _pack(contacts, len(contact_ids)), strict=True)]
     states += [("account", i, s) for i, s in zip(account_ids, _pack(accounts, len(account_ids)), strict=True)]
     q.update_health_states(conn, tenant_id, states, now=now)

@@ -119,3 +119,17 @@ def test_tenant_options_apply_to_the_array_scoring() -> None:
     assert batch == [evaluate(days, AS_OF, config, t)
                      for days, t in zip(records, ["contact", "lead", "account"], strict=True)]
     assert all(r.score is not None for r in batch)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(day_counts, min_size=1, max_size=8))
+def test_details_written_as_json_text_are_the_details(records: list[list[DayCount]]) -> None:
+    import json
+
+    config = HealthConfig()
+    batch = score_batch(counts_of(records), ["account"] * len(records), AS_OF, config)
+    as_text = batch.details_json(config)
+    for (score, state, trend, details), (score2, state2, trend2, text) in zip(batch.details(config), as_text,
+                                                                             strict=True):
+        assert (score, state, trend) == (score2, state2, trend2)
+        assert text == json.dumps(details)
