@@ -82,7 +82,7 @@ def create_app(settings: Settings, engine: Engine, *, dev: bool = False, feature
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/charts/{kind}.png", chart_handler(secret, relationships=features.relationships,
                                                            directory=directory, team=features.team,
-                                                           clock=opts.clock))
+                                                           clock=opts.clock, scores=features.scores))
     register_admin_routes(app, settings, engine, dev=dev)  # /admin/consent (docs/deploy.md)
     app.on_cleanup.append(_close_runtime)
     return app

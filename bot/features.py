@@ -39,7 +39,7 @@ def wire(features: Features, *, conversations: ConversationStore, secret_key: by
         table.add(*feature.commands())
         actions.update(feature.actions())
         if features.scores is not None:
-            table.add(*ScoreFeature(features.relationships, features.access, features.scores).commands())
+            table.add(*ScoreFeature(features.relationships, features.access, features.scores, charts).commands())
     if features.notes is not None:
         notes = NotesFeature(features.notes, features.graph_writes)
         table.add(*notes.commands())

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-from analytics.scoring.scores import ScoreCard
+from analytics.scoring.scores import GradeBands, ScoreCard
 from analytics.views import DayBreakdown, HealthView, MyRecordsView, TargetRef, WhoKnowsView
 from bot.conversation.model import ConversationRecord, Principal
 
@@ -156,6 +156,15 @@ class Scores(Protocol):
 
     def score(self, tenant_id: str, record_type: str, record_id: str, now: datetime) -> ScoreCard:
         """The record's score with its reasons; raises ``NoActiveModel`` or ``NotFound``."""
+        ...
+
+    def history(self, tenant_id: str, record_type: str, record_id: str) -> list[tuple[datetime, float]]:
+        """The record's stored predictive scores over time, oldest first (empty when never stored)."""
+        ...
+
+    @property
+    def bands(self) -> GradeBands:
+        """The deployment's grade bands (drawn on the score chart)."""
         ...
 
 

@@ -15,6 +15,7 @@ from bot.conversation.i18n import t
 from bot.conversation.model import Reply
 from bot.conversation.text import shorten
 from bot.ports import Access, Relationships, Scores
+from bot.web.chart_links import ChartLinks
 
 _KINDS = {"lead": "lead", "线索": "lead", "opportunity": "opportunity", "opp": "opportunity",
           "deal": "opportunity", "商机": "opportunity", "机会": "opportunity"}
@@ -22,11 +23,13 @@ _KINDS = {"lead": "lead", "线索": "lead", "opportunity": "opportunity", "opp":
 
 @dataclass
 class ScoreFeature:
-    """Scores through :class:`bot.ports.Scores`; targets and sharing rules as for health."""
+    """Scores through :class:`bot.ports.Scores`; targets and sharing rules as for health. With ``charts`` (the bot
+    has a public URL) the card shows the score over time from a signed, expiring ``/charts/score.png`` link."""
 
     queries: Relationships
     access: Access
     scores: Scores
+    charts: ChartLinks | None = None
 
     def commands(self) -> list[Command]:
         return [Command("score", {"en": t("help_score", "en"), "zh": t("help_score", "zh")}, patterns(
@@ -55,4 +58,9 @@ class ScoreFeature:
             return [Reply(text=t("score_no_model", ctx.lang, kind=target.kind))]
         except NotFound:
             return [Reply(text=t("not_found", ctx.lang, text=shorten(text)))]
-        return [Reply(card=render_score(target, card, ctx.lang))]
+        chart = None
+        history = (await asyncio.to_thread(self.scores.history, p.tenant_id, target.kind, target.key)
+                   if self.charts is not None else [])
+        if self.charts is not None and history:
+            chart = self.charts.url("score", p.tenant_id, f"{target.kind}:{target.key}", ctx.now.timestamp())
+        return [Reply(card=render_score(target, card, ctx.lang, chart))]

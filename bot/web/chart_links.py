@@ -1,7 +1,7 @@
 """Signed, expiring chart URLs (pure: the caller passes the secret and the time).
 
-A link names what to draw (``kind``: health, activity or team), for which tenant and subject (``kind:key`` of a
-target, or a manager's user id), and until when. The HMAC covers all of it under a purpose prefix, so a
+A link names what to draw (``kind``: health, activity, team or score), for which tenant and subject (``kind:key``
+of a target, or a manager's user id), and until when. The HMAC covers all of it under a purpose prefix, so a
 card-action signature can never pass for a chart link, nor a link be pointed at another tenant or record.
 """
 
@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from bot.errors import BotError
 
-CHART_KINDS = frozenset({"health", "activity", "team"})
+CHART_KINDS = frozenset({"health", "activity", "team", "score"})
 CHART_TTL = 7 * 24 * 3600.0  # a digest card is read during its week
 
 

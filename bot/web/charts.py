@@ -1,4 +1,5 @@
-"""``GET /charts/{kind}.png``: PNGs from :mod:`analytics.relationships.charts` behind signed, expiring links.
+"""``GET /charts/{kind}.png``: PNGs from :mod:`analytics.relationships.charts` (and the score history chart of
+:mod:`bot.scores`) behind signed, expiring links.
 
 A valid link is the authorisation (whoever holds the card may see its chart); anything else is 403 or 404 and
 says nothing about why. Drawing runs in a worker thread (matplotlib Agg on a private Figure is thread-safe).
@@ -17,7 +18,7 @@ from analytics.errors import NotFound
 from analytics.relationships.charts import activity_chart, health_chart
 from analytics.relationships.errors import TargetNotFound
 from analytics.views import TargetRef
-from bot.ports import Directory, Relationships, TeamActivity
+from bot.ports import Directory, Relationships, Scores, TeamActivity
 from bot.web.chart_links import BadChartLink, ChartRequest, verify
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ TEAM_WINDOW_DAYS = 28
 
 
 def chart_handler(secret: bytes, *, relationships: Relationships | None, directory: Directory,
-                  team: TeamActivity | None, clock: Callable[[], datetime]
+                  team: TeamActivity | None, clock: Callable[[], datetime], scores: Scores | None = None
                   ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """The aiohttp handler; charts whose data port is absent answer 404."""
 
@@ -37,7 +38,10 @@ def chart_handler(secret: bytes, *, relationships: Relationships | None, directo
             log.info("refused chart link: %s", err.reason)
             return web.Response(status=403)
         try:
-            png = await asyncio.to_thread(_draw, chart, relationships, directory, team, now)
+            if chart.kind == "score":  # a lead's or opportunity's predictive score over time (bot.scores)
+                png = await asyncio.to_thread(_draw_score, chart, scores)
+            else:
+                png = await asyncio.to_thread(_draw, chart, relationships, directory, team, now)
         except (NotFound, TargetNotFound):
             png = None
         if png is None:
@@ -68,3 +72,15 @@ def _draw(chart: ChartRequest, relationships: Relationships | None, directory: D
     if chart.kind == "health":
         return health_chart(view.history, title=label)
     return activity_chart(view.kpis.breakdown, as_of=now.date(), window_days=view.kpis.window_days, title=label)
+
+
+def _draw_score(chart: ChartRequest, scores: Scores | None) -> bytes | None:
+    from bot.scores import score_chart
+
+    kind, _, key = chart.subject.partition(":")
+    if scores is None or kind not in ("lead", "opportunity") or not key:
+        return None
+    points = scores.history(chart.tenant_id, kind, key)
+    if not points:
+        return None
+    return score_chart(points, title=f"{kind.capitalize()} {key}", bands=scores.bands)

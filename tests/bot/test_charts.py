@@ -107,3 +107,38 @@ def test_the_web_server_serves_pngs_for_valid_links_and_403_otherwise(
     results = serve(app, scenario)
     assert [r[0] for r in results] == [200, 200, 200, 404, 403, 403, 403]
     assert all(ct == "image/png" and head == b"\x89PNG\r\n\x1a\n" for _, ct, head in results[:3])
+
+
+def test_score_history_charts_are_served_for_valid_links_only(engine: Engine, tenant_id: str) -> None:
+    from analytics.store import models
+    from bot.scores import StoreScores
+    from bot.web.charts import chart_handler
+
+    with engine.begin() as conn:
+        conn.execute(models.table_of(models.ScoreHistory).insert(), [
+            {"tenant_id": tenant_id, "score_kind": "predictive", "record_type": "opportunity", "record_id": "O-7",
+             "computed_at": NOW - timedelta(days=d), "value": v} for d, v in ((14, 40.0), (7, 48.0), (0, 61.0))])
+    clock = [NOW]
+    app = web.Application()
+    app.router.add_get("/charts/{kind}.png", chart_handler(
+        SECRET, relationships=None, directory=FakeDirectory(), team=None, clock=lambda: clock[0],
+        scores=StoreScores(engine, Settings())))
+    links = ChartLinks(SECRET, "")
+    good = links.url("score", tenant_id, "opportunity:O-7", T0)
+    never_scored = links.url("score", tenant_id, "opportunity:O-8", T0)
+    not_a_record = links.url("score", tenant_id, "account:acc-fabrikam", T0)
+    other_tenant = links.url("score", "99999999-0000-0000-0000-000000000000", "opportunity:O-7", T0)
+    tampered = good.replace("O-7", "O-8")
+    relabelled = good.replace("/charts/score.png", "/charts/health.png")  # a score link is no health link
+
+    async def scenario(client: Any) -> list[tuple[int, bytes]]:
+        out = []
+        for path in (good, never_scored, not_a_record, other_tenant, tampered, relabelled):
+            r = await client.get(path)
+            out.append((r.status, (await r.read())[:8]))
+        clock[0] = NOW + timedelta(days=8)
+        out.append(((await client.get(good)).status, b""))
+        return out
+    results = serve(app, scenario)
+    assert [s for s, _ in results] == [200, 404, 404, 404, 403, 403, 403]
+    assert results[0][1] == b"\x89PNG\r\n\x1a\n"

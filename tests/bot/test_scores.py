@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -11,13 +12,15 @@ from sqlalchemy.engine import Engine
 from analytics.errors import NotFound
 from analytics.scoring.errors import NoActiveModel
 from analytics.scoring.explain import Explanation, Reason
-from analytics.scoring.scores import ScoreCard
+from analytics.scoring.scores import GradeBands, ScoreCard
 from analytics.settings import Settings
+from analytics.store import models
 from bot.cards.scores import render_score
 from bot.conversation.ratelimit import RateLimiter
 from bot.conversation.service import ConversationService
 from bot.features import Features, wire
-from bot.scores import StoreScores
+from bot.scores import StoreScores, score_chart
+from bot.web.chart_links import ChartLinks, verify
 from tests.bot.fakes import (
     CLOSED,
     COLLEAGUE,
@@ -46,6 +49,11 @@ def score_card(*, stuck: bool = False) -> ScoreCard:
 class FakeScores:
     calls: list[tuple[str, str]] = field(default_factory=list)
     error: Exception | None = None
+    points: list[tuple[datetime, float]] = field(default_factory=list)
+    bands: GradeBands = field(default_factory=GradeBands)
+
+    def history(self, tenant_id: str, record_type: str, record_id: str) -> list[tuple[datetime, float]]:
+        return list(self.points)
 
     def score(self, tenant_id: str, record_type: str, record_id: str, now: datetime) -> ScoreCard:
         self.calls.append((record_type, record_id))
@@ -54,9 +62,9 @@ class FakeScores:
         return score_card(stuck=True)
 
 
-def _service(scores: FakeScores) -> ConversationService:
+def _service(scores: FakeScores, charts: ChartLinks | None = None) -> ConversationService:
     table, actions = wire(Features(FakeRelationships(), FakeAccess(), scores=scores),
-                          conversations=FakeConversations(), secret_key=b"k")
+                          conversations=FakeConversations(), secret_key=b"k", charts=charts)
     return ConversationService(FakeDirectory(), FakeConversations(), table, b"k", clock=lambda: NOW,
                                monotonic=lambda: 0.0, limiter=RateLimiter(), actions=actions, run=_inline)
 
@@ -102,3 +110,35 @@ def test_help_lists_score_only_when_scoring_is_configured() -> None:
     table, _ = wire(Features(FakeRelationships(), FakeAccess()), conversations=FakeConversations(), secret_key=b"k")
     assert all(c.name != "score" for c in table.commands)
 
+
+
+def test_the_score_card_shows_the_score_over_time_when_there_is_a_history() -> None:
+    links = ChartLinks(b"chart-secret", "https://bot.example.com")
+    with_history = FakeScores(points=[(NOW - timedelta(days=14), 41.0), (NOW - timedelta(days=7), 55.0)])
+    [reply] = say(adapter_for(_service(with_history, links)), "score of opportunity opp-9")
+    card = card_of(reply)
+    [image] = [e for e in card["body"] if e.get("type") == "Image"]
+    assert image["url"].startswith("https://bot.example.com/charts/score.png?")
+    query = {k: v[0] for k, v in parse_qs(urlsplit(image["url"]).query).items()}
+    assert verify(b"chart-secret", "score", query, NOW.timestamp() + 60).subject == "opportunity:opp-9"
+    assert not list(VALIDATOR.iter_errors(card))
+    [no_history] = say(adapter_for(_service(FakeScores(), links)), "score of opportunity opp-9")
+    assert all(e.get("type") != "Image" for e in card_of(no_history)["body"])
+    [no_url] = say(adapter_for(_service(with_history)), "score of opportunity opp-9")
+    assert all(e.get("type") != "Image" for e in card_of(no_url)["body"])
+
+
+def test_store_history_and_the_chart_png(engine: Engine, tenant_id: str) -> None:
+    history = models.table_of(models.ScoreHistory)
+    with engine.begin() as conn:
+        conn.execute(history.insert(), [
+            {"tenant_id": tenant_id, "score_kind": "predictive", "record_type": "lead", "record_id": "L-1",
+             "computed_at": NOW - timedelta(days=d), "value": v, "label": "B"}
+            for d, v in ((21, 35.0), (14, None), (7, 52.0), (0, 77.0))])
+    scores = StoreScores(engine, Settings().with_overrides(scoring_grade_bands="80,60,30"))
+    points = scores.history(tenant_id, "lead", "L-1")
+    assert [v for _, v in points] == [35.0, 52.0, 77.0] and scores.bands == GradeBands(80.0, 60.0, 30.0)
+    assert scores.history(tenant_id, "lead", "L-2") == []
+    png = score_chart(points, title="Lead L-1", bands=scores.bands)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000
+    assert score_chart([], title="none").startswith(b"\x89PNG")
