@@ -102,9 +102,14 @@ def _pack(c: Counts, n: int) -> list[bytes]:
     return [table[bounds[i]:bounds[i + 1]].tobytes() for i in range(n)]
 
 
-def _unpack(record: int, series: bytes) -> Counts:
-    table = np.frombuffer(series, dtype=np.int32).reshape(-1, 4).astype(np.int64)
-    return Counts(np.full(len(table), record, dtype=np.int64), table[:, 0], table[:, 1], table[:, 2], table[:, 3])
+def _unpack(records: Sequence[int], series: Sequence[bytes]) -> Counts:
+    """The packed series of several records (``records[i]`` owns ``series[i]``) as one ``Counts``."""
+    if not series:
+        return _counts(())
+    table = np.frombuffer(b"".join(series), dtype=np.int32).reshape(-1, 4).astype(np.int64)
+    lengths = np.array([len(b) // 16 for b in series], dtype=np.int64)
+    owner = np.repeat(np.asarray(records, dtype=np.int64), lengths)
+    return Counts(owner, table[:, 0], table[:, 1], table[:, 2], table[:, 3])
 
 
 def _from_columns(record: IntArray, day: IntArray, kind: IntArray, us: IntArray, them: IntArray,
@@ -255,9 +260,9 @@ def _full(conn: Connection, tenant_id: str, settings: Settings, now: datetime) -
     q.clear_rollup_changes(conn, tenant_id)  # everything in it is in the rollups read next
     contact_col, day, kind, us, them = q.contact_day_counts(conn, tenant_id, since=since)
     uniq, inverse = np.unique(contact_col, return_inverse=True)
-    directory = (q.contacts_by_ids(conn, tenant_id, uniq.tolist()) if len(uniq) < 2000
+    directory = (q.contacts_by_ids_fast(conn, tenant_id, uniq.tolist()) if len(uniq) < 2000
                  else q.all_contacts_fast(conn, tenant_id))
-    domains = q.account_domains(conn, tenant_id)
+    domains = q.account_domains_fast(conn, tenant_id)
     contact_index = np.full(len(uniq), -1, dtype=np.int64)
     account_index = np.full(len(uniq), -1, dtype=np.int64)
     contact_ids: list[str] = []
@@ -280,7 +285,7 @@ def _full(conn: Connection, tenant_id: str, settings: Settings, now: datetime) -
     batch.add("account", list(account_ids), accounts)
     n_leads, n_opps = _crm_records(conn, tenant_id, batch, _all_crm_records(conn, tenant_id), since)
     rows = batch.score(as_of, config)
-    q.write_health_scores(conn, tenant_id, rows, now=now)
+    q.write_health_scores(conn, tenant_id, rows, now=now, every_record=True)
     states = [("contact", i, s) for i, s in zip(contact_ids, _pack(contacts, len(contact_ids)), strict=True)]
     states += [("account", i, s) for i, s in zip(account_ids, _pack(accounts, len(account_ids)), strict=True)]
     q.replace_health_states(conn, tenant_id, states, since=since, now=now)
@@ -305,9 +310,9 @@ def _incremental(conn: Connection, tenant_id: str, settings: Settings, now: date
     changes = [c for c in q.take_rollup_changes(conn, tenant_id) if c[2] >= covered.toordinal()]
     if not changes:
         return RefreshResult()
-    directory = q.contacts_by_ids(conn, tenant_id, {c[0] for c in changes})
+    directory = q.contacts_by_ids_fast(conn, tenant_id, {c[0] for c in changes})
     people = {cid: c for cid, c in directory.items() if not is_automated(c)}
-    domains = q.account_domains(conn, tenant_id)
+    domains = q.account_domains_fast(conn, tenant_id)
     contact_ids = sorted(c.email for c in people.values())
     contact_at = {e: i for i, e in enumerate(contact_ids)}
     account_ids = sorted({a for c in people.values() if (a := _account_of(c, domains)) is not None})
@@ -329,10 +334,10 @@ def _incremental(conn: Connection, tenant_id: str, settings: Settings, now: date
                              table[:, 3])]
     to_account = np.array(delta_account, dtype=np.int64)
     parts_a = [_from_columns(to_account, table[:, 0], table[:, 1], table[:, 2], table[:, 3], to_account >= 0)]
-    for record_id, series in q.health_states(conn, tenant_id, "contact", contact_ids).items():
-        parts_c.append(_unpack(contact_at[record_id], series))
-    for record_id, series in q.health_states(conn, tenant_id, "account", account_ids).items():
-        parts_a.append(_unpack(account_at[record_id], series))
+    stored = q.health_states(conn, tenant_id, "contact", contact_ids)
+    parts_c.append(_unpack([contact_at[i] for i in stored], list(stored.values())))
+    stored = q.health_states(conn, tenant_id, "account", account_ids)
+    parts_a.append(_unpack([account_at[i] for i in stored], list(stored.values())))
     contacts = _summed(_counts(parts_c))
     accounts = _summed(_counts(parts_a))
 

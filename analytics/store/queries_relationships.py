@@ -226,6 +226,24 @@ def contacts_of_domain(conn: Connection, tenant_id: str, domain: str) -> list[Co
     return [_contact(r) for r in conn.execute(q)]
 
 
+def contacts_by_ids_fast(conn: Connection, tenant_id: str, contact_ids: Collection[int]) -> dict[int, ContactRow]:
+    """:func:`contacts_by_ids` through the driver (refreshes look up a thousand at a time)."""
+    mark = _mark(conn)
+    out: dict[int, ContactRow] = {}
+    for chunk in _chunks(sorted(contact_ids)):
+        sql = (f"SELECT contact_id, email, domain, display_name, account_id, sender_class FROM contact "
+               f"WHERE tenant_id = {mark} AND contact_id IN ({', '.join([mark] * len(chunk))})")
+        out.update((r[0], ContactRow(r[0], r[1], r[2], r[3] or r[1], r[4], r[5]))
+                   for r in _driver_rows(conn, sql, (tenant_id, *chunk)))
+    return out
+
+
+def account_domains_fast(conn: Connection, tenant_id: str) -> dict[str, str]:
+    """:func:`account_domains` through the driver."""
+    sql = f"SELECT domain, account_id FROM account_domain WHERE tenant_id = {_mark(conn)}"
+    return {r[0]: r[1] for r in _driver_rows(conn, sql, (tenant_id,))}
+
+
 def all_contacts_fast(conn: Connection, tenant_id: str) -> dict[int, ContactRow]:
     """Every contact of the tenant by id, read through the driver (a full refresh needs them all)."""
     sql = (f"SELECT contact_id, email, domain, display_name, account_id, sender_class FROM contact "
@@ -345,20 +363,28 @@ def crm_records(conn: Connection, tenant_id: str, record_type: str,
 
 def crm_records_for(conn: Connection, tenant_id: str, emails: Collection[str],
                     account_ids: Collection[str]) -> list[tuple[str, str]]:
-    """(record type, id) of the leads and opportunities on which any of ``emails`` or ``account_ids`` appear."""
+    """(record type, id) of the leads and opportunities on which any of ``emails`` or ``account_ids`` appear.
+
+    Plain SQL through the driver: an incremental refresh asks this for a thousand addresses at a time."""
     found: set[tuple[str, str]] = set()
+    mark = _mark(conn)
     addresses = sorted({e.lower() for e in emails})
     for chunk in _chunks(addresses):
-        mq = select(MEMBER.c.record_type, MEMBER.c.record_id).where(
-            MEMBER.c.tenant_id == tenant_id, MEMBER.c.address.in_(chunk))
-        found.update((r.record_type, r.record_id) for r in conn.execute(mq))
-        lq = select(LEAD.c.lead_id).where(LEAD.c.tenant_id == tenant_id, func.lower(LEAD.c.contact_email).in_(chunk))
-        found.update(("lead", i) for i in conn.execute(lq).scalars())
+        marks = ", ".join([mark] * len(chunk))
+        found.update((r[0], r[1]) for r in _driver_rows(
+            conn, f"SELECT record_type, record_id FROM crm_member WHERE tenant_id = {mark} AND address IN ({marks})",
+            (tenant_id, *chunk)))
+        found.update(("lead", r[0]) for r in _driver_rows(
+            conn, f"SELECT lead_id FROM lead WHERE tenant_id = {mark} AND lower(contact_email) IN ({marks})",
+            (tenant_id, *chunk)))
     for chunk in _chunks(sorted(account_ids)):
-        lq = select(LEAD.c.lead_id).where(LEAD.c.tenant_id == tenant_id, LEAD.c.account_id.in_(chunk))
-        found.update(("lead", i) for i in conn.execute(lq).scalars())
-        oq = select(OPP.c.opportunity_id).where(OPP.c.tenant_id == tenant_id, OPP.c.account_id.in_(chunk))
-        found.update(("opportunity", i) for i in conn.execute(oq).scalars())
+        marks = ", ".join([mark] * len(chunk))
+        found.update(("lead", r[0]) for r in _driver_rows(
+            conn, f"SELECT lead_id FROM lead WHERE tenant_id = {mark} AND account_id IN ({marks})",
+            (tenant_id, *chunk)))
+        found.update(("opportunity", r[0]) for r in _driver_rows(
+            conn, f"SELECT opportunity_id FROM opportunity WHERE tenant_id = {mark} AND account_id IN ({marks})",
+            (tenant_id, *chunk)))
     return sorted(found)
 
 
@@ -578,10 +604,13 @@ def contact_day_counts(conn: Connection, tenant_id: str, *, since: date) -> list
     from them (one row per user too: the caller sums with array operations). The rows go straight from the
     driver into arrays (no per-row objects). No ``GROUP BY`` here on purpose: nearly every contact-day-kind
     has a single user, so grouping barely shrinks the rows, and on SQLite its temporary B-tree doubled the
-    read time on the large benchmark tenant (302,169 groups of 310,012 rows)."""
+    read time on the large benchmark tenant (302,169 groups of 310,012 rows). On SQLite the table is scanned
+    rather than the primary-key index ranged: the horizon holds most rows, and an index range pays a table
+    look-up per row (25 % slower there)."""
     mark = _mark(conn)
+    scan = " NOT INDEXED" if conn.dialect.name == "sqlite" else ""
     sql = (f"SELECT contact_id, {_ordinal_sql(conn)}, {_KIND_SQL}, from_us, from_them "
-           f"FROM interaction_rollup WHERE tenant_id = {mark} AND day >= {mark}")
+           f"FROM interaction_rollup{scan} WHERE tenant_id = {mark} AND day >= {mark}")
     return _columns(_driver_rows(conn, sql, (tenant_id, since)), 5)
 
 
@@ -624,12 +653,12 @@ def health_states(conn: Connection, tenant_id: str, record_type: str,
                   record_ids: Collection[str]) -> dict[str, bytes]:
     """The stored aggregates of some records (locked for this transaction on PostgreSQL)."""
     out: dict[str, bytes] = {}
+    mark = _mark(conn)
+    lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
     for chunk in _chunks(sorted(record_ids)):
-        q = select(STATE.c.record_id, STATE.c.series).where(
-            STATE.c.tenant_id == tenant_id, STATE.c.record_type == record_type, STATE.c.record_id.in_(chunk))
-        if conn.dialect.name == "postgresql":
-            q = q.with_for_update()
-        out.update((r.record_id, bytes(r.series)) for r in conn.execute(q))
+        sql = (f"SELECT record_id, series FROM health_state WHERE tenant_id = {mark} AND record_type = {mark} "
+               f"AND record_id IN ({', '.join([mark] * len(chunk))}){lock}")
+        out.update((r[0], bytes(r[1])) for r in _driver_rows(conn, sql, (tenant_id, record_type, *chunk)))
     return out
 
 
@@ -675,10 +704,13 @@ def _timestamp_param(conn: Connection, at: datetime) -> Any:
 
 def write_health_scores(conn: Connection, tenant_id: str,
                         scores: Sequence[tuple[str, str, float | None, str | None, str | None, str]], *,
-                        now: datetime) -> int:
+                        now: datetime, every_record: bool = False) -> int:
     """Upsert the current health scores and add them to the history (one row per record and time):
     rows ``(record type, id, value, label, trend, details as JSON text)``,
-    straight through the driver's ``executemany`` (a tenant's refresh writes tens of thousands of rows)."""
+    straight through the driver's ``executemany`` (a tenant's refresh writes tens of thousands of rows).
+
+    ``every_record`` (a full refresh): the history rows are copied from the scores just written in one
+    ``INSERT … SELECT`` instead of being sent again."""
     if not scores:
         return 0
     mark = _mark(conn)
@@ -691,12 +723,19 @@ def write_health_scores(conn: Connection, tenant_id: str,
         "value = excluded.value, label = excluded.label, trend = excluded.trend, "
         "computed_at = excluded.computed_at, details = excluded.details",
         [(tenant_id, t, i, v, label, trend, at, d) for t, i, v, label, trend, d in scores])
-    conn.exec_driver_sql(
-        "INSERT INTO score_history (tenant_id, score_kind, record_type, record_id, computed_at, value, label, "
-        f"model_id) VALUES ({mark}, 'health', {mark}, {mark}, {mark}, {mark}, {mark}, NULL) "
-        "ON CONFLICT (tenant_id, score_kind, record_type, record_id, computed_at) DO UPDATE SET "
-        "value = excluded.value, label = excluded.label",
-        [(tenant_id, t, i, at, v, label) for t, i, v, label, _trend, _d in scores])
+    history = ("INSERT INTO score_history (tenant_id, score_kind, record_type, record_id, computed_at, value, "
+               "label, model_id) ")
+    upsert = (" ON CONFLICT (tenant_id, score_kind, record_type, record_id, computed_at) DO UPDATE SET "
+              "value = excluded.value, label = excluded.label")
+    if every_record:
+        conn.exec_driver_sql(
+            history + "SELECT tenant_id, score_kind, record_type, record_id, computed_at, value, label, model_id "
+            f"FROM score WHERE tenant_id = {mark} AND score_kind = 'health' AND computed_at = {mark}" + upsert,
+            (tenant_id, at))
+    else:
+        conn.exec_driver_sql(
+            history + f"VALUES ({mark}, 'health', {mark}, {mark}, {mark}, {mark}, {mark}, NULL)" + upsert,
+            [(tenant_id, t, i, at, v, label) for t, i, v, label, _trend, _d in scores])
     return len(scores)
 
 
