@@ -168,10 +168,13 @@ def store_directory(engine: Engine, snapshot: DirectorySnapshot, now: datetime) 
     """Replace the tenant's domains and upsert its users, in one transaction."""
     tid = snapshot.directory.tenant_id
     with engine.begin() as conn:
-        conn.execute(delete(DOMAIN).where(DOMAIN.c.tenant_id == tid))
-        if snapshot.directory.internal_domains:
-            conn.execute(DOMAIN.insert(), [{"tenant_id": tid, "domain": d, "is_default": False}
-                                           for d in sorted(snapshot.directory.internal_domains)])
+        # Several workers store the same snapshot at once: delete only what is gone and insert only what is new
+        # (a delete-all then insert-all lets two transactions insert the same rows: a unique violation).
+        domains = sorted(snapshot.directory.internal_domains)
+        conn.execute(delete(DOMAIN).where(DOMAIN.c.tenant_id == tid, DOMAIN.c.domain.not_in(domains)))
+        if domains:
+            conn.execute(dialect_insert(conn, DOMAIN).on_conflict_do_nothing(index_elements=["tenant_id", "domain"]),
+                         [{"tenant_id": tid, "domain": d, "is_default": False} for d in domains])
         rows = [{
             "tenant_id": tid, "user_id": u.user_id, "email": normalise_address(u.email), "display_name": u.display_name,
             "manager_id": u.manager_id, "department": u.department, "job_title": u.job_title,

@@ -29,7 +29,8 @@ def test_three_workers_end_exact_and_never_share_a_mailbox(engine: Engine, db_ur
         procs = [subprocess.Popen([RAPPORT, "sync"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                   text=True) for _ in range(3)]
         logs = [p.communicate(timeout=300)[1] for p in procs]
-    problems = [[x for x in log.splitlines() if " INFO " not in x][-15:] for log in logs]
+    problems = "\n".join(f"worker {i}:\n" + "\n".join([x for x in log.splitlines() if " INFO " not in x][-30:])
+                         for i, log in enumerate(logs))
     assert [p.returncode for p in procs] == [0, 0, 0], problems
     assert_exact(engine, state.tenant_id, expected(trimmed_tenant, synced_users(trimmed_tenant)))
 
