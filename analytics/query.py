@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlalchemy.engine import Engine
 
 from analytics.relationships import health as health_math
@@ -20,6 +20,7 @@ from analytics.relationships.config import HealthConfig, health_config
 from analytics.relationships.errors import AmbiguousTarget, TargetNotFound
 from analytics.relationships.kpis import RecordPeople, compute_kpis
 from analytics.settings import Settings
+from analytics.store import models
 from analytics.store import queries_relationships as q
 from analytics.views import (
     AccountSummary,
@@ -40,6 +41,7 @@ CLOSED_OPPORTUNITY = frozenset({"won", "lost", "closed"})
 LOOKAHEAD_DAYS = 365  # how far ahead "next interaction" looks
 TWO_HOP_CANDIDATES = 50  # people linked to the target whose colleagues we look up
 SAME_COMPANY_CANDIDATES = 200
+_ROLLUP = models.table_of(models.InteractionRollup)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,13 +180,23 @@ class RelationshipQueries:
         return HealthView(ref, result.score, result.state, result.trend,  # type: ignore[arg-type]
                           result.previous_score, factors, kpis, points, now, viewer)
 
+    def scope_contact_ids(self, tenant_id: str, target: TargetRef) -> tuple[int, ...]:
+        """The customer contacts a target covers (what :meth:`viewer_connection` takes)."""
+        with self.engine.connect() as conn:
+            return tuple(c.contact_id for c in self._scope(conn, tenant_id, target).contacts)
+
+    def viewer_connection(self, tenant_id: str, contact_ids: Sequence[int], viewer_user_id: str,
+                          now: datetime) -> ColleagueView | None:
+        """The viewer's own connection to these contacts (``HealthView.viewer_connection``)."""
+        with self.engine.connect() as conn:
+            return self._viewer_connection(conn, tenant_id, contact_ids, viewer_user_id, now)
+
     def _viewer_connection(self, conn: Connection, tenant_id: str, contact_ids: Sequence[int],
                            viewer_user_id: str | None, now: datetime) -> ColleagueView | None:
         if viewer_user_id is None or not contact_ids:
             return None
-        rows = [r for r in q.rollups_for_contacts(conn, tenant_id, contact_ids, until=now.date())
-                if r.user_id == viewer_user_id]
-        found = wk.edges(rows, as_of=now.date())
+        found = wk.edges(_user_rollups(conn, tenant_id, viewer_user_id, contact_ids, until=now.date()),
+                         as_of=now.date())
         return self._colleagues(conn, tenant_id, found[:1])[0] if found else None
 
     # --- who knows whom ------------------------------------------------------------------------------------
@@ -318,6 +330,21 @@ class RelationshipQueries:
                                         *_score(opp_scores.get(r.record_id)), last_with(r)) for r in opps]
         opp_views.sort(key=lambda v: (v.status in CLOSED_OPPORTUNITY, -(v.amount or 0.0), v.label))
         return MyRecordsView(user_id, tuple(summaries), tuple(lead_views), tuple(opp_views))
+
+
+def _user_rollups(conn: Connection, tenant_id: str, user_id: str, contact_ids: Sequence[int], *,
+                  until: date) -> list[q.RollupRow]:
+    """One user's rollup rows with these contacts (filtered in the database, not after reading every user's)."""
+    r = _ROLLUP.c
+    out: list[q.RollupRow] = []
+    ids = sorted(set(contact_ids))
+    for start in range(0, len(ids), 500):
+        stmt = (select(r.day, r.user_id, r.contact_id, r.kind, r.from_us, r.from_them, r.last_at)
+                .where(r.tenant_id == tenant_id, r.contact_id.in_(ids[start:start + 500]), r.user_id == user_id,
+                       r.day <= until))
+        out.extend(q.RollupRow(x.day, x.user_id, x.contact_id, x.kind, x.from_us, x.from_them, x.last_at)
+                   for x in conn.execute(stmt))
+    return out
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:

@@ -5,9 +5,11 @@ Authentication is on unless ``dev=True``, which is accepted only when the server
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +23,7 @@ from bot.conversation.commands import CommandTable
 from bot.conversation.ratelimit import RateLimiter
 from bot.conversation.service import ActionHandler, ConversationService
 from bot.features import Features, wire
-from bot.storage import StoreConversations, StoreDirectory
+from bot.storage import CachedRelationships, RefreshGenerations, StoreConversations, StoreDirectory
 from bot.teams_sdk.auth import LOOPBACK_HOSTS, AuthEndpoints
 from bot.teams_sdk.runtime import TeamsRuntime, build_runtime
 from bot.web.chart_links import ChartLinks
@@ -62,7 +64,7 @@ def create_app(settings: Settings, engine: Engine, *, dev: bool = False, feature
         raise ConfigError("RAPPORT_SECRET_KEY", "a secret key (it signs card actions and chart URLs)", "''")
     secret = (settings.secret_key or "rapport-dev-only").encode("utf-8")
     conversations = StoreConversations(engine)
-    features = features or Features()
+    features = _cached(features or Features(), engine)
     charts = ChartLinks(secret, settings.bot_public_url) if settings.bot_public_url else None
     commands, actions = wire(features, conversations=conversations, secret_key=secret, charts=charts)
     if opts.extra_commands is not None:
@@ -84,8 +86,37 @@ def create_app(settings: Settings, engine: Engine, *, dev: bool = False, feature
                                                            directory=directory, team=features.team,
                                                            clock=opts.clock, scores=features.scores))
     register_admin_routes(app, settings, engine, dev=dev)  # /admin/consent (docs/deploy.md)
+    app.on_startup.append(_store_threads(engine))
     app.on_cleanup.append(_close_runtime)
     return app
+
+
+def _cached(features: Features, engine: Engine) -> Features:
+    """Relationship answers cached per refresh generation (:class:`bot.storage.CachedRelationships`)."""
+    from analytics.query import RelationshipQueries
+
+    if isinstance(features.relationships, RelationshipQueries):
+        return replace(features, relationships=CachedRelationships(features.relationships,
+                                                                   RefreshGenerations(engine)))
+    return features
+
+
+def store_threads(engine: Engine) -> int:
+    """Worker threads for store calls: one per connection the engine's pool can open (4..32)."""
+    pool: Any = engine.pool
+    size = pool.size() if callable(getattr(pool, "size", None)) else 5
+    overflow = max(0, int(getattr(pool, "_max_overflow", 0) or 0))
+    return max(4, min(32, int(size) + overflow))
+
+
+def _store_threads(engine: Engine) -> Callable[[web.Application], Any]:
+    async def start(_app: web.Application) -> None:
+        # Every port call runs in the loop's default executor (asyncio.to_thread). Its default size,
+        # min(32, cores + 4), is 6 on two cores: 50 conversations would queue behind 6 store calls while the
+        # pool could serve 15 connections. Size it to the pool instead.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=store_threads(engine), thread_name_prefix="rapport-store"))
+    return start
 
 
 async def _close_runtime(app: web.Application) -> None:

@@ -6,17 +6,22 @@ dataclasses of :mod:`bot.conversation.model`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.engine import Engine
 
+from analytics.query import RelationshipQueries
 from analytics.store import models
 from analytics.store.ids import contact_key, normalise_address
 from analytics.store.ingest import dialect_insert
-from analytics.views import DayBreakdown, TargetRef
+from analytics.views import DayBreakdown, HealthView, MyRecordsView, TargetRef, WhoKnowsView
 from bot.conversation.model import ConversationRecord, Principal, Role
 from bot.ports import StoredPrediction
 
@@ -28,6 +33,7 @@ _LEAD = models.table_of(models.Lead)
 _OPP = models.table_of(models.Opportunity)
 _MEMBER = models.table_of(models.CrmMember)
 _SCORE = models.table_of(models.Score)
+T = TypeVar("T")
 
 # Tenant.options key listing the Entra object ids of the tenant's Rapport admins (they see sync health).
 ADMINS_OPTION = "admin_user_ids"
@@ -225,3 +231,141 @@ class StorePredictions:
                         r.record_id, r.value, r.label, bool(details.get("likely")), bool(details.get("stuck")),
                         str(details["stuck_reason"]) if details.get("stuck_reason") else None)
         return out
+
+
+# --- Relationship answers cached per analytics refresh ---------------------------------------------------------
+
+CACHE_ENTRIES = 20_000  # views kept (LRU), all tenants
+CACHE_MAX_AGE = 300.0  # seconds a cached view is served even if no refresh happened (new syncs show within this)
+GENERATION_TTL = 2.0  # seconds between reads of a tenant's refresh generation
+
+
+class RefreshGenerations:
+    """A tenant's analytics refresh generation: the time of its latest stored health score (None: never refreshed).
+
+    Read at most every ``ttl`` seconds per tenant, so a refresh shows within that delay.
+    """
+
+    def __init__(self, engine: Engine, *, ttl: float = GENERATION_TTL,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._engine = engine
+        self._ttl = ttl
+        self._monotonic = monotonic
+        self._seen: dict[str, tuple[float, datetime | None]] = {}
+
+    def of(self, tenant_id: str) -> datetime | None:
+        now = self._monotonic()
+        seen = self._seen.get(tenant_id)
+        if seen is not None and now - seen[0] < self._ttl:
+            return seen[1]
+        with self._engine.connect() as conn:
+            latest = conn.execute(select(func.max(_SCORE.c.computed_at)).where(
+                _SCORE.c.tenant_id == tenant_id, _SCORE.c.score_kind == "health")).scalar()
+        self._seen[tenant_id] = (now, latest)
+        return latest
+
+
+class _Lru:
+    """A thread-safe LRU of values with the monotonic time they were stored."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, now: float, max_age: float) -> Any:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            if now - item[0] >= max_age:
+                del self._items[key]
+                return None
+            self._items.move_to_end(key)
+            return item[1]
+
+    def put(self, key: Hashable, now: float, value: Any) -> None:
+        with self._lock:
+            self._items[key] = (now, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+class CachedRelationships:
+    """:class:`analytics.query.RelationshipQueries` with answers cached per tenant refresh generation.
+
+    A target's health (score, factors, KPIs, history) and who-knows answer are computed once per refresh
+    generation (and at most :data:`CACHE_MAX_AGE` seconds ago), then served to every asker; the asker's own
+    connection to the target is always read fresh (one indexed query). A tenant that was never refreshed is
+    answered live every time. Concurrent askers of the same uncached target wait for one computation.
+    """
+
+    def __init__(self, queries: RelationshipQueries, generations: RefreshGenerations, *,
+                 entries: int = CACHE_ENTRIES, max_age: float = CACHE_MAX_AGE,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.queries = queries
+        self._generations = generations
+        self._cache = _Lru(entries)
+        self._max_age = max_age
+        self._monotonic = monotonic
+        self._inflight: dict[Hashable, threading.Lock] = {}
+        self._inflight_lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def _cached(self, key: Hashable, compute: Callable[[], T]) -> T:
+        value = self._cache.get(key, self._monotonic(), self._max_age)
+        if value is not None:
+            self.hits += 1
+            return cast(T, value)
+        with self._inflight_lock:
+            lock = self._inflight.setdefault(key, threading.Lock())
+        try:
+            with lock:  # one computation per key; the others wait for it and read the cache
+                value = self._cache.get(key, self._monotonic(), self._max_age)
+                if value is None:
+                    self.misses += 1
+                    value = compute()  # errors (target not found, …) are raised, never cached
+                    self._cache.put(key, self._monotonic(), value)
+                else:
+                    self.hits += 1
+        finally:
+            with self._inflight_lock:
+                if self._inflight.get(key) is lock and not lock.locked():
+                    del self._inflight[key]
+        return cast(T, value)
+
+    def resolve_target(self, tenant_id: str, text: str) -> TargetRef:
+        generation = self._generations.of(tenant_id)
+        if generation is None:
+            return self.queries.resolve_target(tenant_id, text)
+        return self._cached(("resolve", tenant_id, " ".join(text.split()).lower(), generation),
+                            lambda: self.queries.resolve_target(tenant_id, text))
+
+    def health(self, tenant_id: str, target: TargetRef | str, *, viewer_user_id: str | None = None,
+               now: datetime) -> HealthView:
+        ref = target if isinstance(target, TargetRef) else self.resolve_target(tenant_id, target)
+        generation = self._generations.of(tenant_id)
+        if generation is None:
+            return self.queries.health(tenant_id, ref, viewer_user_id=viewer_user_id, now=now)
+
+        def compute() -> tuple[HealthView, tuple[int, ...]]:
+            view = self.queries.health(tenant_id, ref, now=now)
+            return view, self.queries.scope_contact_ids(tenant_id, ref)
+
+        view, contact_ids = self._cached(("health", tenant_id, ref, generation), compute)
+        viewer = (self.queries.viewer_connection(tenant_id, contact_ids, viewer_user_id, now)
+                  if viewer_user_id is not None else None)
+        return replace(view, viewer_connection=viewer)
+
+    def who_knows(self, tenant_id: str, target: TargetRef | str, *, now: datetime) -> WhoKnowsView:
+        ref = target if isinstance(target, TargetRef) else self.resolve_target(tenant_id, target)
+        generation = self._generations.of(tenant_id)
+        if generation is None:
+            return self.queries.who_knows(tenant_id, ref, now=now)
+        return self._cached(("who", tenant_id, ref, generation),
+                            lambda: self.queries.who_knows(tenant_id, ref, now=now))
+
+    def my_accounts(self, tenant_id: str, user_id: str, now: datetime) -> MyRecordsView:
+        return self.queries.my_accounts(tenant_id, user_id, now)
