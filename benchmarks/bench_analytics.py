@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import statistics
 import sys
 import time
@@ -66,12 +67,18 @@ def prepare(size: str, seed: int) -> tuple[Engine, str, dict[str, Any]]:
     ignore = OUT / ".gitignore"
     if not ignore.exists():
         ignore.write_text("*\n")
+    from graph_sync.emulator.generator.version import is_current
+
     tenant_dir = OUT / f"tenant-{size}-{seed}"
-    if not (tenant_dir / "ground_truth.json").exists():
+    db = OUT / f"analytics-{size}-{seed}.db"
+    if not is_current(tenant_dir, seed=seed, size=size):  # missing, incomplete or from an older generator
+        if tenant_dir.exists():
+            print(f"{tenant_dir} is from another generator version: regenerating it and its store", flush=True)
+            shutil.rmtree(tenant_dir)
+        db.with_suffix(".loaded").unlink(missing_ok=True)
         print(f"generating the {size} tenant into {tenant_dir} …", flush=True)
         seconds, report = _timed(lambda: generate_tenant(tenant_dir, seed=seed, size=size))  # type: ignore[arg-type]
         print(f"  {report.messages} messages, {report.meetings} meetings in {seconds:.0f} s", flush=True)
-    db = OUT / f"analytics-{size}-{seed}.db"
     done = db.with_suffix(".loaded")
     if not done.exists():
         for p in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):

@@ -68,13 +68,15 @@ def tenant_directory(data_dir: Path, size: str) -> Path:
 
 def ensure_tenant(data_dir: Path, size: str, say: Callable[[str], None]) -> DemoTenant:
     """Generate the tenant unless a complete one is already there (the generator is deterministic)."""
+    from graph_sync.emulator.generator.version import is_current
+
     target = tenant_directory(data_dir, size)
-    if not (target / "ground_truth.json").is_file():
+    if not is_current(target, seed=SEED, size=size):  # missing, interrupted or from an older generator
         from graph_sync.emulator.generator import generate_tenant  # numpy-heavy: only when generating
 
         say(f"Generating the synthetic {size} tenant in {target} (seed {SEED}) …")
         if target.exists():
-            shutil.rmtree(target)  # an interrupted earlier run
+            shutil.rmtree(target)  # an interrupted earlier run, or a tenant an older generator wrote
         report = generate_tenant(target, seed=SEED, size=size)  # type: ignore[arg-type]
         say(f"  {report.users} users, {report.messages:,} messages, {report.meetings:,} meetings "
             f"in {report.seconds:.1f} s")

@@ -3,7 +3,9 @@
 Strength of a user–contact pair, from the daily rollups:
 
 * every interaction counts with its type weight (a meeting says more than an email) and decays with age
-  (half-life 180 days), so recent contact counts more than old contact;
+  (half-life 60 days), so recent contact counts more than old contact: relationships move (accounts change
+  hands, people change role, new contacts ramp up) and who knows someone *now* is what an introduction needs —
+  a colleague who mailed a contact weekly until four months ago weighs a quarter of one who does so now;
 * ``us`` and ``them`` are the decayed, weighted counts of each direction; a two-way relationship weighs more:
   ``raw = (us + them) · (0.5 + reciprocity)`` with ``reciprocity = 2 · min(us, them) / (us + them)`` — one-way
   outreach counts half, a balanced exchange one and a half;
@@ -24,7 +26,7 @@ from datetime import date, datetime
 from analytics.relationships.config import DEFAULT_TYPE_WEIGHTS
 from analytics.store.queries_relationships import ContactRow, RollupRow
 
-HALF_LIFE_DAYS = 180.0
+HALF_LIFE_DAYS = 60.0
 STRENGTH_SCALE = 6.0
 STRONG_FROM = 60.0
 MODERATE_FROM = 30.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from pathlib import Path
 
 import typer
@@ -21,8 +22,12 @@ DEMO_SEED = 7
 
 def demo_tenant_dir(data_dir: Path) -> Path:
     """Generate the demo tenant under ``data_dir`` unless it is already there; return its directory."""
+    from graph_sync.emulator.generator.version import is_current
+
     target = data_dir / "demo-tenant"
-    if not (target / "organization.json").is_file():
+    if not is_current(target, seed=DEMO_SEED, size="demo"):  # missing, incomplete or from an older generator
+        if target.exists():
+            shutil.rmtree(target)
         # Imported here so serving an existing directory never loads the generator's numpy model.
         from graph_sync.emulator.generator import generate_tenant
         generate_tenant(target, seed=DEMO_SEED, size="demo")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,12 @@ from graph_sync.emulator.generator.org import (
     build_contacts,
     build_users,
 )
-from graph_sync.emulator.generator.relationships import ContactRealiser, choose_connectors, realise_account
+from graph_sync.emulator.generator.relationships import (
+    ContactRealiser,
+    choose_connectors,
+    plan_handovers,
+    realise_account,
+)
 from graph_sync.emulator.generator.simulate import DAY, Clock, RelationshipSimulator
 from graph_sync.emulator.generator.sink import TenantSink
 from graph_sync.emulator.generator.sizes import Size, profile
@@ -37,6 +42,7 @@ from graph_sync.emulator.generator.traffic import (
     team_meetings,
 )
 from graph_sync.emulator.generator.truth import TruthBuilder
+from graph_sync.emulator.generator.version import GENERATOR_VERSION
 
 REFERENCE_NOW = datetime(2026, 11, 1, tzinfo=UTC)
 LINK_CUT_DAYS = 60
@@ -119,7 +125,10 @@ def generate_tenant(out_dir: Path, *, seed: int, size: Size, clock: Any = time.p
     lists = internal_lists(people, teams)
     sink = TenantSink(out_dir, users, lists, now=now, ids=ids, rng=random.Random(seed * 7 + 3))
     sim = RelationshipSimulator(clock=frame, rng=rng, nprng=nprng, ids=ids, tenant_name=TENANT_NAME, rooms=rooms)
-    realiser = ContactRealiser(sim, p.strongest_threads_per_30d)
+    owner_team = {rep: t for t in teams for rep in t.rep_ids}
+    handovers = plan_handovers(rng, accounts, owner_team, frame, p.dynamics)
+    realiser = ContactRealiser(sim, p.strongest_threads_per_30d, dynamics=p.dynamics, handovers=handovers,
+                               users=by_id, outreach_senders=[u for u in people if u.role in ("rep", "manager")])
     truth = TruthBuilder(frame)
     plans: dict[tuple[str, str], RelationshipPlan] = {}
     account_by_id = {a.id: a for a in accounts}
@@ -128,13 +137,15 @@ def generate_tenant(out_dir: Path, *, seed: int, size: Size, clock: Any = time.p
         for contact in contacts:
             account = account_by_id[contact.account_id]
             team = teams[by_id[account.owner_id].team or 0]
-            connectors = [by_id[u] for u in choose_connectors(rng, contact, account, team)]
+            handover = handovers.get(account.id)
+            exclude = frozenset({handover.previous_owner_id}) if handover else frozenset()
+            connectors = [by_id[u] for u in choose_connectors(rng, contact, account, team, exclude)]
             members.setdefault(account.id, []).append((contact, connectors))
         for account in accounts:
             drawn, account_ok = realise_account(realiser, account, members.get(account.id, []))
             truth.account_matches[account.id] = account_ok
-            for (contact, _), outcomes in zip(members.get(account.id, []), drawn, strict=True):
-                for o in outcomes:
+            for (contact, _), outcome in zip(members.get(account.id, []), drawn, strict=True):
+                for o in outcome.relationships:
                     plans[(o.plan.user_id, o.plan.contact_email)] = o.plan
                     for mail in sim.mails(o.realised, by_id[o.plan.user_id], contact, account):
                         sink.write_mail(mail)
@@ -142,7 +153,11 @@ def generate_tenant(out_dir: Path, *, seed: int, size: Size, clock: Any = time.p
                         sink.write_meeting(meeting)
                     o.realised.threads.clear()  # written: let them go, the large size must stay flat in memory
                     o.realised.meetings.clear()
-                truth.add_contact(contact, outcomes)
+                for w in outcome.outreach:
+                    for mail in sim.mails(w.realised, by_id[w.user_id], contact, account):
+                        sink.write_mail(mail)
+                    w.realised.threads.clear()
+                truth.add_contact(contact, outcome)
         vp = next(u for u in users if u.role == "vp")
         for mail in internal_mail(sim, people, teams, vp, p.internal_threads_per_user_per_30d):
             sink.write_mail(mail)
@@ -188,7 +203,7 @@ def generate_tenant(out_dir: Path, *, seed: int, size: Size, clock: Any = time.p
     }
     ground_truth = {
         "format": FORMAT,
-        "generator": {"seed": seed, "size": size},
+        "generator": {"seed": seed, "size": size, "version": GENERATOR_VERSION},
         "tenant": {"id": tenant_id, "name": TENANT_NAME, "domains": [TENANT_DOMAIN, INITIAL_DOMAIN]},
         "reference_now": iso(now),
         "windows": {"span_start": iso(frame.span_start), "recent_start": iso(frame.recent_start),
@@ -207,6 +222,10 @@ def generate_tenant(out_dir: Path, *, seed: int, size: Size, clock: Any = time.p
         "accounts": truth.accounts(accounts),
         "contacts": truth.contacts,
         "relationships": truth.relationships,
+        "handovers": [{"account_id": a, "previous_owner_id": h.previous_owner_id, "owner_id": h.owner_id,
+                       "at": iso(h.at)} for a, h in sorted(handovers.items())],
+        "outreach": truth.outreach,
+        "dynamics": asdict(p.dynamics),
         "crm": {
             "leads": {"label": {"column": "status", "positive": "Qualified", "negative": "Disqualified"},
                       "intercept": crm_model.LEAD_INTERCEPT, "coefficients": crm_model.LEAD_COEFFICIENTS,

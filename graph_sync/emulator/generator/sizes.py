@@ -9,6 +9,21 @@ Size = Literal["small", "demo", "large"]
 
 
 @dataclass(frozen=True)
+class Dynamics:
+    """How relationships change over the history (docs/synthetic-tenant.md, "Relationships change").
+
+    Rates are per year of history, so the 180-day small tenant sees half as many events per record.
+    """
+
+    handovers_per_account_year: float = 0.25  # an account's owner changes (territory or role change, departure)
+    handover_margin_days: int = 30  # no handover in the first or the last 30 days of the history
+    outreach_sequences_per_contact_year: float = 0.3  # unanswered one-way sequences from a non-connector
+    outreach_messages: tuple[int, int] = (3, 8)  # messages in a sequence before the sender gives up
+    outreach_gap_days: tuple[float, float] = (2.0, 7.0)  # days between two messages of a sequence
+    new_start_after_cut_days: int = 30  # new weaker relationships start between the recent window and this
+
+
+@dataclass(frozen=True)
 class SizeProfile:
     """How big a generated tenant is. Rates are per 30 days; spans and windows are in days."""
 
@@ -28,6 +43,7 @@ class SizeProfile:
     opportunities: int
     newsletters_per_user_per_30d: float
     internal_threads_per_user_per_30d: float
+    dynamics: Dynamics = Dynamics()
 
 
 PROFILES: dict[str, SizeProfile] = {

@@ -7,7 +7,7 @@ from typing import Any
 
 from graph_sync.emulator.generator.graphjson import iso
 from graph_sync.emulator.generator.model import Account, Contact
-from graph_sync.emulator.generator.relationships import RelationshipOutcome
+from graph_sync.emulator.generator.relationships import ContactOutcome
 from graph_sync.emulator.generator.simulate import (
     DECLINING_RATIO,
     IMPROVING_RATIO,
@@ -29,13 +29,16 @@ class TruthBuilder:
         self.clock = clock
         self.relationships: list[dict[str, Any]] = []
         self.contacts: list[dict[str, Any]] = []
+        self.outreach: list[dict[str, Any]] = []
         self._account_counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         self._account_users: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._account_last: dict[str, dict[str, float]] = defaultdict(dict)
         self.account_matches: dict[str, bool] = {}
 
-    def add_contact(self, contact: Contact, outcomes: list[RelationshipOutcome]) -> None:
-        """Record one contact's relationships (the first outcome is its planted strongest)."""
+    def add_contact(self, contact: Contact, outcome: ContactOutcome) -> None:
+        """Record one contact's relationships (the first outcome is its planted strongest) and sequences."""
+        outcomes = outcome.relationships
+        handover = outcomes[0].handover
         ranked = sorted(outcomes, key=lambda o: (-o.realised.total, -(o.realised.last or 0.0)))
         rank_of = {o.plan.user_id: n for n, o in enumerate(ranked)}
         nexts = [o.realised.next_meeting for o in outcomes if o.realised.next_meeting is not None]
@@ -43,6 +46,8 @@ class TruthBuilder:
             "email": contact.email, "name": contact.name, "account_id": contact.account_id,
             "title": contact.title, "free_mail": contact.free_mail,
             "strongest_connector": outcomes[0].plan.user_id,
+            "trajectory": outcomes[0].plan.trajectory,
+            "handed_over_from": handover.previous_owner_id if handover else None,
             "ranked_connectors": [o.plan.user_id for o in ranked],
             "last_interaction": _t(max((o.realised.last for o in outcomes if o.realised.last), default=None)),
             "next_meeting": _t(min(nexts)) if nexts else None,
@@ -55,6 +60,9 @@ class TruthBuilder:
                 "trajectory": plan.trajectory,
                 "realised_trajectory": classify(r.before, r.recent, self.clock),
                 "realised_matches_plan": o.matches_plan,
+                "handover": None if o.handover is None else {
+                    "role": "owner" if o.plan.user_id == o.handover.owner_id else "previous_owner",
+                    "at": iso(o.handover.at)},
                 "planted": {
                     "threads_per_30d": plan.threads_per_30d, "meetings_per_30d": plan.meetings_per_30d,
                     "start": iso(plan.start), "end": iso(min(plan.end, self.clock.now)),
@@ -87,6 +95,21 @@ class TruthBuilder:
             if r.last is not None:
                 prev = self._account_last[plan.account_id].get(plan.user_id, 0.0)
                 self._account_last[plan.account_id][plan.user_id] = max(prev, r.last)
+        for w in outcome.outreach:
+            r = w.realised
+            self.outreach.append({
+                "user_id": w.user_id, "contact_email": contact.email, "account_id": contact.account_id,
+                "messages": r.user_to_contact, "interactions_before": r.before, "interactions_recent": r.recent,
+                "interactions_after_link_cut": r.after_link_cut,
+                "first_interaction": _t(r.first), "last_interaction": _t(r.last),
+            })
+            counts = self._account_counts[contact.account_id]
+            counts[0] += r.before
+            counts[1] += r.recent
+            self._account_users[contact.account_id][w.user_id] += r.total
+            if r.last is not None:
+                prev = self._account_last[contact.account_id].get(w.user_id, 0.0)
+                self._account_last[contact.account_id][w.user_id] = max(prev, r.last)
 
     def accounts(self, accounts: list[Account]) -> list[dict[str, Any]]:
         """Per account: planted trajectory, realised counts and class, connectors ranked by interactions."""

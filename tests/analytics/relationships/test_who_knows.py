@@ -52,3 +52,10 @@ def test_automated_senders_are_recognised() -> None:
     assert is_automated(contact("carol@fabrikam.com", "bulk"))
     assert not is_automated(contact("carol@fabrikam.com"))
     assert not is_automated(contact("listerine.fan@fabrikam.com"))
+
+
+def test_a_frequent_relationship_that_stopped_yields_to_the_one_that_took_over() -> None:
+    # Weekly for 200 days until 60 days ago (the account was handed over), then weekly with the new owner.
+    rows = [row("u-previous", d, 1, 1) for d in range(60, 260, 7)] + [row("u-owner", d, 1, 1) for d in range(0, 60, 7)]
+    assert [e.user_id for e in edges(rows, as_of=AS_OF)] == ["u-owner", "u-previous"]
+    assert message_count_ranking(rows, as_of=AS_OF) == ["u-previous", "u-owner"]

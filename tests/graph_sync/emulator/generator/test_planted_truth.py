@@ -97,11 +97,17 @@ def test_planted_trajectories_show_in_the_recounted_interactions(
     mail_of = {u["id"]: u["mail"] for u in truth["users"]}
     recent_start = truth["windows"]["recent_start"]
     shown = 0
+    # A handed-over relationship is one process in two halves: its plan shows in the halves together.
+    processes: dict[tuple[str, str], list[str]] = defaultdict(list)
+    planted: dict[tuple[str, str], str] = {}
     for r in truth["relationships"]:
-        times = recount[(mail_of[r["user_id"]], r["contact_email"])]
+        key = (r["contact_email"], "handover") if r["handover"] else (r["contact_email"], r["user_id"])
+        processes[key] += recount[(mail_of[r["user_id"]], r["contact_email"])]
+        planted[key] = r["trajectory"]
+    for key, times in processes.items():
         recent = sum(t >= recent_start for t in times)
-        shown += _classify(len(times) - recent, recent, truth) == r["trajectory"]
-    assert shown / len(truth["relationships"]) >= 0.97
+        shown += _classify(len(times) - recent, recent, truth) == planted[key]
+    assert shown / len(processes) >= 0.97
     assert {r["trajectory"] for r in truth["relationships"]} == {"improving", "steady", "declining", "dormant",
                                                                   "new"}
     accounts = truth["accounts"]
@@ -114,18 +120,67 @@ def test_each_contacts_strongest_connector_is_most_frequent_most_recent_and_two_
     by_contact: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in truth["relationships"]:
         by_contact[r["contact_email"]].append(r)
+    handed_over = 0
     for contact in truth["contacts"]:
         rels = by_contact[contact["email"]]
         strongest = next(r for r in rels if r["user_id"] == contact["strongest_connector"])
         top = recount[(mail_of[strongest["user_id"]], contact["email"])]
+        previous = [r for r in rels if r["handover"] and r is not strongest]
+        if contact["handed_over_from"]:  # the owner took over from the previous owner: count both halves
+            handed_over += 1
+            (half,) = previous
+            assert half["user_id"] == contact["handed_over_from"] and strongest["handover"]["role"] == "owner"
+            earlier = recount[(mail_of[half["user_id"]], contact["email"])]
+            assert max(earlier) < max(top)
+            top = top + earlier
+        else:
+            assert previous == [] and contact["ranked_connectors"][0] == contact["strongest_connector"]
         for other in rels:
-            if other is strongest:
+            if other is strongest or other in previous:
                 continue
             theirs = recount[(mail_of[other["user_id"]], contact["email"])]
             assert len(top) > len(theirs) and max(top) > max(theirs)
         assert strongest["realised"]["messages_user_to_contact"] > 0
         assert strongest["realised"]["messages_contact_to_user"] > 0
-        assert contact["ranked_connectors"][0] == contact["strongest_connector"]
+    assert handed_over > 0
+
+
+def test_handovers_split_the_strongest_relationship_at_the_handover_date(
+        recount: dict[Pair, list[str]], truth: dict[str, Any]) -> None:
+    mail_of = {u["id"]: u["mail"] for u in truth["users"]}
+    handovers = {h["account_id"]: h for h in truth["handovers"]}
+    halves = [r for r in truth["relationships"] if r["handover"]]
+    assert halves and len(halves) % 2 == 0
+    for r in halves:
+        h = handovers[r["account_id"]]
+        assert r["handover"]["at"] == h["at"]
+        times = recount[(mail_of[r["user_id"]], r["contact_email"])]
+        if r["handover"]["role"] == "owner":
+            assert r["user_id"] == h["owner_id"] and min(times) >= h["at"]
+        else:
+            assert r["user_id"] == h["previous_owner_id"] and max(times) < h["at"]
+
+
+def test_one_way_sequences_are_never_answered(small_tenant: Path, truth: dict[str, Any]) -> None:
+    mail_of = {u["id"]: u["mail"] for u in truth["users"]}
+    sequences = {(mail_of[w["user_id"]], w["contact_email"]): w for w in truth["outreach"]}
+    assert sequences
+    connectors = {(r["user_id"], r["contact_email"]) for r in truth["relationships"]}
+    assert not connectors & {(w["user_id"], w["contact_email"]) for w in truth["outreach"]}
+    sent: dict[Pair, int] = defaultdict(int)
+    seen: set[str] = set()
+    for user_id in mail_of:
+        for m in read_jsonl(small_tenant / "mail" / f"{user_id}.jsonl"):
+            if m["internetMessageId"] in seen:
+                continue
+            seen.add(m["internetMessageId"])
+            sender = _addr(m["from"])
+            for rcpt in (_addr(r) for r in m["toRecipients"]):
+                assert (rcpt, sender) not in sequences  # the contact never writes back
+                if (sender, rcpt) in sequences:
+                    sent[(sender, rcpt)] += 1
+    for pair, w in sequences.items():
+        assert sent[pair] == w["messages"] == w["interactions_before"] + w["interactions_recent"]
 
 
 def test_realised_response_times_follow_the_planted_medians(truth: dict[str, Any]) -> None:
