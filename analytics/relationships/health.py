@@ -351,22 +351,28 @@ class BatchScores:
         now, then = self.now, self.then
         scores = [None if math.isnan(x) else x for x in now.score.tolist()]
         previous = [None if math.isnan(x) else x for x in then.score.tolist()]
-        values = np.round(now.values, 4).tolist()
+        moved = [a is not None and b is not None for a, b in zip(scores, previous, strict=True)]
         weights = [repr(w) for w in np.round(now.weights, 4).tolist()]
-        points = np.round(now.points, 1).tolist()
         changes_all = self.changes()
         moves = np.argsort(-np.abs(changes_all), axis=1, kind="stable").tolist()
-        changes = changes_all.tolist()
-        natural = list(range(len(FACTORS)))
+        # One column of JSON fragments per factor, then each record's four in its order.
+        columns = []
+        for k, (v_col, p_col, c_col) in enumerate(zip(np.round(now.values, 4).T.tolist(),
+                                                     np.round(now.points, 1).T.tolist(),
+                                                     changes_all.T.tolist(), strict=True)):
+            head = f'{{"name": "{FACTORS[k]}", "value": '
+            tail = f', "weight": {weights[k]}, "points": '
+            columns.append([f'{head}{v!r}{tail}{p!r}, "change": {repr(c) if m else "null"}}}'
+                            for v, p, c, m in zip(v_col, p_col, c_col, moved, strict=True)])
+        first, second, third, fourth = columns
         out: list[tuple[float | None, str, str, str]] = []
         for i, (score, state, trend) in enumerate(zip(scores, self.state(config), self.trend, strict=True)):
             before = previous[i]
-            moved = score is not None and before is not None
-            v, p, c = values[i], points[i], changes[i]
-            factors = ", ".join(
-                f'{{"name": "{FACTORS[k]}", "value": {v[k]!r}, "weight": {weights[k]}, "points": {p[k]!r}, '
-                f'"change": {repr(c[k]) if moved else "null"}}}' for k in (moves[i] if moved else natural))
-            text = f'{{"previous": {"null" if before is None else repr(before)}, "factors": [{factors}]}}'
+            if moved[i]:
+                w, x, y, z = (columns[k][i] for k in moves[i])
+            else:
+                w, x, y, z = first[i], second[i], third[i], fourth[i]
+            text = f'{{"previous": {"null" if before is None else repr(before)}, "factors": [{w}, {x}, {y}, {z}]}}'
             out.append((score, state, trend, text))
         return out
 
