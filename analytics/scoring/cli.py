@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import threading
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from analytics.scoring.parsing import parse_datetime
 from analytics.scoring.providers import default_providers
 from analytics.scoring.scores import GradeBands
 from analytics.scoring.training import TrainingConfig
+from analytics.scoring.watch import RoundReport, Watcher
 from analytics.store import models
 
 app = typer.Typer(help="Predictive lead and opportunity scoring.", no_args_is_help=True)
@@ -158,6 +161,39 @@ def score_cmd(ctx: typer.Context, record_type: str = typer.Argument(..., help="l
         table.add_row(k.record_id, f"{k.value:.0f}", k.grade, k.trend, pos[0].text if pos else "",
                       neg[0].text if neg else "", "yes" if k.stuck else "")
     c.console.print(table)
+
+
+@app.command("watch")
+def watch_cmd(ctx: typer.Context,
+              interval: float = typer.Option(60.0, "--interval", min=1.0, help="Seconds between rounds."),
+              full_every_hours: float = typer.Option(24.0, "--full-every-hours", min=1.0,
+                                                     help="Rescore every open record at least this often."),
+              tenant: str | None = typer.Option(None, "--tenant", help="Only this tenant (default: all).")) -> None:
+    """Keep scores fresh until stopped: new and changed open records within one interval, all open ones daily."""
+    c = cli_context(ctx)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    t = models.table_of(models.Tenant)
+
+    def tenants() -> list[str]:
+        if tenant:
+            return [tenant]
+        with c.engine.connect() as conn:
+            return [str(r.tenant_id) for r in conn.execute(select(t.c.tenant_id).order_by(t.c.tenant_id))]
+
+    def report(rounds: list[RoundReport]) -> None:
+        for r in rounds:
+            if r.scored:
+                why = ", ".join(f"{n} {reason}" for reason, n in sorted(r.due.items()))
+                c.console.print(f"{datetime.now(UTC):%H:%M:%S} {r.tenant_id} {r.record_type}: scored {r.scored} ({why})")
+
+    watcher = Watcher(c.engine, tenants, lambda: default_providers(c.engine, c.settings),
+                      clock=lambda: datetime.now(UTC), sleep=stop.wait, stop=stop.is_set, interval=interval,
+                      bands=_bands(c), full_every=timedelta(hours=full_every_hours), on_round=report)
+    c.console.print(f"Scoring watch: a round every {interval:g} s, every open record at least every "
+                    f"{full_every_hours:g} h. Ctrl-C stops.")
+    watcher.run()
 
 
 @app.command("report")

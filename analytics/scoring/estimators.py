@@ -6,10 +6,11 @@ row, ``base + contributions.sum(axis=1) == decision_function(X)`` (log-odds) up 
 
 * :class:`AdditiveLogisticClassifier` — logistic regression on :class:`TabularEncoder` output; a feature's
   contribution is ``Σ w_j (z_j − mean_j)`` over its encoded columns, the base ``b + Σ w_j mean_j`` (exact).
-* :class:`PathBoostingClassifier` — gradient-boosted trees (scikit-learn's ``GradientBoostingClassifier``) with
-  path attributions (Saabas): every split on a path moves the prediction from the parent's expected value to the
-  child's; the move is credited to the split feature. Expected node values are recomputed from leaf values and
-  training weights, so the base is the training-set expectation and the sum telescopes to the leaf (exact).
+* :class:`PathBoostingClassifier` — histogram gradient boosting (scikit-learn's ``HistGradientBoostingClassifier``,
+  native categorical splits) with path attributions (Saabas): every split on a path moves the prediction from the
+  parent's expected value to the child's; the move is credited to the split feature. Expected node values are
+  recomputed from leaf values and training counts, so the base is the training-set expectation and the sum
+  telescopes to the leaf (exact). Per tree, a leaf → contributions table is built once at fit time.
 * :class:`PlattCalibratedClassifier` — wraps either; fits a sigmoid ``a·f + b`` on out-of-fold decision values
   (Platt scaling) and scales the explanation by ``a`` (and the base by ``a``, plus ``b``), so reasons still add
   up exactly, now to the calibrated log-odds.
@@ -22,9 +23,9 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
@@ -133,91 +134,122 @@ class AdditiveLogisticClassifier(_BinaryExplainable):
 
 
 class PathBoostingClassifier(_BinaryExplainable):
-    """Gradient-boosted regression trees on the log-loss, with exact path (Saabas) attributions.
+    """Histogram gradient boosting on the log-loss, with exact path (Saabas) attributions.
 
-    Parameters mirror scikit-learn's ``GradientBoostingClassifier``; ``categorical_features`` are one-hot
-    encoded first (trees then split on single categories), numbers are median-imputed with a missing flag.
+    scikit-learn's ``HistGradientBoostingClassifier`` does the boosting: ``categorical_features`` are split on
+    natively (codes as :class:`~analytics.scoring.features.FeatureBuilder` makes them, below 255) and missing
+    values follow the side learnt for them, so no encoding is needed. At fit time every tree gets a table
+    *leaf → contribution per input feature*: each split on the way to the leaf credits ``E[child] − E[parent]``
+    (expected values recomputed from leaf values and training counts) to its feature. :meth:`explain` finds each
+    row's leaf in every tree with scikit-learn's own traversal (a copy of the tree whose leaf values are the
+    leaf numbers) and adds the table rows; the sums telescope to the leaf values, so ``base + Σ = log-odds``.
+
+    Parameters
+    ----------
+    n_estimators : int, default=200
+        Boosting iterations (trees).
+    learning_rate : float, default=0.05
+    max_leaf_nodes : int, default=4
+        Leaves per tree: small trees keep interactions low-order, so attributions stay close to true effects.
+    min_samples_leaf : int, default=20
+    l2_regularization : float, default=1.0
+    categorical_features : sequence of int, default=()
+        Columns holding non-negative integer category codes (``NaN`` = missing).
+    random_state : int or None, default=0
     """
 
-    def __init__(self, n_estimators: int = 150, learning_rate: float = 0.1, max_depth: int = 3,
-                 subsample: float = 0.8, min_samples_leaf: int = 20, categorical_features: Sequence[int] = (),
+    def __init__(self, n_estimators: int = 200, learning_rate: float = 0.05, max_leaf_nodes: int = 4,
+                 min_samples_leaf: int = 20, l2_regularization: float = 1.0, categorical_features: Sequence[int] = (),
                  random_state: int | None = 0) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
-        self.max_depth = max_depth
-        self.subsample = subsample
+        self.max_leaf_nodes = max_leaf_nodes
         self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
         self.categorical_features = categorical_features
         self.random_state = random_state
 
     def fit(self, X: Any, y: Any) -> PathBoostingClassifier:
-        """Encode ``X``, boost trees, and precompute the node-to-feature attribution matrix."""
+        """Boost trees and precompute each tree's leaf-to-feature contribution table."""
         X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite="allow-nan")
         target = self._targets(y)
-        self.encoder_ = TabularEncoder(self.categorical_features, n_bins=0, scale=False).fit(X)
-        Z = self.encoder_.transform(X)
-        self.model_ = GradientBoostingClassifier(
-            n_estimators=self.n_estimators, learning_rate=self.learning_rate, max_depth=self.max_depth,
-            subsample=self.subsample, min_samples_leaf=self.min_samples_leaf, random_state=self.random_state,
-        ).fit(Z, target)
-        group = sparse.csr_matrix(self.encoder_.group_matrix())
-        blocks: list[sparse.csr_matrix] = []
-        root_total = 0.0
-        leaf_total = np.zeros(1)
-        for est in self.model_.estimators_[:, 0]:
-            tree = est.tree_
-            expected = self._expected_values(tree)
+        n = X.shape[1]
+        mask = np.zeros(n, dtype=bool)
+        cats = [int(i) for i in self.categorical_features]
+        if any(i < 0 or i >= n for i in cats):
+            raise ValueError(f"categorical_features must be column indices below {n}")
+        mask[cats] = True
+        self.model_ = HistGradientBoostingClassifier(
+            max_iter=self.n_estimators, learning_rate=self.learning_rate, max_leaf_nodes=self.max_leaf_nodes,
+            min_samples_leaf=self.min_samples_leaf, l2_regularization=self.l2_regularization,
+            categorical_features=mask if mask.any() else None, early_stopping=False,
+            random_state=self.random_state,
+        ).fit(X, target)
+        self.leaf_trees_: list[TreePredictor] = []
+        tables: list[Matrix] = []
+        # With categorical columns, the model reorders its input (categories first, then numbers): tree feature
+        # ``r`` is input column ``original[r]``.
+        original = np.r_[np.flatnonzero(mask), np.flatnonzero(~mask)] if mask.any() else np.arange(n)
+        offset, root_total = 0, 0.0
+        for (predictor,) in self.model_._predictors:
+            nodes = predictor.nodes
+            expected = self._expected_values(nodes)
             root_total += expected[0]
-            blocks.append(self._node_deltas(tree, expected, Z.shape[1]) @ group)
-            leaf_total = leaf_total + tree.value[est.apply(Z[:1]), 0, 0]
-        lr = self.learning_rate
-        self.path_matrix_ = sparse.vstack(blocks).tocsr() * lr
-        # decision_function = init + lr·Σ leaf values; the path sums telescope to lr·Σ (leaf − E[root]).
-        init = float(self.model_.decision_function(Z[:1])[0] - lr * leaf_total[0])
-        self.expected_value_ = init + lr * root_total
+            tables.append(self._cumulative(nodes, expected, original))
+            numbered = nodes.copy()
+            numbered["value"] = offset + np.arange(len(nodes), dtype=np.float64)  # leaf → its table row
+            self.leaf_trees_.append(TreePredictor(numbered, predictor.binned_left_cat_bitsets,
+                                                  predictor.raw_left_cat_bitsets))
+            offset += len(nodes)
+        self.leaf_table_ = np.vstack(tables) if tables else np.zeros((0, n))
+        self.expected_value_ = float(self.model_._baseline_prediction.ravel()[0]) + root_total
         return self
 
     @staticmethod
-    def _expected_values(tree: Any) -> Vector:
-        """Each node's training-weighted mean leaf value (leaf values as boosting left them)."""
-        left, right = tree.children_left, tree.children_right
-        weight = tree.weighted_n_node_samples
-        expected: Vector = np.array(tree.value[:, 0, 0], dtype=np.float64)
-        # Children always have larger ids than their parent in scikit-learn trees: one reverse pass suffices.
-        for node in range(tree.node_count - 1, -1, -1):
-            if left[node] != -1:
+    def _expected_values(nodes: Any) -> Vector:
+        """Each node's training-count-weighted mean leaf value."""
+        expected: Vector = np.array(nodes["value"], dtype=np.float64)
+        weight: Vector = np.array(nodes["count"], dtype=np.float64)
+        left, right, leaf = nodes["left"], nodes["right"], nodes["is_leaf"]
+        # Children are numbered after their parent (the grower appends them): one reverse pass suffices.
+        for node in range(len(nodes) - 1, -1, -1):
+            if not leaf[node]:
                 lo, hi = left[node], right[node]
-                expected[node] = (weight[lo] * expected[lo] + weight[hi] * expected[hi]) / (weight[lo] + weight[hi])
+                weight[node] = weight[lo] + weight[hi]
+                expected[node] = (weight[lo] * expected[lo] + weight[hi] * expected[hi]) / weight[node]
         return expected
 
     @staticmethod
-    def _node_deltas(tree: Any, expected: Vector, n_encoded: int) -> sparse.csr_matrix:
-        """Rows = nodes; each non-root node holds ``E[node] − E[parent]`` at the parent's split feature."""
-        rows, cols, vals = [], [], []
-        for parent in range(tree.node_count):
-            for child in (tree.children_left[parent], tree.children_right[parent]):
-                if child != -1:
-                    rows.append(child)
-                    cols.append(tree.feature[parent])
-                    vals.append(expected[child] - expected[parent])
-        return sparse.csr_matrix((vals, (rows, cols)), shape=(tree.node_count, n_encoded))
+    def _cumulative(nodes: Any, expected: Vector, original: NDArray[np.intp]) -> Matrix:
+        """Rows = nodes: the contributions accumulated on the path from the root to that node."""
+        table = np.zeros((len(nodes), len(original)))
+        for parent in range(len(nodes)):  # parents before children, so the parent's row is complete
+            if not nodes["is_leaf"][parent]:
+                feature = int(original[nodes["feature_idx"][parent]])
+                for child in (int(nodes["left"][parent]), int(nodes["right"][parent])):
+                    table[child] = table[parent]
+                    table[child, feature] += expected[child] - expected[parent]
+        return table
 
-    def _encode(self, X: Any) -> Matrix:
-        check_is_fitted(self, "path_matrix_")
-        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
-        return self.encoder_.transform(X)
+    def _validated(self, X: Any) -> Matrix:
+        check_is_fitted(self, "leaf_table_")
+        out: Matrix = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
+        return out
 
     def decision_function(self, X: Any) -> Vector:
         """Log-odds of the positive class."""
-        Z = self._encode(X)
-        out: Vector = self.model_.decision_function(Z)
+        X = self._validated(X)
+        out: Vector = self.model_.decision_function(X)
         return out
 
     def explain(self, X: Any) -> tuple[float, Matrix]:
         """Base value and per-input-feature path contributions that sum exactly to :meth:`decision_function`."""
-        Z = self._encode(X)
-        paths = sparse.hstack([est.decision_path(Z) for est in self.model_.estimators_[:, 0]]).tocsr()
-        contrib = np.asarray((paths @ self.path_matrix_).todense(), dtype=np.float64)
+        X = np.ascontiguousarray(self.model_._preprocess_X(self._validated(X), reset=False))
+        known, f_idx_map = self.model_._bin_mapper.make_known_categories_bitsets()
+        contrib = np.zeros((X.shape[0], self.n_features_in_))
+        for tree in self.leaf_trees_:
+            rows = tree.predict(X, known, f_idx_map, 1).astype(np.intp)
+            contrib += self.leaf_table_[rows]
         return self.expected_value_, contrib
 
 

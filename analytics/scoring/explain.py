@@ -64,23 +64,36 @@ def reason_text(builder: FeatureBuilder, j: int, value: float, record_type: str)
 
 def explain_rows(builder: FeatureBuilder, X: Matrix, base: float, contributions: Matrix, record_type: str,
                  limit: int = DETAIL_REASONS) -> list[Explanation]:
-    """One :class:`Explanation` per row of ``X`` from a model's ``explain`` output."""
+    """One :class:`Explanation` per row of ``X`` from a model's ``explain`` output.
+
+    Ranking is vectorised over all rows; a sentence depends only on the feature and its value, so each distinct
+    ``(feature, value)`` is put into words once per call.
+    """
+    n, m = contributions.shape
+    k = min(limit, m)
+    totals = contributions.sum(axis=1)
+    logits = base + totals
+    probabilities = 1.0 / (1.0 + np.exp(-logits))
+    top = np.argsort(-contributions, axis=1, kind="stable")[:, :k]
+    bottom = np.argsort(contributions, axis=1, kind="stable")[:, :k]
+    words: dict[tuple[int, float | None], tuple[str, str, float | None, int | None]] = {}
+    features = builder.features
+
+    def reason(i: int, j: int) -> Reason:
+        value = float(X[i, j])
+        key = (j, None if np.isnan(value) else value)
+        said = words.get(key)
+        if said is None:
+            said = words[key] = reason_text(builder, j, value, record_type)
+        shown, text, rate, count = said
+        f = features[j]
+        return Reason(f.key, f.label, shown, float(contributions[i, j]), text, rate, count)
+
     out: list[Explanation] = []
-    for i in range(X.shape[0]):
+    for i in range(n):
         row = contributions[i]
-        logit = float(base + row.sum())
-        order = np.argsort(-row)
-        pos = [j for j in order[:limit] if row[j] > MIN_CONTRIBUTION]
-        neg = [j for j in order[::-1][:limit] if row[j] < -MIN_CONTRIBUTION]
-
-        def reason(j: int, _i: int = i, _row: np.ndarray = row) -> Reason:
-            shown, text, rate, count = reason_text(builder, int(j), float(X[_i, j]), record_type)
-            f = builder.features[int(j)]
-            return Reason(f.key, f.label, shown, float(_row[j]), text, rate, count)
-
-        out.append(Explanation(
-            base=float(base), logit=logit, probability=float(1.0 / (1.0 + np.exp(-logit))),
-            positive=tuple(reason(j) for j in pos), negative=tuple(reason(j) for j in neg),
-            total_contribution=float(row.sum()),
-        ))
+        pos = tuple(reason(i, int(j)) for j in top[i] if row[j] > MIN_CONTRIBUTION)
+        neg = tuple(reason(i, int(j)) for j in bottom[i] if row[j] < -MIN_CONTRIBUTION)
+        out.append(Explanation(base=float(base), logit=float(logits[i]), probability=float(probabilities[i]),
+                               positive=pos, negative=neg, total_contribution=float(totals[i])))
     return out

@@ -202,10 +202,28 @@ class FeatureBuilder:
     def transform(self, records: Sequence[ScoringRecord]) -> Matrix:
         """The numeric matrix of ``records``: one row per record, one column per :attr:`features` entry."""
         out = np.full((len(records), len(self.features)), np.nan)
+        # Category codes through one dict per feature (``tuple.index`` per cell was most of the time here).
+        codes: list[dict[str, float] | None] = []
+        for feature in self.features:
+            if feature.kind != "category":
+                codes.append(None)
+                continue
+            codes.append({name: float(i) for i, name in enumerate(feature.categories)})
         for i, record in enumerate(records):
             raw = _raw_values(record)
+            row = out[i]
             for j, feature in enumerate(self.features):
-                out[i, j] = self._encode(feature, raw.get(feature.key), record.created_at)
+                value = raw.get(feature.key)
+                if value is None or value == "":
+                    continue
+                table = codes[j]
+                if table is not None:
+                    code = table.get(str(value))
+                    row[j] = code if code is not None else table.get(OTHER, np.nan)
+                elif feature.is_date or not _is_number(value):
+                    row[j] = self._encode(feature, value, record.created_at)
+                else:
+                    row[j] = float(value)
         return out
 
     # --- statistics for reasons ----------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,3 +44,12 @@ class ScoringRecord:
     def as_of(self, now: datetime) -> datetime:
         """The moment the record's features describe: its closing for closed records, ``now`` for open ones."""
         return self.closed_at if self.closed_at is not None and self.label is not None else now
+
+
+def fingerprint(record: ScoringRecord) -> str:
+    """A digest of the CRM content a score depends on (provider features excluded: they change by the hour)."""
+    doc = [record.owner, record.amount, record.stage, record.created_at, dict(record.fields), record.contact_email,
+           record.contact_name, dict(record.contact_fields), dict(record.account_fields),
+           [list(s) for s in record.stage_history]]
+    text = json.dumps(doc, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]

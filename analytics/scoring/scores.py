@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from analytics.scoring.explain import Explanation, explain_rows
 from analytics.scoring.policy import stuck_flag
-from analytics.scoring.records import ScoringRecord
+from analytics.scoring.records import ScoringRecord, fingerprint
 from analytics.scoring.registry import json_safe
 from analytics.scoring.training import TrainedModel
 from analytics.store import models
@@ -75,6 +75,7 @@ class ScoreCard:
     explanation: Explanation
     stuck: bool = False
     stuck_reason: str | None = None
+    fingerprint: str | None = None  # of the CRM content scored (see records.fingerprint): tells a change
 
     def details(self) -> dict[str, Any]:
         """The JSON kept in ``score.details``."""
@@ -83,6 +84,7 @@ class ScoreCard:
             "probability": e.probability, "base": e.base, "logit": e.logit, "likely": self.likely,
             "positive": [asdict(r) for r in e.positive], "negative": [asdict(r) for r in e.negative],
             "stuck": self.stuck, "stuck_reason": self.stuck_reason, "previous": self.previous,
+            "fingerprint": self.fingerprint,
         })
         return out
 
@@ -101,7 +103,7 @@ def compute_cards(model: TrainedModel, model_id: str, records: Sequence[ScoringR
         prev = previous.get(record.record_id)
         stuck, why = stuck_flag(record, model.stuck_limits, now)
         cards.append(ScoreCard(record.record_id, value, bands.grade(value), trend(prev, value), prev, model_id,
-                               e.probability >= model.threshold, e, stuck, why))
+                               e.probability >= model.threshold, e, stuck, why, fingerprint(record)))
     return cards
 
 
@@ -110,6 +112,27 @@ def previous_scores(conn: Connection, tenant_id: str, record_type: str) -> dict[
     rows = conn.execute(select(SCORE.c.record_id, SCORE.c.value).where(
         SCORE.c.tenant_id == tenant_id, SCORE.c.score_kind == KIND, SCORE.c.record_type == record_type))
     return {r.record_id: r.value for r in rows}
+
+
+@dataclass(frozen=True)
+class StoredScore:
+    """What the store says about a record's current predictive score (for deciding whether it is due)."""
+
+    model_id: str | None
+    computed_at: datetime
+    fingerprint: str | None
+
+
+def stored_scores(conn: Connection, tenant_id: str, record_type: str) -> dict[str, StoredScore]:
+    """The current predictive score of every record of a type: model, time and content fingerprint."""
+    rows = conn.execute(select(SCORE.c.record_id, SCORE.c.model_id, SCORE.c.computed_at, SCORE.c.details).where(
+        SCORE.c.tenant_id == tenant_id, SCORE.c.score_kind == KIND, SCORE.c.record_type == record_type))
+    out = {}
+    for r in rows:
+        details = r.details if isinstance(r.details, dict) else {}
+        at = r.computed_at if r.computed_at.tzinfo is not None else r.computed_at.replace(tzinfo=UTC)
+        out[r.record_id] = StoredScore(r.model_id, at, details.get("fingerprint"))
+    return out
 
 
 def save_cards(conn: Connection, tenant_id: str, record_type: str, cards: Sequence[ScoreCard], now: datetime) -> None:

@@ -108,8 +108,10 @@ def retrain_due_types(engine: Engine, tenant_id: str, now: datetime) -> list[tup
 
 def score_records(engine: Engine, tenant_id: str, record_type: RecordType, now: datetime,
                   providers: Sequence[FeatureProvider], bands: GradeBands = GradeBands(),
-                  record_id: str | None = None, save: bool = True) -> list[ScoreCard]:
-    """Score open records (or one record) with the active models, and store scores and history."""
+                  record_id: str | None = None, save: bool = True,
+                  record_ids: Sequence[str] | None = None) -> list[ScoreCard]:
+    """Score open records (or one record, or the open ones of ``record_ids``) with the active models, and store
+    scores and history."""
     with engine.connect() as conn:
         active = registry.active_models(conn, tenant_id, record_type)
         if not active:
@@ -117,7 +119,10 @@ def score_records(engine: Engine, tenant_id: str, record_type: RecordType, now: 
         loaded: list[tuple[registry.ModelInfo, TrainedModel]] = [
             (m, registry.load_model(conn, tenant_id, m.model_id)) for m in active]
         previous = previous_scores(conn, tenant_id, record_type)
-    records = records_for(engine, tenant_id, record_type, providers, now, [record_id] if record_id else None)
+    wanted = [record_id] if record_id else (list(record_ids) if record_ids is not None else None)
+    if wanted is not None and not wanted:
+        return []
+    records = records_for(engine, tenant_id, record_type, providers, now, wanted)
     if record_id and not records:
         raise NotFound(f"{record_type} {record_id} does not exist")
     targets = [r for r in records if r.label is None or record_id]

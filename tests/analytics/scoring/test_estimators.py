@@ -66,3 +66,15 @@ def test_calibrated_probabilities_match_observed_rates() -> None:
     for lo, hi in [(0.0, 0.3), (0.3, 0.7), (0.7, 1.0)]:
         sel = (p >= lo) & (p < hi)
         assert abs(p[sel].mean() - y[sel].mean()) < 0.05
+
+
+def test_boosting_explanations_stay_exact_for_reordered_unseen_and_missing_categories() -> None:
+    X, y = _mixed_data()
+    X = X[:, [1, 0, 2]]  # the category in the middle: the boosting model reorders its input internally
+    model = PathBoostingClassifier(n_estimators=40, categorical_features=[1]).fit(X, y)
+    probe = X[:50].copy()
+    probe[:10, 1] = 7.0  # a category never seen in training
+    probe[10:20, 1] = np.nan
+    base, contrib = model.explain(probe)
+    np.testing.assert_allclose(base + contrib.sum(axis=1), model.decision_function(probe), atol=1e-8)
+    assert np.abs(contrib).mean(axis=0)[1] > 0.1  # the category's planted effect is credited to its own column
