@@ -31,3 +31,22 @@ def test_unknown_size_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="unknown tenant size"):
         generate_tenant(tmp_path, seed=1, size="huge")  # type: ignore[arg-type]
+
+
+def test_is_current_recognises_only_this_generator_versions_tenant(small_tenant: Path, tmp_path: Path) -> None:
+    import json
+
+    from graph_sync.emulator.generator import GENERATOR_VERSION, is_current
+
+    assert is_current(small_tenant, seed=SEED, size="small")
+    assert not is_current(small_tenant, seed=SEED + 1, size="small")
+    assert not is_current(small_tenant, seed=SEED, size="demo")
+    assert not is_current(tmp_path / "missing", seed=SEED, size="small")
+    older = tmp_path / "older"
+    older.mkdir()
+    truth = json.loads((small_tenant / "ground_truth.json").read_text(encoding="utf-8"))
+    truth["generator"]["version"] = GENERATOR_VERSION - 1
+    (older / "ground_truth.json").write_text(json.dumps(truth), encoding="utf-8")
+    assert not is_current(older, seed=SEED, size="small")
+    (older / "ground_truth.json").write_text("{", encoding="utf-8")  # cut short
+    assert not is_current(older, seed=SEED, size="small")
