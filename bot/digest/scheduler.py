@@ -230,6 +230,8 @@ class DigestScheduler:
 
     async def run(self) -> None:
         """Tick, sleep until the next slot (or the poll interval), forever. Errors are logged, never fatal."""
+        log.info("weekly digests: %s %s in each manager's zone (default %s)", WEEKDAYS[self.slot.weekday],
+                 self.slot.at.strftime("%H:%M"), self.slot.default_tz)
         while True:
             try:
                 upcoming = await self.tick()
