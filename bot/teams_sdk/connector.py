@@ -51,6 +51,8 @@ MAX_CLIENTS = 256  # (app id, service URL, audience) triples kept; Teams uses a 
 TOKEN_MARGIN_SECONDS = 300.0  # refresh a token this long before it expires
 TOKEN_FALLBACK_SECONDS = 300.0  # how long to keep a token whose expiry cannot be read
 SEND_TIMEOUT = aiohttp.ClientTimeout(total=30)
+VALIDATED_TOKENS = 10_000  # inbound tokens remembered as valid (LRU)
+VALIDATED_TTL_SECONDS = 300.0  # at most this long (and never past the token's expiry)
 
 
 
@@ -242,14 +244,46 @@ class _CachedConnectorFactory(ConnectorFactory):  # type: ignore[misc]
 class CachingAuthentication(BotFrameworkAuthentication):  # type: ignore[misc]
     """The SDK's authentication (unchanged checks) with connector and user-token clients from :class:`ConnectorClients`."""
 
-    def __init__(self, inner: BotFrameworkAuthentication, clients: ConnectorClients) -> None:
+    def __init__(self, inner: BotFrameworkAuthentication, clients: ConnectorClients, *,
+                 clock: Callable[[], float] = time.time) -> None:
         self._inner = inner
         self.clients = clients
+        self._clock = clock
+        self._validated: OrderedDict[tuple[str, str, str], tuple[float, ClaimsIdentity, Any, Any]] = OrderedDict()
 
     async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
+        """The SDK's checks, remembered per (token, channel, service URL) until the token expires (≤ 5 minutes).
+
+        The channel sends the same token with every activity for about an hour; validating it again each time
+        (an RSA verification plus PyJWT's and botframework's repeated decoding, 3–10 ms of event-loop CPU)
+        changes nothing: the outcome depends only on the token, the channel, the service URL, the signing keys
+        (re-read within the 5-minute bound) and the clock (the ``exp`` bound). Failures are never remembered.
+        """
+        key = (auth_header, str(activity.channel_id or ""), str(activity.service_url or "")) if auth_header else None
+        now = self._clock()
+        if key is not None:
+            hit = self._validated.get(key)
+            if hit is not None and now < hit[0]:
+                self._validated.move_to_end(key)
+                return self._result(hit[1], hit[2], hit[3])
         result = await self._inner.authenticate_request(activity, auth_header)
+        identity = result.claims_identity
+        exp = identity.claims.get("exp") if identity is not None and identity.is_authenticated else None
+        if key is not None and isinstance(exp, int | float) and exp > now:
+            self._validated[key] = (min(float(exp), now + VALIDATED_TTL_SECONDS), identity, result.audience,
+                                    result.caller_id)
+            while len(self._validated) > VALIDATED_TOKENS:
+                self._validated.popitem(last=False)
         if result.connector_factory is not None:
-            result.connector_factory = _CachedConnectorFactory(self.clients, app_id_of(result.claims_identity))
+            result.connector_factory = _CachedConnectorFactory(self.clients, app_id_of(identity))
+        return result
+
+    def _result(self, identity: ClaimsIdentity, audience: Any, caller_id: Any) -> AuthenticateRequestResult:
+        result = AuthenticateRequestResult()
+        result.claims_identity = identity
+        result.audience = audience
+        result.caller_id = caller_id
+        result.connector_factory = _CachedConnectorFactory(self.clients, app_id_of(identity))
         return result
 
     async def authenticate_streaming_request(self, auth_header: str,

@@ -58,3 +58,60 @@ def test_no_token_when_authentication_is_disabled_and_unreadable_expiry_is_short
     assert asyncio.run(TokenCache().token(Anonymous())) is None
     assert _expiry_of("opaque-token") is None
     assert _expiry_of(_jwt(123.0)) == 123.0
+
+
+class _Inner:
+    """Stands in for the SDK's authentication: counts validations, fails for the token "bad"."""
+
+    def __init__(self, exp: float) -> None:
+        self.exp = exp
+        self.calls = 0
+
+    async def authenticate_request(self, activity: Any, auth_header: str) -> Any:
+        from botframework.connector.auth import AuthenticateRequestResult, ClaimsIdentity
+
+        self.calls += 1
+        if auth_header == "Bearer bad":
+            raise PermissionError("invalid token")
+        result = AuthenticateRequestResult()
+        result.claims_identity = ClaimsIdentity({"aud": "app", "exp": self.exp}, True)
+        result.audience = "https://api.botframework.com"
+        result.connector_factory = object()
+        return result
+
+
+def test_a_valid_token_is_remembered_per_service_url_until_it_expires_and_failures_never() -> None:
+    import pytest
+    from botbuilder.schema import Activity
+
+    from bot.teams_sdk.auth import AuthEndpoints
+    from bot.teams_sdk.connector import VALIDATED_TTL_SECONDS, CachingAuthentication, ConnectorClients
+
+    clock = [1000.0]
+    inner = _Inner(exp=1000.0 + 3600)
+    endpoints = AuthEndpoints("i", "m", "m", "l", "s", "o")
+    auth = CachingAuthentication(inner, ConnectorClients(endpoints, object()), clock=lambda: clock[0])  # type: ignore[arg-type]
+    here = Activity(channel_id="msteams", service_url="https://smba.example/emea/")
+    there = Activity(channel_id="msteams", service_url="https://evil.example/")
+
+    async def scenario() -> None:
+        first = await auth.authenticate_request(here, "Bearer good")
+        again = await auth.authenticate_request(here, "Bearer good")
+        assert inner.calls == 1 and again.claims_identity is first.claims_identity
+        assert again.connector_factory is not None
+        await auth.authenticate_request(there, "Bearer good")  # another service URL: validated again
+        assert inner.calls == 2
+        for _ in range(2):
+            with pytest.raises(PermissionError):
+                await auth.authenticate_request(here, "Bearer bad")
+        assert inner.calls == 4
+        clock[0] += VALIDATED_TTL_SECONDS  # the bound passed: validated again
+        await auth.authenticate_request(here, "Bearer good")
+        assert inner.calls == 5
+        inner.exp = clock[0] + 10  # a token about to expire is remembered only until its expiry
+        await auth.authenticate_request(here, "Bearer soon")
+        clock[0] += 11
+        await auth.authenticate_request(here, "Bearer soon")
+        assert inner.calls == 7
+
+    asyncio.run(scenario())
