@@ -148,6 +148,47 @@ class _SharedSessionDriver(AioHTTPDriver):
         return response
 
 
+class _CardBodySerializer:
+    """msrest's serializer, except that attachment content that is already plain JSON (our Adaptive Cards) is put
+    into the body as it is instead of being walked value by value (msrest's generic ``object`` serialisation of a
+    health card costs several milliseconds of event-loop CPU per reply). The bytes sent are the same."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def body(self, data: Any, data_type: str, **kwargs: Any) -> Any:
+        attachments = getattr(data, "attachments", None) if data_type == "Activity" else None
+        if not attachments or not all(_plain_json(a.content) for a in attachments):
+            return self._inner.body(data, data_type, **kwargs)
+        contents = [a.content for a in attachments]
+        try:
+            for a in attachments:
+                a.content = None
+            body = self._inner.body(data, data_type, **kwargs)
+        finally:
+            for a, content in zip(attachments, contents, strict=True):
+                a.content = content
+        for item, content in zip(body.get("attachments") or [], contents, strict=True):
+            item["content"] = content
+        return body
+
+
+def _plain_json(value: Any, depth: int = 0) -> bool:
+    """True for dicts / lists of str, int, float, bool and None only (what msrest would copy unchanged)."""
+    if depth > 64:
+        return False
+    if value is None or isinstance(value, str | bool | int | float):
+        return True
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain_json(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain_json(v, depth + 1) for v in value)
+    return False
+
+
 class ConnectorClients:
     """Connector clients and credentials of one process, built on first use and kept (LRU-bounded)."""
 
@@ -195,6 +236,7 @@ class ConnectorClients:
             [config.user_agent_policy, _BearerPolicy(credentials, self._tokens), RawDeserializer(),
              config.http_logger_policy],
             PipelineAioHTTPSender(_SharedSessionDriver(self._shared_session())))
+        client.conversations._serialize = _CardBodySerializer(client.conversations._serialize)
         self._clients[key] = client
         while len(self._clients) > MAX_CLIENTS:
             self._clients.popitem(last=False)

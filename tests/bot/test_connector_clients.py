@@ -115,3 +115,25 @@ def test_a_valid_token_is_remembered_per_service_url_until_it_expires_and_failur
         assert inner.calls == 7
 
     asyncio.run(scenario())
+
+
+def test_card_replies_serialise_to_the_same_body_without_msrest_walking_the_card() -> None:
+    from botbuilder.core import CardFactory, MessageFactory
+    from botframework.connector.aio import ConnectorClient
+
+    from bot.cards import render
+    from bot.teams_sdk.connector import _CardBodySerializer
+
+    card = render.help_card("zh", ["健康度 Fabrikam", "who knows jane@fabrikam.com"])
+    card["body"].append({"type": "FactSet", "facts": [{"title": "分数", "value": "72"}], "spacing": None,
+                         "isVisible": True, "height": 1.5, "columns": [[1, 2], {"a": False}]})
+    activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
+    activity.text = "hello"
+    from botframework.connector.auth import MicrosoftAppCredentials
+
+    client = ConnectorClient(MicrosoftAppCredentials.empty(), base_url="http://127.0.0.1/")
+    msrest = client.conversations._serialize
+    assert _CardBodySerializer(msrest).body(activity, "Activity") == msrest.body(activity, "Activity")
+    assert activity.attachments[0].content is card  # the activity is left as it was
+    odd = MessageFactory.attachment(CardFactory.adaptive_card({"when": object()}))  # not plain JSON: msrest's path
+    assert _CardBodySerializer(msrest).body(odd, "Activity") == msrest.body(odd, "Activity")
