@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from analytics.scoring.encoding import Matrix
 from analytics.scoring.errors import NotEnoughData
@@ -141,17 +142,20 @@ def train(records: Sequence[ScoringRecord], record_type: str, now: datetime, con
                             "in the oldest 80 % of the window", pos_word, neg_word)
     fitted: dict[str, PlattCalibratedClassifier | BlendedClassifier] = {}
     comparison: dict[str, dict[str, float]] = {}
-    for cand in config.candidates:
-        if cand == "blend":
-            members = [m for m in fitted.values() if isinstance(m, PlattCalibratedClassifier)]
-            if len(members) < 2:
-                continue
-            model: PlattCalibratedClassifier | BlendedClassifier = BlendedClassifier.from_fitted(
-                members, X_train, y_train)
-        else:
-            model = _candidate(cand, builder.categorical_indices, config).fit(X_train, y_train)
-        fitted[cand] = model
-        comparison[cand] = {"oof_auc": model.oof_auc_, "validation_auc": auc(y_val, model.predict_proba(X_val)[:, 1])}
+    # One thread for the numerical libraries: the matrices are small per step, and on a shared machine
+    # waiting threads cost more than they bring (see estimators._one_thread).
+    with threadpool_limits(limits=1):
+        for cand in config.candidates:
+            if cand == "blend":
+                members = [m for m in fitted.values() if isinstance(m, PlattCalibratedClassifier)]
+                if len(members) < 2:
+                    continue
+                model: PlattCalibratedClassifier | BlendedClassifier = BlendedClassifier.from_fitted(
+                    members, X_train, y_train)
+            else:
+                model = _candidate(cand, builder.categorical_indices, config).fit(X_train, y_train)
+            fitted[cand] = model
+            comparison[cand] = {"oof_auc": model.oof_auc_, "validation_auc": auc(y_val, model.predict_proba(X_val)[:, 1])}
     best = max(fitted, key=lambda c: (np.nan_to_num(comparison[c]["oof_auc"], nan=-1.0), c == "logistic"))
     model = fitted[best]  # chosen on training data only: the validation AUCs above are reported, not used
     oof_p = 1.0 / (1.0 + np.exp(-model.oof_decision_))
