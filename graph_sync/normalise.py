@@ -39,7 +39,8 @@ from graph_sync.errors import ItemRejected
 
 MAX_PARTICIPANTS = 500  # beyond this a message is a blast; keep the first ones and record the total
 LIST_RECIPIENTS = 50
-MAX_ADDRESS = 320  # RFC 5321's limit, and the store's column width  # more recipients than this: treat the message as distribution-list mail
+MAX_ADDRESS = 320  # RFC 5321's limit, and the store's column width
+_PEOPLE_CACHE = 100_000  # participants remembered per directory snapshot
 
 MESSAGE_SELECT = (
     "id", "internetMessageId", "conversationId", "conversationIndex", "subject", "from", "sender",
@@ -71,12 +72,29 @@ class Directory:
     tenant_id: str
     internal_domains: frozenset[str]
     users_by_address: Mapping[str, str] = field(default_factory=dict)  # lower-case address -> user id
+    # Participants seen before, by (address, name, role, response): the same people recur on thousands of items,
+    # and a participant is immutable, so one object serves them all (and its side and user are looked up once).
+    _people: dict[tuple[str, str, str, str | None], ParticipantIn] = field(
+        default_factory=dict, compare=False, repr=False, hash=False)
 
     def side(self, address: str) -> Side:
         return "internal" if domain_of(address) in self.internal_domains else "external"
 
     def user_id(self, address: str) -> str | None:
         return self.users_by_address.get(normalise_address(address))
+
+    def person(self, address: str, name: str, role: Role, response: str | None = None) -> ParticipantIn:
+        """The participant ``address`` (already stripped) in ``role``, with its side and user id."""
+        key = (address, name, role, response)
+        p = self._people.get(key)
+        if p is None:
+            if len(self._people) >= _PEOPLE_CACHE:
+                self._people.clear()
+            side = self.side(address)
+            user_id = self.user_id(address) if side == "internal" else None
+            p = self._people[key] = ParticipantIn(address, role, side, name, user_id=user_id,
+                                                  response_status=response)
+        return p
 
 
 @dataclass(frozen=True)
@@ -152,15 +170,25 @@ def parse_graph_datetime(value: object) -> datetime | None:
 
 def _address(recipient: object) -> tuple[str, str] | None:
     """(address, display name) of a Graph ``recipient``, or None if it carries no address."""
-    if not isinstance(recipient, Mapping):
+    if not isinstance(recipient, dict) and not isinstance(recipient, Mapping):  # dict first: the common case
         return None
     email = recipient.get("emailAddress")
-    if not isinstance(email, Mapping):
+    if not isinstance(email, dict) and not isinstance(email, Mapping):
         return None
-    address = _str(email.get("address"))
-    if address is None or not address.strip() or len(address.strip()) > MAX_ADDRESS:
+    address = email.get("address")
+    if type(address) is not str:
         return None
-    return address.strip(), _str(email.get("name")) or ""
+    if "\x00" in address:
+        address = address.replace("\x00", "")
+    address = address.strip()
+    if not address or len(address) > MAX_ADDRESS:
+        return None
+    name = email.get("name")
+    if type(name) is not str:
+        name = ""
+    elif "\x00" in name:
+        name = name.replace("\x00", "")
+    return address, name
 
 
 def _recipients(value: object) -> list[tuple[str, str]]:
@@ -176,17 +204,21 @@ def _recipients(value: object) -> list[tuple[str, str]]:
 
 def _person(directory: Directory, address: str, name: str, role: Role,
             response: str | None = None) -> ParticipantIn:
-    side = directory.side(address)
-    user_id = directory.user_id(address) if side == "internal" else None
-    return ParticipantIn(address, role, side, name, user_id=user_id, response_status=response)
+    return directory.person(address, name, role, response)
 
 
 def _direction(sender_side: Side | None, others: list[ParticipantIn], folder: str | None) -> Direction:
     if sender_side is None:
         sender_side = "internal" if folder == "sentitems" else "external"
+    other_side = "external" if sender_side == "internal" else "internal"
+    crosses = False
+    for p in others:
+        if p.side == other_side:
+            crosses = True
+            break
     if sender_side == "internal":
-        return "outbound" if any(p.side == "external" for p in others) else "internal"
-    return "inbound" if any(p.side == "internal" for p in others) else "external"
+        return "outbound" if crosses else "internal"
+    return "inbound" if crosses else "external"
 
 
 def is_reply_message(conversation_index: object, subject: str | None) -> bool:
@@ -199,8 +231,24 @@ def is_reply_message(conversation_index: object, subject: str | None) -> bool:
     return bool(subject and _REPLY_PREFIX.match(subject))
 
 
+_SENDER_CLASSES: dict[tuple[str | None, str | None], str] = {}
+
+
 def sender_class(from_address: str | None, sender_address: str | None, recipient_count: int) -> str:
     """``person``, ``noreply``, ``bulk`` or ``list`` for a message's sender."""
+    if recipient_count > LIST_RECIPIENTS:
+        by_sender = _sender_class(from_address, sender_address)
+        return "list" if by_sender == "person" else by_sender
+    key = (from_address, sender_address)
+    klass = _SENDER_CLASSES.get(key)
+    if klass is None:  # the same senders recur: classify each pair once (bounded memo)
+        if len(_SENDER_CLASSES) >= _PEOPLE_CACHE:
+            _SENDER_CLASSES.clear()
+        klass = _SENDER_CLASSES[key] = _sender_class(from_address, sender_address)
+    return klass
+
+
+def _sender_class(from_address: str | None, sender_address: str | None) -> str:
     if from_address:
         local = normalise_address(from_address).partition("@")[0]
         if _NOREPLY.search(local):
@@ -213,8 +261,6 @@ def sender_class(from_address: str | None, sender_address: str | None, recipient
         local = normalise_address(sender_address).partition("@")[0]
         if _LIST.search(local) or _BULK.match(local) or _NOREPLY.search(local):
             return "list"
-    if recipient_count > LIST_RECIPIENTS:
-        return "list"
     return "person"
 
 
