@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,7 +70,7 @@ def explain_rows(builder: FeatureBuilder, X: Matrix, base: float, contributions:
     Ranking is vectorised over all rows; a sentence depends only on the feature and its value, so each distinct
     ``(feature, value)`` is put into words once per call.
     """
-    n, m = contributions.shape
+    m = contributions.shape[1]
     k = min(limit, m)
     totals = contributions.sum(axis=1)
     logits = base + totals
@@ -78,22 +79,24 @@ def explain_rows(builder: FeatureBuilder, X: Matrix, base: float, contributions:
     bottom = np.argsort(contributions, axis=1, kind="stable")[:, :k]
     words: dict[tuple[int, float | None], tuple[str, str, float | None, int | None]] = {}
     features = builder.features
+    # Plain lists: indexing them per reason is several times cheaper than indexing numpy arrays.
+    values, shares = X.tolist(), contributions.tolist()
 
     def reason(i: int, j: int) -> Reason:
-        value = float(X[i, j])
-        key = (j, None if np.isnan(value) else value)
+        value = values[i][j]
+        key = (j, None if math.isnan(value) else value)
         said = words.get(key)
         if said is None:
             said = words[key] = reason_text(builder, j, value, record_type)
         shown, text, rate, count = said
         f = features[j]
-        return Reason(f.key, f.label, shown, float(contributions[i, j]), text, rate, count)
+        return Reason(f.key, f.label, shown, shares[i][j], text, rate, count)
 
     out: list[Explanation] = []
-    for i in range(n):
-        row = contributions[i]
-        pos = tuple(reason(i, int(j)) for j in top[i] if row[j] > MIN_CONTRIBUTION)
-        neg = tuple(reason(i, int(j)) for j in bottom[i] if row[j] < -MIN_CONTRIBUTION)
+    for i, (up, down) in enumerate(zip(top.tolist(), bottom.tolist(), strict=True)):
+        row = shares[i]
+        pos = tuple(reason(i, j) for j in up if row[j] > MIN_CONTRIBUTION)
+        neg = tuple(reason(i, j) for j in down if row[j] < -MIN_CONTRIBUTION)
         out.append(Explanation(base=float(base), logit=float(logits[i]), probability=float(probabilities[i]),
                                positive=pos, negative=neg, total_contribution=float(totals[i])))
     return out

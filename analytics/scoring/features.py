@@ -9,6 +9,7 @@ category or numeric band seen in training: the supporting statistic every reason
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 from collections import Counter
@@ -262,7 +263,7 @@ class FeatureBuilder:
             return stats.bands[code] if 0 <= code < len(stats.bands) else None
         if not stats.bands:
             return None
-        return stats.bands[int(np.searchsorted(stats.edges, value, side="right"))]
+        return stats.bands[bisect.bisect_right(stats.edges, value)]  # = searchsorted(side="right"), per value
 
     def value_text(self, j: int, value: float) -> str:
         """How a value reads in a reason: the category name, or a rounded number."""
