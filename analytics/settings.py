@@ -100,6 +100,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("bot_sso_writes", "bot.sso_writes", "bool", False,
            "Notes write to Graph on behalf of the user (Teams SSO token exchanged with the bot app's id and "
            "secret); application permission otherwise"),
+    Option("bot_sso_connection", "bot.sso_connection", "str", "",
+           "OAuth connection of the Azure Bot resource for Teams SSO: with RAPPORT_BOT_SSO_WRITES, a create button "
+           "asks Teams for the user's token through it"),
     Option("digest_schedule", "digest.schedule", "bool", True,
            "rapport serve sends the managers' weekly digests itself (once per manager and week)"),
     Option("digest_weekday", "digest.weekday", "choice", "monday", "Day the weekly digest goes out",
@@ -159,6 +162,7 @@ class Settings:
     bot_app_tenant_id: str = ""
     bot_auth: BotAuthKind = "single_tenant"
     bot_sso_writes: bool = False
+    bot_sso_connection: str = ""
     digest_schedule: bool = True
     digest_weekday: str = "monday"
     digest_time: str = "08:00"

@@ -24,6 +24,7 @@ class Features:
     access: Access | None = None
     notes: NoteAnalyzerPort | None = None
     graph_writes: GraphWrites | None = None  # without it, note suggestions have no create buttons
+    sso_connection: str | None = None  # with delegated writes: ask Teams for the SSO token through this connection
     scores: Scores | None = None
     team: TeamActivity | None = None  # the digest's team activity chart
 
@@ -41,7 +42,7 @@ def wire(features: Features, *, conversations: ConversationStore, secret_key: by
         if features.scores is not None:
             table.add(*ScoreFeature(features.relationships, features.access, features.scores, charts).commands())
     if features.notes is not None:
-        notes = NotesFeature(features.notes, features.graph_writes)
+        notes = NotesFeature(features.notes, features.graph_writes, features.sso_connection)
         table.add(*notes.commands())
         table.fallback = notes.fallback()
         actions.update(notes.actions())

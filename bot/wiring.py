@@ -22,4 +22,5 @@ def production_features(settings: Settings, engine: Engine) -> Features:
 
     return Features(relationships=RelationshipQueries(engine, settings), access=StoreAccess(engine),
                     notes=NoteAnalyzer(), graph_writes=MsGraphWrites(engine, delegated=delegated_app(settings)),
+                    sso_connection=(settings.bot_sso_connection or None) if settings.bot_sso_writes else None,
                     scores=StoreScores(engine, settings), team=StoreTeamActivity(engine))

@@ -129,6 +129,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "confidence": {"en": "Confidence {value} %", "zh": "置信度 {value}%"},
     "field_job_title": {"en": "Job title", "zh": "职位"},
     "create_contact": {"en": "Add to my contacts", "zh": "添加到我的联系人"},
+    "sign_in": {"en": "Sign in so Rapport can add this to your Outlook", "zh": "请登录，以便 Rapport 添加到您的 Outlook"},
     "created_contact": {"en": "Added to your contacts", "zh": "已添加到您的联系人"},
     "note_bad_contact": {"en": "Please give a name and, if any, a valid email address.",
                          "zh": "请填写姓名，如有邮箱请填写有效的邮箱地址。"},

@@ -58,6 +58,7 @@ class ActionResult:
     error: str | None = None
     status: int = 200
     followups: tuple[Proactive, ...] = ()
+    login: tuple[str, str] | None = None  # (OAuth connection, prompt): ask Teams for the user's SSO token first
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,6 +72,7 @@ class NotesFeature:
 
     analyzer: NoteAnalyzerPort
     writes: GraphWrites | None  # None: suggestions are shown without create buttons
+    sso_connection: str | None = None  # set: a press without the user's SSO token first asks Teams for it
 
     def commands(self) -> list[Command]:
         return [Command("note", {"en": t("help_note", "en"), "zh": t("help_note", "zh")}, patterns(
@@ -122,6 +123,8 @@ class NotesFeature:
 
     async def _create_event(self, ctx: ActionContext) -> ActionResult:
         assert self.writes is not None
+        if (login := self._sign_in(ctx)) is not None:
+            return login
         args, form = ctx.args, {**ctx.inputs}
         kind = str(args.get("kind", "meeting"))
         try:
@@ -147,6 +150,8 @@ class NotesFeature:
 
     async def _create_task(self, ctx: ActionContext) -> ActionResult:
         assert self.writes is not None
+        if (login := self._sign_in(ctx)) is not None:
+            return login
         args, form = ctx.args, {**ctx.inputs}
         kind = str(args.get("kind", "task"))
         try:
@@ -166,6 +171,8 @@ class NotesFeature:
 
     async def _create_contact(self, ctx: ActionContext) -> ActionResult:
         assert self.writes is not None
+        if (login := self._sign_in(ctx)) is not None:
+            return login
         form = {k: str(v).strip() for k, v in ctx.inputs.items()}
         name = form.get("name", "")[:200]
         email = form.get("email", "")[:254]
@@ -183,6 +190,13 @@ class NotesFeature:
             ("field_email", draft.email), ("field_phone", draft.phone), ("field_job_title", draft.job_title),
             ("field_company", draft.company)) if value]
         return ActionResult(card=cards.render_created(made, "", (), ctx.lang, details=details))
+
+    def _sign_in(self, ctx: ActionContext) -> ActionResult | None:
+        """Teams SSO for Universal Actions: without the user's token, answer with a login request (Teams gets the
+        token silently and presses again with it in ``authentication``)."""
+        if self.sso_connection and not ctx.inbound.sso_token:
+            return ActionResult(login=(self.sso_connection, t("sign_in", ctx.lang)), status=401)
+        return None
 
     def _again(self, ctx: ActionContext, verb: str, error: str) -> ActionResult:
         """The same form, as the user left it, with the error above the button (the action is re-signed)."""

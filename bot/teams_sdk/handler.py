@@ -9,7 +9,7 @@ from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
-from botbuilder.core import TurnContext
+from botbuilder.core import CloudAdapterBase, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue, ChannelAccount
 
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 ERROR_CONTENT_TYPE = "application/vnd.microsoft.error"
+LOGIN_CONTENT_TYPE = "application/vnd.microsoft.activity.loginRequest"
 
 
 class RapportTeamsHandler(TeamsActivityHandler):  # type: ignore[misc]  # the SDK is untyped
@@ -76,6 +77,8 @@ class RapportTeamsHandler(TeamsActivityHandler):  # type: ignore[misc]  # the SD
         if self._messenger is not None:
             for followup in result.followups:
                 await self._messenger.send_to_user(followup.tenant_id, followup.user_aad_id, followup.reply)
+        if result.login is not None:  # Teams SSO for Universal Actions: ask for the user's token
+            return await _login_request(turn_context, *result.login)
         if result.error is not None:
             return AdaptiveCardInvokeResponse(
                 status_code=result.status if result.status >= 400 else int(HTTPStatus.BAD_REQUEST),
@@ -84,6 +87,29 @@ class RapportTeamsHandler(TeamsActivityHandler):  # type: ignore[misc]  # the SD
             )
         return AdaptiveCardInvokeResponse(status_code=int(HTTPStatus.OK), type=CARD_CONTENT_TYPE,
                                           value=result.card)
+
+
+async def _login_request(turn_context: TurnContext, connection: str, text: str) -> AdaptiveCardInvokeResponse:
+    """A 401 ``loginRequest`` with the OAuth card of ``connection`` (its token exchange resource, for silent SSO, and
+    its sign-in link, the fallback), from the Bot Framework token service."""
+    try:
+        client = turn_context.turn_state.get(CloudAdapterBase.USER_TOKEN_CLIENT_KEY)
+        if client is not None:
+            resource = await client.get_sign_in_resource(connection, turn_context.activity, None)
+        else:  # adapters that are token providers themselves (TestAdapter)
+            resource = await turn_context.adapter.get_sign_in_resource_from_user(
+                turn_context, connection, turn_context.activity.from_property.id, None)
+    except Exception:  # the token service is down or the connection is wrong: say so, change nothing
+        log.exception("no sign-in resource for OAuth connection %s", connection)
+        return AdaptiveCardInvokeResponse(status_code=int(HTTPStatus.SERVICE_UNAVAILABLE), type=ERROR_CONTENT_TYPE,
+                                          value={"code": "Error", "message": "Sign-in is unavailable."})
+    value: dict[str, Any] = {"text": text, "connectionName": connection,
+                             "buttons": [{"type": "signin", "title": text, "text": text,
+                                          "value": resource.sign_in_link}]}
+    exchange = resource.token_exchange_resource  # absent when the connection has no token exchange URL (no SSO)
+    if exchange is not None:
+        value["tokenExchangeResource"] = {"id": exchange.id, "uri": exchange.uri, "providerId": exchange.provider_id}
+    return AdaptiveCardInvokeResponse(status_code=int(HTTPStatus.UNAUTHORIZED), type=LOGIN_CONTENT_TYPE, value=value)
 
 
 async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:

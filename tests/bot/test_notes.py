@@ -58,14 +58,15 @@ def writes(graph: EmulatorState, engine: Engine) -> Iterator[MsGraphWrites]:
     asyncio.run(w.aclose())
 
 
-def _service(analyzer: NoteAnalyzer, writes: MsGraphWrites | None) -> ConversationService:
+def _service(analyzer: NoteAnalyzer, writes: MsGraphWrites | None, sso_connection: str | None = None
+             ) -> ConversationService:
     alice = principal(ALICE, "Alice")
     alice = type(alice)(TENANT_ID, ALICE, "Alice", "alice@contoso.example", "rep", frozenset({ALICE}),
                         "Europe/Berlin")
     directory = FakeDirectory(users={ALICE: alice}, tenants={TENANT_ID})
     conversations = FakeConversations()
-    table, actions = wire(Features(notes=analyzer, graph_writes=writes), conversations=conversations,
-                          secret_key=KEY)
+    table, actions = wire(Features(notes=analyzer, graph_writes=writes, sso_connection=sso_connection),
+                          conversations=conversations, secret_key=KEY)
     return ConversationService(directory, conversations, table, KEY, clock=lambda: NOW,
                                monotonic=lambda: 0.0, actions=actions)
 
@@ -247,3 +248,24 @@ def test_small_talk_still_gets_help_and_without_graph_there_are_no_buttons(analy
     assert "Here is what I can do" in str(help_card) and "note:" in str(help_card)
     cards = _cards(service, NOTE)
     assert cards and all("actions" not in c for c in cards)
+
+
+def test_with_an_sso_connection_a_press_without_token_asks_teams_to_sign_in_first(
+        analyzer: NoteAnalyzer, engine: Engine, graph: EmulatorState) -> None:
+    bot_app = DelegatedApp("bot-app-0001", "bot-secret", "https://login.emulator.test")
+    graph.register_app(bot_app.client_id, bot_app.client_secret, roles=())
+    delegated = MsGraphWrites(engine, transport=graph.mock_transport(), delegated=bot_app)
+    try:
+        service = _service(analyzer, delegated, sso_connection="rapport-sso")
+        card = _contact_card(service)
+        asked = _press(service, card)
+        assert asked["statusCode"] == 401 and asked["type"] == "application/vnd.microsoft.activity.loginRequest"
+        login = asked["value"]
+        assert login["connectionName"] == "rapport-sso" and login["tokenExchangeResource"]["uri"]
+        assert login["buttons"][0]["type"] == "signin" and login["buttons"][0]["value"].startswith("https://")
+        assert graph.mailboxes[ALICE].contacts == {}  # nothing written before the token came
+        sso = user_assertion(graph, ALICE, f"api://botid-{bot_app.client_id}")
+        done = _press(service, card, sso_token=sso)  # Teams presses again with the token
+        assert done["statusCode"] == 200 and len(graph.mailboxes[ALICE].contacts) == 1
+    finally:
+        asyncio.run(delegated.aclose())
