@@ -88,10 +88,9 @@ def bulk_insert(
 def _sqlite_timestamp(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r}: the store takes timezone-aware datetimes only")
-    v = value.astimezone(UTC)
+    v = value if value.tzinfo is UTC else value.astimezone(UTC)
     # SQLAlchemy's SQLite DATETIME format, microseconds always present, so text order is time order.
-    return (f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}"
-            f".{v.microsecond:06d}")
+    return v.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 _SQLITE_CONVERTERS: dict[str, Callable[[Any], Any]] = {
