@@ -168,12 +168,13 @@ def watch_cmd(ctx: typer.Context,
               interval: float = typer.Option(60.0, "--interval", min=1.0, help="Seconds between rounds."),
               full_every_hours: float = typer.Option(24.0, "--full-every-hours", min=1.0,
                                                      help="Rescore every open record at least this often."),
-              tenant: str | None = typer.Option(None, "--tenant", help="Only this tenant (default: all).")) -> None:
+              tenant: str | None = typer.Option(None, "--tenant", help="Only this tenant (default: all)."),
+              rounds: int | None = typer.Option(None, "--rounds", min=1,
+                                                help="Stop after this many rounds (default: run until stopped).")
+              ) -> None:
     """Keep scores fresh until stopped: new and changed open records within one interval, all open ones daily."""
     c = cli_context(ctx)
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     t = models.table_of(models.Tenant)
 
     def tenants() -> list[str]:
@@ -193,7 +194,12 @@ def watch_cmd(ctx: typer.Context,
                       bands=_bands(c), full_every=timedelta(hours=full_every_hours), on_round=report)
     c.console.print(f"Scoring watch: a round every {interval:g} s, every open record at least every "
                     f"{full_every_hours:g} h. Ctrl-C stops.")
-    watcher.run()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        watcher.run(max_rounds=rounds)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @app.command("report")

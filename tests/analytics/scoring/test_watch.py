@@ -135,3 +135,18 @@ def test_watch_stops_when_told(engine: Engine, tenant_id: str) -> None:
     assert clock.sleeps == [30.0]
     stops = iter([False, True])
     assert watcher.run() == 1 and clock.sleeps == [30.0]  # stopped before the pause: no sleep
+
+
+def test_cli_watch_round_scores_what_is_due(db_url: str, engine: Engine, tenant_id: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tests.analytics.scoring.test_service import _cli
+
+    _import(engine, tenant_id, tmp_path)
+    service.train_and_publish(engine, tenant_id, "lead", NOW, FAST, [])
+    app, runner = _cli(db_url, tmp_path), CliRunner()
+    result = runner.invoke(app, ["scoring", "watch", "--rounds", "1"])
+    assert result.exit_code == 0, result.output
+    assert f"lead: scored {len(_open_ids(engine, tenant_id))} (" in result.output and " new)" in result.output
+    again = runner.invoke(app, ["scoring", "watch", "--rounds", "1"])
+    assert again.exit_code == 0 and "scored" not in again.output  # nothing changed: nothing due
