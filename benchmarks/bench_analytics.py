@@ -196,13 +196,12 @@ def main(argv: list[str]) -> int:
 
     engine, tenant_id, truth = prepare(args.size, args.seed)
     settings = Settings()
+    forget_bench_activities(engine, tenant_id)
     with engine.connect() as conn:
         activities = conn.execute(select(func.count()).select_from(models.Activity.__table__)).scalar_one()
         rollups = conn.execute(select(func.count()).select_from(models.InteractionRollup.__table__)).scalar_one()
     print(f"{args.size} tenant: {activities:,} activities, {rollups:,} rollup rows, "
           f"{len(truth['contacts']):,} contacts, {len(truth['accounts']):,} accounts")
-
-    forget_bench_activities(engine, tenant_id)
 
     # 1. Full refresh vs pandas counts (best of two each: the first run also warms the page cache).
     full_times, pandas_times = [], []
