@@ -150,3 +150,4 @@ def test_cli_watch_round_scores_what_is_due(db_url: str, engine: Engine, tenant_
     assert f"lead: scored {len(_open_ids(engine, tenant_id))} (" in result.output and " new)" in result.output
     again = runner.invoke(app, ["scoring", "watch", "--rounds", "1"])
     assert again.exit_code == 0 and "scored" not in again.output  # nothing changed: nothing due
+
