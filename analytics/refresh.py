@@ -2,12 +2,11 @@
 
 The sync keeps ``interaction_rollup`` exact in the ingest transaction, so scores never need the raw activities.
 A score is a function of the record's daily counts per kind and side over the scoring horizon
-(:func:`analytics.relationships.health.history_days_needed`, 270 days by default); :mod:`~analytics.relationships.
-health` computes it for many records at once with array operations (:func:`~analytics.relationships.health.
-evaluate_batch`).
+(``health.history_days_needed``, 270 days by default); ``health.score_batch`` computes it for many records at
+once with array operations, exactly as ``health.evaluate`` does for one.
 
-* :func:`full_refresh` lets the database sum the rollups per contact, day and kind over the horizon (one
-  ``GROUP BY``, integer columns straight into arrays), derives accounts by adding their contacts' days, reads
+* :func:`full_refresh` reads the rollups of the horizon as integer columns straight into arrays and sums them
+  per contact, day and kind with NumPy, derives accounts by adding their contacts' days, reads
   per-user rows only for leads and opportunities (whose scope is their owner and team), scores every record,
   and writes ``score``, ``score_history`` and the per-record aggregates ``health_state`` (each contact's and
   account's daily counts from the horizon's first day on, packed) in one transaction. It empties the rollup
