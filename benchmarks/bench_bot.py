@@ -1,181 +1,267 @@
 """Bot latency over HTTP: ``health`` and ``who knows`` vs an echo command on the same stack, same run.
 
-50 concurrent conversations post raw Activity JSON to ``/api/messages`` (dev mode: same adapter, handler,
-conversation service and command table for every command; only the command differs). Replies go to a local
-fake connector. The store is filled with ``--activities`` synthetic emails (default 1,000,000: slow to build;
-pass a smaller number for a quick run). Target: p99 ≤ 2 × echo p99.
+The store is the large synthetic tenant of :mod:`benchmarks.bench_analytics` (≈1.1M activities, generated and
+loaded once, cached under ``benchmarks/out/``; its health scores are materialised by a full refresh here if no
+refresh has run yet). Three processes, so the load generator does not share the bot's CPU time or GIL:
 
-``python -m benchmarks.bench_bot --activities 100000 --requests 500``
+* the **bot**: :func:`bot.app.create_app` with the store's relationship features plus one extra ``echo TEXT``
+  command, authentication **on** (tokens from a loopback issuer, as in ``tests/bot``; ``--dev`` turns it off),
+  served by aiohttp on loopback — every command goes through the same adapter, handler, conversation service,
+  command table and reply path, only the command differs;
+* a fake **Bot Connector** (aiohttp) that accepts the bot's replies;
+* this process: the token issuer (OpenID metadata, keys, the bot's outbound token endpoint) in a thread, and
+  ``--concurrency`` conversations (distinct users) posting raw Activity JSON with a channel token.
+
+Each command runs ``--requests`` turns after a warm-up of one turn per conversation; echo runs first and last
+(drift shows). Health asks for accounts by domain, who-knows for contacts by email, drawn at random from the
+whole tenant (``--targets`` distinct ones). Target: p99 of health and who knows ≤ 2 × echo p99.
+
+``python -m benchmarks.bench_bot`` (``--size small`` for a quick run, ``--profile FILE`` dumps a cProfile of
+the bot process).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import random
 import statistics
-import tempfile
+import sys
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from multiprocessing.connection import Connection
 from typing import Any
 
-from aiohttp import ClientSession, web
+from aiohttp import ClientSession, TCPConnector, web
+from sqlalchemy import func, select
 
-from analytics.settings import Settings
 from analytics.store import models
-from analytics.store.engine import make_engine
-from analytics.store.ingest import ingest_activities
-from analytics.store.records import ActivityIn, ParticipantIn
-from analytics.store.schema import upgrade
-from bot.app import AppOptions, create_app, store_features
-from bot.conversation.commands import Command, CommandContext, CommandTable, patterns
-from bot.conversation.model import Reply
-from bot.conversation.ratelimit import RateLimiter
+from benchmarks.bench_analytics import NOW, prepare
 
-TENANT = "bench-tenant"
-NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+CONCURRENCY = 50
+BOT_APP_ID = "a1b2c3d4-0000-4000-8000-00000000b07a"
 
 
-def _fill(url: str, activities: int, users: int, companies: int, seed: int = 7) -> None:
+# --- the bot process ---------------------------------------------------------------------------------------------
+
+
+class _IssuerRef:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+
+
+def _bot_process(url: str, issuer_url: str, dev: bool, profile: str | None, conn: Connection) -> None:
+    """Serve the bot on a loopback port; report the port; stop when the parent says so."""
+    import cProfile
+
+    from analytics.settings import Settings
+    from analytics.store.engine import make_engine
+    from bot.app import AppOptions, create_app, store_features
+    from bot.conversation.commands import Command, CommandContext, CommandTable, patterns
+    from bot.conversation.model import Reply
+    from bot.conversation.ratelimit import RateLimiter
+    from bot.teams_sdk.auth import AuthEndpoints
+    from tests.bot.harness import CHANNEL_ISSUER, IssuerCredentialFactory
+
+    async def echo(ctx: CommandContext) -> Sequence[Reply]:
+        return [Reply(text=ctx.args["rest"])]
+
+    settings = Settings().with_overrides(database_url=url, bot_host="127.0.0.1", secret_key="bench",
+                                         bot_app_id=BOT_APP_ID, bot_app_password="unused",
+                                         bot_app_tenant_id="bench")
     engine = make_engine(url)
-    upgrade(engine)
-    rng = random.Random(seed)
-    with engine.begin() as conn:
-        conn.execute(models.table_of(models.Tenant).insert().values(
-            tenant_id=TENANT, display_name="Bench", created_at=NOW, granted_scopes=[], options={}))
-        conn.execute(models.table_of(models.TenantDomain).insert().values(tenant_id=TENANT, domain="contoso.com"))
-        conn.execute(models.table_of(models.InternalUser).insert(), [
-            {"tenant_id": TENANT, "user_id": f"u{i}", "email": f"user{i}@contoso.com", "display_name": f"User {i}"}
-            for i in range(users)])
-    batch: list[ActivityIn] = []
-    start = NOW - timedelta(days=365)
-    for n in range(activities):
-        u = rng.randrange(users)
-        c = rng.randrange(companies)
-        contact = f"p{rng.randrange(20)}@company{c}.com"
-        outbound = rng.random() < 0.5
-        me = ParticipantIn(f"user{u}@contoso.com", "from" if outbound else "to", "internal", user_id=f"u{u}")
-        them = ParticipantIn(contact, "to" if outbound else "from", "external")
-        batch.append(ActivityIn(f"u{u}", "messages", f"m{n}", "email",
-                                start + timedelta(seconds=rng.randrange(365 * 86400)),
-                                "outbound" if outbound else "inbound", (me, them),
-                                internet_message_id=f"<m{n}@bench>"))
-        if len(batch) == 5000:
-            with engine.begin() as conn:
-                ingest_activities(conn, TENANT, batch, now=NOW, subject_policy="drop")
-            batch.clear()
-    if batch:
-        with engine.begin() as conn:
-            ingest_activities(conn, TENANT, batch, now=NOW, subject_policy="drop")
+    metadata = issuer_url + "/.well-known/openid-configuration"
+    endpoints = AuthEndpoints(channel_token_issuer=CHANNEL_ISSUER, channel_openid_metadata_url=metadata,
+                              emulator_openid_metadata_url=metadata, login_url=issuer_url + "/tenant",
+                              oauth_scope=CHANNEL_ISSUER, oauth_url=issuer_url)
+    issuer = _IssuerRef(issuer_url)  # the credential factory only needs the issuer's URL
+    opts = AppOptions(clock=lambda: NOW,
+                      extra_commands=CommandTable([Command("echo", {}, patterns(r"echo (?P<rest>.+)"), echo)]),
+                      limiter=RateLimiter(capacity=10**9, per_second=10**9),  # measure turns, not flood control
+                      endpoints=None if dev else endpoints,
+                      credential_factory=None if dev else IssuerCredentialFactory(issuer))  # type: ignore[arg-type]
+    app = create_app(settings, engine, dev=dev, features=store_features(settings, engine), options=opts)
+    profiler = cProfile.Profile() if profile else None
+
+    async def main() -> None:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        conn.send(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        loop = asyncio.get_running_loop()
+        while True:
+            message = await loop.run_in_executor(None, conn.recv)
+            if message == "profile-on" and profiler is not None:
+                profiler.enable()
+            elif message == "profile-off" and profiler is not None:
+                profiler.disable()
+            elif message == "stop":
+                break
+            conn.send("ok")
+        await runner.cleanup()
+
+    asyncio.run(main())
+    if profiler is not None and profile:
+        profiler.dump_stats(profile)
     engine.dispose()
+    conn.send("stopped")
 
 
-async def _echo(ctx: CommandContext) -> Sequence[Reply]:
-    return [Reply(text=ctx.args["rest"])]
+# --- the fake connector process ------------------------------------------------------------------------------------
 
 
-class _Connector:
-    """Accepts the bot's replies (it must answer quickly: its latency is part of every turn)."""
+def _connector_process(conn: Connection) -> None:
+    count = 0
 
-    def __init__(self) -> None:
-        self.app = web.Application()
-        self.app.router.add_post("/v3/conversations/{cid}/activities/{aid}", self._reply)
-        self.count = 0
+    async def reply(_request: web.Request) -> web.Response:
+        nonlocal count
+        await _request.read()
+        count += 1
+        return web.json_response({"id": f"r{count}"})
 
-    async def _reply(self, _request: web.Request) -> web.Response:
-        self.count += 1
-        return web.json_response({"id": "r"})
+    async def main() -> None:
+        app = web.Application(client_max_size=4 * 1024 * 1024)
+        app.router.add_post("/v3/conversations/{cid}/activities/{aid}", reply)
+        app.router.add_post("/v3/conversations/{cid}/activities", reply)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        conn.send(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+        await runner.cleanup()
+
+    asyncio.run(main())
+    conn.send(count)
 
 
-def _activity(text: str, conv: int, service_url: str, users: int) -> dict[str, Any]:
-    user = f"u{conv % users}"
+# --- the load generator ----------------------------------------------------------------------------------------------
+
+
+def _activity(text: str, conv: int, user: str, tenant_id: str, service_url: str) -> dict[str, Any]:
     return {"type": "message", "id": f"a{time.perf_counter_ns()}", "serviceUrl": service_url,
             "channelId": "msteams", "text": text, "locale": "en-US",
-            "from": {"id": "29:" + user, "aadObjectId": user},
-            "recipient": {"id": "28:bot"},
-            "conversation": {"id": f"conv-{conv}", "conversationType": "personal", "tenantId": TENANT},
-            "channelData": {"tenant": {"id": TENANT}}}
+            "timestamp": NOW.isoformat().replace("+00:00", "Z"),
+            "from": {"id": "29:" + user, "aadObjectId": user, "name": "Bench"},
+            "recipient": {"id": "28:" + BOT_APP_ID, "name": "Rapport"},
+            "conversation": {"id": f"a:bench-{conv}", "conversationType": "personal", "tenantId": tenant_id},
+            "channelData": {"tenant": {"id": tenant_id}}}
 
 
-async def _measure(base: str, service_url: str, texts: list[str], requests: int, concurrency: int,
-                   users: int) -> list[float]:
+async def _measure(base: str, headers: dict[str, str], texts: list[str], requests: int, users: list[str],
+                   tenant_id: str, service_url: str) -> list[float]:
     latencies: list[float] = []
     counter = iter(range(requests))
-    async with ClientSession() as session:
-        async def worker(conv: int) -> None:
+    async with ClientSession(connector=TCPConnector(limit=0)) as session:
+        async def conversation(conv: int) -> None:
             for i in counter:
-                body = _activity(texts[i % len(texts)], conv, service_url, users)
-                t0 = time.perf_counter()
-                async with session.post(base + "/api/messages", json=body) as r:
+                body = _activity(texts[i % len(texts)], conv, users[conv % len(users)], tenant_id, service_url)
+                started = time.perf_counter()
+                async with session.post(base + "/api/messages", json=body, headers=headers) as r:
                     await r.read()
                     if r.status != 200:
-                        raise RuntimeError(f"HTTP {r.status}")
-                latencies.append(time.perf_counter() - t0)
-        await asyncio.gather(*(worker(c) for c in range(concurrency)))
+                        raise RuntimeError(f"HTTP {r.status} for {body['text']!r}")
+                latencies.append(time.perf_counter() - started)
+        await asyncio.gather(*(conversation(c) for c in range(len(users))))
     return latencies
 
 
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+    return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))] * 1000
 
 
-async def _run(url: str, args: argparse.Namespace) -> dict[str, list[float]]:
-    settings = Settings().with_overrides(database_url=url, bot_host="127.0.0.1", secret_key="bench")
-    engine = make_engine(url)
-    echo = CommandTable([Command("echo", {}, patterns(r"echo (?P<rest>.+)"), _echo)])
-    opts = AppOptions(clock=lambda: NOW, extra_commands=echo,
-                      limiter=RateLimiter(capacity=10**9, per_second=10**9))  # measure turns, not flood control
-    app = create_app(settings, engine, dev=True, features=store_features(settings, engine), options=opts)
-    connector = _Connector()
-    runners = []
-    ports = []
-    for a in (app, connector.app):
-        runner = web.AppRunner(a)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        ports.append(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
-    base, service_url = f"http://127.0.0.1:{ports[0]}", f"http://127.0.0.1:{ports[1]}/"
-    companies = [f"company{c}.com" for c in range(min(args.companies, 50))]
-    contacts = [f"p{i}@company{c}.com" for c in range(min(args.companies, 20)) for i in range(3)]
-    cases = {
-        "echo": [f"echo hello {i}" for i in range(10)],
-        "health": [f"health of {d}" for d in companies],
-        "who knows": [f"who knows {c}" for c in contacts],
-    }
-    results: dict[str, list[float]] = {}
-    try:
-        for name in ("echo", "health", "who knows", "echo"):  # echo twice: warm-up drift shows
-            await _measure(base, service_url, cases[name], args.concurrency, args.concurrency, args.users)
-            key = name if name not in results else name + " (again)"
-            results[key] = await _measure(base, service_url, cases[name], args.requests, args.concurrency,
-                                          args.users)
-    finally:
-        for runner in runners:
-            await runner.cleanup()
-        engine.dispose()
-    return results
+def _ensure_refreshed(engine: Any, tenant_id: str) -> str:
+    """Materialise the health scores (``rapport analytics refresh``) unless a refresh already stored them."""
+    from analytics.refresh import full_refresh
+    from analytics.settings import Settings
+    from analytics.store.schema import upgrade
+
+    upgrade(engine)  # the cached store may predate the latest migration (idempotent)
+    score = models.table_of(models.Score)
+    with engine.connect() as conn:
+        stored = conn.execute(select(func.count()).select_from(score).where(
+            score.c.tenant_id == tenant_id, score.c.score_kind == "health")).scalar_one()
+    if stored:
+        return f"{stored:,} stored health scores (an earlier refresh)"
+    started = time.perf_counter()
+    result = full_refresh(engine, tenant_id, Settings(), now=NOW)
+    return f"refreshed now: {result.total:,} health scores in {time.perf_counter() - started:.0f} s"
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="bench_bot")
-    parser.add_argument("--activities", type=int, default=1_000_000)
-    parser.add_argument("--users", type=int, default=200)
-    parser.add_argument("--companies", type=int, default=2000)
-    parser.add_argument("--requests", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--size", default="large", choices=("small", "demo", "large"))
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--requests", type=int, default=1000, help="turns per command")
+    parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
+    parser.add_argument("--targets", type=int, default=500, help="distinct health / who-knows targets")
+    parser.add_argument("--dev", action="store_true", help="anonymous dev mode instead of authentication on")
+    parser.add_argument("--profile", help="write a cProfile of the bot process (measured phases only) here")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        t0 = time.perf_counter()
-        _fill(url, args.activities, args.users, args.companies)
-        print(f"store: {args.activities:,} activities, {args.users} users, {args.companies} companies "
-              f"(SQLite) built in {time.perf_counter() - t0:.0f} s")
-        results = asyncio.run(_run(url, args))
+
+    engine, tenant_id, truth = prepare(args.size, args.seed)
+    with engine.connect() as conn:
+        activities = conn.execute(select(func.count()).select_from(models.table_of(models.Activity))).scalar_one()
+    refreshed = _ensure_refreshed(engine, tenant_id)
+    url = str(engine.url)
+    engine.dispose()
+
+    rng = random.Random(args.seed)
+    users = [u["id"] for u in truth["users"] if u["purpose"] == "user" and u["enabled"]]
+    rng.shuffle(users)
+    users = (users * (args.concurrency // max(1, len(users)) + 1))[:args.concurrency]
+    domains = [a["domain"] for a in truth["accounts"]]
+    emails = [c["email"] for c in truth["contacts"]]
+    cases = {
+        "echo": [f"echo hello {i}" for i in range(args.targets)],
+        "health": [f"health of {d}" for d in rng.sample(domains, min(args.targets, len(domains)))],
+        "who knows": [f"who knows {e}" for e in rng.sample(emails, min(args.targets, len(emails)))],
+    }
+    print(f"store: {args.size} tenant, {activities:,} activities (SQLite, {url.split('/')[-1]}); {refreshed}")
+    print(f"{args.concurrency} concurrent conversations, {args.requests} turns per command, "
+          f"{len(cases['health'])} health targets, {len(cases['who knows'])} who-knows targets; "
+          f"authentication {'OFF (dev mode)' if args.dev else 'ON (loopback token issuer)'}", flush=True)
+
+    from tests.bot.harness import TokenIssuer
+
+    issuer = TokenIssuer()
+    ctx = multiprocessing.get_context("spawn")
+    bot_end, bot_child = ctx.Pipe()
+    conn_end, conn_child = ctx.Pipe()
+    connector = ctx.Process(target=_connector_process, args=(conn_child,), daemon=True)
+    bot = ctx.Process(target=_bot_process, args=(url, issuer.url, args.dev, args.profile, bot_child), daemon=True)
+    connector.start()
+    bot.start()
+    results: dict[str, list[float]] = {}
+    try:
+        service_url = f"http://127.0.0.1:{conn_end.recv()}/"
+        base = f"http://127.0.0.1:{bot_end.recv()}"
+        token = issuer.mint(service_url=service_url, expires_in=24 * 3600)
+        headers = {} if args.dev else {"Authorization": f"Bearer {token}"}
+
+        async def run() -> None:
+            for name in ("echo", "health", "who knows", "echo"):
+                await _measure(base, headers, cases[name], len(users), users, tenant_id, service_url)  # warm-up
+                bot_end.send("profile-on")
+                bot_end.recv()
+                key = name if name not in results else name + " (again)"
+                results[key] = await _measure(base, headers, cases[name], args.requests, users, tenant_id,
+                                              service_url)
+                bot_end.send("profile-off")
+                bot_end.recv()
+
+        asyncio.run(run())
+    finally:
+        bot_end.send("stop")
+        conn_end.send("stop")
+        bot.join(60)
+        connector.join(10)
+        issuer.close()
+
     echo_p99 = _pct(results["echo"], 0.99)
     print(f"{'command':<14}{'n':>6}{'p50 ms':>10}{'p99 ms':>10}{'p99/echo':>10}")
     status = 0
@@ -186,10 +272,10 @@ def main(argv: list[str]) -> int:
         if name in ("health", "who knows") and ratio > 2.0:
             status = 1
     print("target: p99 of health and who knows ≤ 2 × echo p99 —", "met" if status == 0 else "NOT met")
+    if args.profile:
+        print(f"bot process profile: {args.profile} (python -m pstats)")
     return status
 
 
 if __name__ == "__main__":
-    import sys
-
     raise SystemExit(main(sys.argv[1:]))
