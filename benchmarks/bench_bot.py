@@ -58,7 +58,7 @@ def _bot_process(url: str, issuer_url: str, dev: bool, profile: str | None, conn
 
     from analytics.settings import Settings
     from analytics.store.engine import make_engine
-    from bot.app import AppOptions, create_app, store_features
+    from bot.app import AppOptions, cached_features, create_app, store_features
     from bot.conversation.commands import Command, CommandContext, CommandTable, patterns
     from bot.conversation.model import Reply
     from bot.conversation.ratelimit import RateLimiter
@@ -82,7 +82,9 @@ def _bot_process(url: str, issuer_url: str, dev: bool, profile: str | None, conn
                       limiter=RateLimiter(capacity=10**9, per_second=10**9),  # measure turns, not flood control
                       endpoints=None if dev else endpoints,
                       credential_factory=None if dev else IssuerCredentialFactory(issuer))  # type: ignore[arg-type]
-    app = create_app(settings, engine, dev=dev, features=store_features(settings, engine), options=opts)
+    features = cached_features(store_features(settings, engine), engine)  # what create_app does; kept for stats
+    relationships: Any = features.relationships
+    app = create_app(settings, engine, dev=dev, features=features, options=opts)
     profiler = cProfile.Profile() if profile else None
 
     async def main() -> None:
@@ -100,6 +102,9 @@ def _bot_process(url: str, issuer_url: str, dev: bool, profile: str | None, conn
                 profiler.disable()
             elif message == "stop":
                 break
+            elif message == "stats":
+                conn.send((relationships.hits, relationships.misses))
+                continue
             conn.send("ok")
         await runner.cleanup()
 
@@ -237,6 +242,8 @@ def main(argv: list[str]) -> int:
     connector.start()
     bot.start()
     results: dict[str, list[float]] = {}
+    stats: dict[str, tuple[int, int]] = {}  # answer cache hits / computations in each measured phase
+    seen = [0, 0]
     try:
         service_url = f"http://127.0.0.1:{conn_end.recv()}/"
         base = f"http://127.0.0.1:{bot_end.recv()}"
@@ -246,6 +253,8 @@ def main(argv: list[str]) -> int:
         async def run() -> None:
             for name in ("echo", "health", "who knows", "echo"):
                 await _measure(base, headers, cases[name], len(users), users, tenant_id, service_url)  # warm-up
+                bot_end.send("stats")
+                seen[:] = bot_end.recv()
                 bot_end.send("profile-on")
                 bot_end.recv()
                 key = name if name not in results else name + " (again)"
@@ -253,6 +262,9 @@ def main(argv: list[str]) -> int:
                                               service_url)
                 bot_end.send("profile-off")
                 bot_end.recv()
+                bot_end.send("stats")
+                hits, misses = bot_end.recv()
+                stats[key] = hits - seen[0], misses - seen[1]
 
         asyncio.run(run())
     finally:
@@ -263,12 +275,14 @@ def main(argv: list[str]) -> int:
         issuer.close()
 
     echo_p99 = _pct(results["echo"], 0.99)
-    print(f"{'command':<14}{'n':>6}{'p50 ms':>10}{'p99 ms':>10}{'p99/echo':>10}")
+    print(f"{'command':<14}{'n':>6}{'p50 ms':>10}{'p99 ms':>10}{'p99/echo':>10}   cache lookups hit / computed")
     status = 0
     for name, values in results.items():
         p99 = _pct(values, 0.99)
         ratio = p99 / echo_p99
-        print(f"{name:<14}{len(values):>6}{statistics.median(values) * 1000:>10.1f}{p99:>10.1f}{ratio:>10.2f}")
+        hits, misses = stats.get(name, (0, 0))
+        print(f"{name:<14}{len(values):>6}{statistics.median(values) * 1000:>10.1f}{p99:>10.1f}{ratio:>10.2f}"
+              f"   {hits} / {misses}")
         if name in ("health", "who knows") and ratio > 2.0:
             status = 1
     print("target: p99 of health and who knows ≤ 2 × echo p99 —", "met" if status == 0 else "NOT met")

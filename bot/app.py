@@ -64,7 +64,7 @@ def create_app(settings: Settings, engine: Engine, *, dev: bool = False, feature
         raise ConfigError("RAPPORT_SECRET_KEY", "a secret key (it signs card actions and chart URLs)", "''")
     secret = (settings.secret_key or "rapport-dev-only").encode("utf-8")
     conversations = StoreConversations(engine)
-    features = _cached(features or Features(), engine)
+    features = cached_features(features or Features(), engine)
     charts = ChartLinks(secret, settings.bot_public_url) if settings.bot_public_url else None
     commands, actions = wire(features, conversations=conversations, secret_key=secret, charts=charts)
     if opts.extra_commands is not None:
@@ -91,7 +91,7 @@ def create_app(settings: Settings, engine: Engine, *, dev: bool = False, feature
     return app
 
 
-def _cached(features: Features, engine: Engine) -> Features:
+def cached_features(features: Features, engine: Engine) -> Features:
     """Relationship answers cached per refresh generation (:class:`bot.storage.CachedRelationships`)."""
     from analytics.query import RelationshipQueries
 
