@@ -141,6 +141,10 @@ class DigestLedger:
                 AUDIT.c.tenant_id == tenant_id, AUDIT.c.event_id == _event_id(manager_id, week, attempt)
             )).values(details=details, at=now))
 
+    def tries(self, tenant_id: str, manager_id: str, week: str) -> int:
+        """How many tries of this week were claimed (by the scheduler or ``rapport digest send``)."""
+        return len(self._rows(tenant_id, manager_id, week))
+
     def status(self, tenant_id: str, manager_id: str, week: str) -> str | None:
         """The latest try's ``sending``, ``sent`` or ``failed``; None if never claimed."""
         rows = self._rows(tenant_id, manager_id, week)
