@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 from sqlalchemy.engine import Engine
 
+from analytics.refresh import incremental_refresh
 from analytics.settings import Settings
 from analytics.store.engine import make_engine
 from graph_sync import leases
@@ -61,6 +62,7 @@ class PassReport:
     rejected: int = 0
     resyncs: int = 0
     errors: list[str] = field(default_factory=list)
+    changed_tenants: list[str] = field(default_factory=list)  # tenants whose pass stored or removed items
 
 
 @dataclass
@@ -168,7 +170,10 @@ class SyncWorker:
         tenants = await self._db_call(lambda: list_tenants(self.engine, active_only=True))
         for tenant in tenants:
             report.tenants += 1
+            before = report.upserted + report.removed
             await self._tenant_pass(self._runtime(tenant), report)
+            if report.upserted + report.removed > before:
+                report.changed_tenants.append(tenant.tenant_id)
         return report
 
     async def run_watch(self, stop: asyncio.Event, interval: float | None = None) -> None:
@@ -186,11 +191,24 @@ class SyncWorker:
                     log.exception("sync pass failed")
             else:
                 self.failures.succeeded("pass")
+                for tid in report.changed_tenants:
+                    await self._refresh_health(tid)
             sleeper = asyncio.ensure_future(self._sleep(pause))
             stopper = asyncio.ensure_future(stop.wait())
             await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
             for t in (sleeper, stopper):
                 t.cancel()
+
+    async def _refresh_health(self, tid: str) -> None:
+        """Fold what the pass ingested into the tenant's stored health scores (analytics.refresh; a full
+        refresh the first time, when no stored aggregates exist yet). A failure is logged; the sync goes on."""
+        try:
+            await self._db_call(lambda: incremental_refresh(self.engine, tid, self.settings, now=self._clock()))
+        except Exception as err:  # scores catch up at the next round; the sync itself must not stop
+            if self.failures.failed(f"{tid}/health", err):
+                log.exception("health refresh failed tenant=%s", tid)
+        else:
+            self.failures.succeeded(f"{tid}/health")
 
     async def _refresh_directory(self, rt: _TenantRuntime) -> DirectorySnapshot:
         now = self._clock()
@@ -226,19 +244,14 @@ class SyncWorker:
             free = slots - len(running)
             claimed = 0
             if free > 0:
-                for mid in await self._db_call(self._candidates, tid, pass_started, attempted, free * 2):
-                    if len(running) >= slots:
-                        break
-                    attempted.add(mid)
-                    if mid not in wanted:
-                        continue  # a mailbox no longer synced (disabled, removed): leave its state alone
-                    rows = await self._db_call(self._claim, tid, mid)
-                    if not rows:
-                        continue
+                # One database call finds candidates, claims up to ``free`` of them and reads their states.
+                for mid, rows, states in await self._db_call(self._claim_next, tid, pass_started, attempted,
+                                                             set(wanted), free):
                     log.info("lease acquired tenant=%s mailbox=%s owner=%s at=%.6f", tid, mid, self.owner,
                              time.time())
                     claimed += 1
-                    running.add(asyncio.ensure_future(self._mailbox(rt, snapshot, wanted[mid], rows, report)))
+                    running.add(asyncio.ensure_future(
+                        self._mailbox(rt, snapshot, wanted[mid], rows, states, report)))
             if not running:
                 if claimed == 0:
                     return
@@ -247,6 +260,28 @@ class SyncWorker:
             running -= done
             for task in done:
                 task.result()
+
+    def _claim_next(self, tid: str, pass_started: datetime, attempted: set[str], wanted: set[str],
+                    free: int) -> list[tuple[str, int, list[ResourceState]]]:
+        """On the database thread: claim up to ``free`` candidates (each claim its own transaction, as before)
+        and read the claimed mailboxes' states. ``attempted`` is updated here while the event loop waits."""
+        out: list[tuple[str, int, list[ResourceState]]] = []
+        for mid in self._candidates(tid, pass_started, attempted, free * 2):
+            if len(out) >= free:
+                break
+            attempted.add(mid)
+            if mid not in wanted:
+                continue  # a mailbox no longer synced (disabled, removed): leave its state alone
+            rows = self._claim(tid, mid)
+            if not rows:
+                continue
+            try:
+                states = self._load_states(tid, mid)
+            except Exception:
+                leases.release(self.engine, tid, mid, self.owner)  # do not sit on a lease nobody works on
+                raise
+            out.append((mid, rows, states))
+        return out
 
     def _claim(self, tid: str, mid: str) -> int:
         return leases.claim(self.engine, tid, mid, self.owner, self._clock(), self.settings.sync_lease_seconds,
@@ -257,11 +292,10 @@ class SyncWorker:
                                  exclude=sorted(attempted), single_process=self.single_process, limit=limit)
 
     async def _mailbox(self, rt: _TenantRuntime, snapshot: DirectorySnapshot, mailbox: Any, rows: int,
-                       report: PassReport) -> None:
+                       states: list[ResourceState], report: PassReport) -> None:
         tid, mid = rt.tenant.tenant_id, mailbox.user_id
         started = self._monotonic()
         try:
-            states: list[ResourceState] = await self._db_call(self._load_states, tid, mid)
             assert self._db is not None and self._writer is not None
             ctx = MailboxContext(tenant=rt.tenant, mailbox=mailbox, directory=snapshot.directory, client=rt.client,
                                  engine=self.engine, settings=self.settings, owner=self.owner, lease_rows=rows,

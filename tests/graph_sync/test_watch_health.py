@@ -1,0 +1,78 @@
+"""``rapport sync --watch``: after each round that ingested something, each changed tenant's stored health
+scores follow the new mail through an incremental refresh (no full refresh)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from analytics.refresh import full_refresh
+from analytics.store import models
+from graph_sync.worker import build_worker
+from tests.graph_sync.support import NOW, SETTINGS, emulator, register, synced_users
+
+NEW_CONTACT = "new.pal@fabrikam-watch.example"
+
+
+def _health(engine: Engine, tenant_id: str) -> dict[str, tuple[object, ...]]:
+    t = models.Score.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(select(t.c.record_id, t.c.value, t.c.label, t.c.trend, t.c.details, t.c.computed_at)
+                            .where(t.c.tenant_id == tenant_id, t.c.record_type == "contact"))
+        return {r.record_id: tuple(r[1:]) for r in rows}
+
+
+def _refresh_row(engine: Engine, tenant_id: str) -> tuple[datetime, datetime | None]:
+    t = models.HealthRefresh.__table__
+    with engine.connect() as conn:
+        row = conn.execute(select(t.c.full_at, t.c.incremental_at).where(t.c.tenant_id == tenant_id)).one()
+    return row.full_at, row.incremental_at
+
+
+def test_watch_round_refreshes_health_incrementally(engine: Engine, trimmed_tenant: Path) -> None:
+    state = emulator(trimmed_tenant)
+    register(engine, state)
+    tid = state.tenant_id
+    me = next(u for u in synced_users(trimmed_tenant) if (trimmed_tenant / "mail" / f"{u}.jsonl").stat().st_size)
+    clock = {"now": NOW}
+    rounds: list[tuple[datetime, datetime | None]] = []
+    stop = asyncio.Event()
+
+    async def sleep(_seconds: float) -> None:
+        """Between rounds: check what the round stored, then deliver three new mails an hour later."""
+        rounds.append(_refresh_row(engine, tid))
+        if len(rounds) == 2:
+            stop.set()
+            return
+        with engine.connect() as conn:
+            users = models.InternalUser.__table__
+            address = conn.execute(select(users.c.email).where(users.c.tenant_id == tid,
+                                                               users.c.user_id == me)).scalar_one()
+        clock["now"] = NOW + timedelta(hours=1)
+        for n in range(3):
+            sent = (NOW - timedelta(hours=n, minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            state.add_message(me, {
+                "internetMessageId": f"<watch-{n}@fabrikam-watch.example>", "conversationId": f"c-watch-{n}",
+                "sentDateTime": sent, "receivedDateTime": sent, "parentFolderId": "inbox", "subject": "hello",
+                "from": {"emailAddress": {"name": "New Pal", "address": NEW_CONTACT}},
+                "toRecipients": [{"emailAddress": {"name": "", "address": address}}]})
+
+    async def go() -> None:
+        async with build_worker(SETTINGS, engine=engine, transport=state.mock_transport(),
+                                clock=lambda: clock["now"], sleep=sleep, owner="watch") as worker:
+            await worker.run_watch(stop, interval=0)
+
+    asyncio.run(go())
+    # Round 1 stored the first health scores (no aggregates yet: a full refresh); round 2 was incremental.
+    (full_1, incremental_1), (full_2, incremental_2) = rounds
+    assert incremental_1 is None and full_2 == full_1
+    assert incremental_2 is not None and incremental_2.replace(tzinfo=None) == (NOW + timedelta(hours=1)).replace(
+        tzinfo=None)
+    watched = _health(engine, tid)
+    assert NEW_CONTACT in watched and watched[NEW_CONTACT][1] != "Not computed"
+    full_refresh(engine, tid, SETTINGS, now=NOW + timedelta(hours=1))
+    assert watched[NEW_CONTACT] == _health(engine, tid)[NEW_CONTACT]
