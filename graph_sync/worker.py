@@ -244,14 +244,19 @@ class SyncWorker:
             free = slots - len(running)
             claimed = 0
             if free > 0:
-                # One database call finds candidates, claims up to ``free`` of them and reads their states.
-                for mid, rows, states in await self._db_call(self._claim_next, tid, pass_started, attempted,
-                                                             set(wanted), free):
+                for mid in await self._db_call(self._candidates, tid, pass_started, attempted, free * 2):
+                    if len(running) >= slots:
+                        break
+                    attempted.add(mid)
+                    if mid not in wanted:
+                        continue  # a mailbox no longer synced (disabled, removed): leave its state alone
+                    rows = await self._db_call(self._claim, tid, mid)
+                    if not rows:
+                        continue
                     log.info("lease acquired tenant=%s mailbox=%s owner=%s at=%.6f", tid, mid, self.owner,
                              time.time())
                     claimed += 1
-                    running.add(asyncio.ensure_future(
-                        self._mailbox(rt, snapshot, wanted[mid], rows, states, report)))
+                    running.add(asyncio.ensure_future(self._mailbox(rt, snapshot, wanted[mid], rows, report)))
             if not running:
                 if claimed == 0:
                     return
@@ -260,28 +265,6 @@ class SyncWorker:
             running -= done
             for task in done:
                 task.result()
-
-    def _claim_next(self, tid: str, pass_started: datetime, attempted: set[str], wanted: set[str],
-                    free: int) -> list[tuple[str, int, list[ResourceState]]]:
-        """On the database thread: claim up to ``free`` candidates (each claim its own transaction, as before)
-        and read the claimed mailboxes' states. ``attempted`` is updated here while the event loop waits."""
-        out: list[tuple[str, int, list[ResourceState]]] = []
-        for mid in self._candidates(tid, pass_started, attempted, free * 2):
-            if len(out) >= free:
-                break
-            attempted.add(mid)
-            if mid not in wanted:
-                continue  # a mailbox no longer synced (disabled, removed): leave its state alone
-            rows = self._claim(tid, mid)
-            if not rows:
-                continue
-            try:
-                states = self._load_states(tid, mid)
-            except Exception:
-                leases.release(self.engine, tid, mid, self.owner)  # do not sit on a lease nobody works on
-                raise
-            out.append((mid, rows, states))
-        return out
 
     def _claim(self, tid: str, mid: str) -> int:
         return leases.claim(self.engine, tid, mid, self.owner, self._clock(), self.settings.sync_lease_seconds,
@@ -292,10 +275,11 @@ class SyncWorker:
                                  exclude=sorted(attempted), single_process=self.single_process, limit=limit)
 
     async def _mailbox(self, rt: _TenantRuntime, snapshot: DirectorySnapshot, mailbox: Any, rows: int,
-                       states: list[ResourceState], report: PassReport) -> None:
+                       report: PassReport) -> None:
         tid, mid = rt.tenant.tenant_id, mailbox.user_id
         started = self._monotonic()
         try:
+            states: list[ResourceState] = await self._db_call(self._load_states, tid, mid)
             assert self._db is not None and self._writer is not None
             ctx = MailboxContext(tenant=rt.tenant, mailbox=mailbox, directory=snapshot.directory, client=rt.client,
                                  engine=self.engine, settings=self.settings, owner=self.owner, lease_rows=rows,
