@@ -3,7 +3,9 @@
 Steps: generate (or reuse) the synthetic demo tenant under the data directory → serve it with the Graph
 emulator on loopback → a fresh demo database (``{data_dir}/demo.db``, SQLite) with the tenant registered →
 one sync pass with progress bars → CRM import and analytics refresh → train the lead and opportunity scoring
-models → the bot on ``127.0.0.1:3978`` (dev mode: anonymous, loopback only). ``--ask TEXT`` asks the bot one
+models → the bot on ``127.0.0.1:3978`` (dev mode: anonymous, loopback only) with the production features
+(:func:`bot.wiring.production_features`: relationships, notes whose create buttons write to the emulator with
+the application permission, scores from the models just trained). ``--ask TEXT`` asks the bot one
 question over the Bot Framework protocol, prints the answer and exits.
 
 The demo world's clock starts at the tenant's reference time (``reference_now`` in ``ground_truth.json``,
@@ -13,6 +15,7 @@ The demo world's clock starts at the tenant's reference time (``reference_now`` 
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 import logging
 import secrets
@@ -40,8 +43,9 @@ from analytics.scoring.training import TrainingConfig
 from analytics.settings import Settings
 from analytics.store.engine import make_engine
 from analytics.store.schema import upgrade
-from bot.app import AppOptions, create_app, store_features
+from bot.app import AppOptions, create_app
 from bot.chat import DEMO_FILE, BotClient, Identity, LocalConnector, render_replies
+from bot.wiring import production_features
 from graph_sync.emulator import EmulatorState, serve_emulator
 from graph_sync.progress import LogProgress, ProgressSink, RichProgress
 from graph_sync.tenants import add_tenant
@@ -91,10 +95,23 @@ def ensure_tenant(data_dir: Path, size: str, say: Callable[[str], None]) -> Demo
     # Domains, not names: a CRM account imported from opportunities is not linked to its mail domain yet.
     examples = [f"health of {by_trajectory[k]['domain']}" for k in ("declining", "improving") if k in by_trajectory]
     examples += [f"who knows {contact['email']}", "my opportunities"]
+    open_deal = _first_open(target / "crm" / "opportunities.csv", "opportunity_id")
+    if open_deal is not None:
+        examples.append(f"score of opportunity {open_deal}")
+    examples.append(f"note: call with {contact['email']}, send the proposal by Friday and meet again next "
+                    "Tuesday at 10:00")
     if "steady" in by_trajectory:
         examples.append(f"{by_trajectory['steady']['domain']} 的健康度如何")
     return DemoTenant(target, truth["tenant"]["id"], datetime.fromisoformat(truth["reference_now"].replace("Z", "+00:00")),
                       vp["id"], vp["display_name"], tuple(examples))
+
+
+def _first_open(path: Path, id_column: str) -> str | None:
+    """The first open record of a generated CRM file (the score example), if any."""
+    if not path.exists():
+        return None
+    with path.open(encoding="utf-8", newline="") as f:
+        return next((row[id_column] for row in csv.DictReader(f) if row.get("status") == "Open"), None)
 
 
 class WorldClock:
@@ -134,6 +151,7 @@ def _import_and_train(engine: Engine, tenant: DemoTenant, settings: Settings, no
         f"{result.opportunities:,} opportunities")
     config = TrainingConfig(window_days=settings.scoring_window_days, auc_bar=settings.scoring_auc_bar)
     providers = default_providers(engine, settings)
+    started = time.monotonic()
     for record_type in ("lead", "opportunity"):
         try:
             outcome = service.train_and_publish(engine, tenant.tenant_id, record_type, now, config, providers)  # type: ignore[arg-type]
@@ -143,6 +161,7 @@ def _import_and_train(engine: Engine, tenant: DemoTenant, settings: Settings, no
         m = outcome.model.metrics
         say(f"  {record_type} model: {m['algorithm']}, validation AUC {m['auc']:.3f} — "
             f"{'published' if outcome.decision.publish else 'not published'}")
+    say(f"  training took {time.monotonic() - started:.1f} s")
 
 
 async def run_demo(settings: Settings, console: Console, err: Console, *, size: str, ask: list[str],
@@ -185,8 +204,9 @@ async def run_demo(settings: Settings, console: Console, err: Console, *, size: 
 
 async def _serve_bot(settings: Settings, engine: Engine, tenant: DemoTenant, clock: WorldClock, port: int,
                      ask: list[str], started: float, console: Console, say: Callable[[str], None]) -> int:
-    bot_settings = settings.with_overrides(bot_host="127.0.0.1")  # the demo binds `port` itself
-    app = create_app(bot_settings, engine, dev=True, features=store_features(bot_settings, engine),
+    # The demo binds `port` itself; no Teams client, so no SSO: note writes use the emulator's application grant.
+    bot_settings = settings.with_overrides(bot_host="127.0.0.1", bot_sso_writes=False)
+    app = create_app(bot_settings, engine, dev=True, features=production_features(bot_settings, engine),
                      options=AppOptions(clock=clock))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
