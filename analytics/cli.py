@@ -15,7 +15,7 @@ from rich.table import Table
 
 from analytics.cli_context import CliContext, cli_context
 from analytics.query import RelationshipQueries
-from analytics.refresh import full_refresh
+from analytics.refresh import full_refresh, incremental_refresh
 from analytics.relationships.charts import activity_chart, health_chart
 from analytics.relationships.errors import AmbiguousTarget
 from analytics.store import queries_relationships as q
@@ -158,13 +158,22 @@ def who_knows_cmd(
 
 
 @app.command("refresh")
-def refresh_cmd(ctx: typer.Context, tenant: str | None = TENANT, as_of: str | None = AS_OF) -> None:
-    """Recompute and store the health of every contact, account, lead and opportunity."""
+def refresh_cmd(
+    ctx: typer.Context,
+    tenant: str | None = TENANT,
+    as_of: str | None = AS_OF,
+    full: bool = typer.Option(False, "--full", help="Recompute every record from the rollups (default: only "
+                              "the records the sync changed since the last refresh, when stored aggregates exist)."),
+) -> None:
+    """Update the stored health scores: incrementally from the sync's change journal when a full refresh has
+    stored aggregates (a full refresh otherwise), or of every record with ``--full``."""
     c = cli_context(ctx)
     tid = _tenant(c, tenant)
-    result = full_refresh(c.engine, tid, c.settings, now=_now(as_of))
-    c.console.print(f"Scored {result.contacts} contacts, {result.accounts} accounts, {result.leads} leads and "
-                    f"{result.opportunities} opportunities of tenant {tid}.")
+    now = _now(as_of)
+    result = (full_refresh if full else incremental_refresh)(c.engine, tid, c.settings, now=now)
+    kind = "Full refresh" if result.full else "Incremental refresh"
+    c.console.print(f"{kind}: scored {result.contacts} contacts, {result.accounts} accounts, {result.leads} leads "
+                    f"and {result.opportunities} opportunities of tenant {tid}.")
 
 
 def register(root: typer.Typer) -> None:

@@ -48,12 +48,13 @@ _SERIALIZATION_RETRIES = 3
 
 @dataclass(frozen=True, slots=True)
 class RefreshResult:
-    """How many records of each type were scored."""
+    """How many records of each type were scored, and whether every record was (a full refresh)."""
 
     contacts: int = 0
     accounts: int = 0
     leads: int = 0
     opportunities: int = 0
+    full: bool = False
 
     @property
     def total(self) -> int:
@@ -288,7 +289,7 @@ def _full(conn: Connection, tenant_id: str, settings: Settings, now: datetime) -
     states = [("contact", i, s) for i, s in zip(contact_ids, _pack(contacts, len(contact_ids)), strict=True)]
     states += [("account", i, s) for i, s in zip(account_ids, _pack(accounts, len(account_ids)), strict=True)]
     q.replace_health_states(conn, tenant_id, states, since=since, now=now)
-    return RefreshResult(len(contact_ids), len(account_ids), n_leads, n_opps)
+    return RefreshResult(len(contact_ids), len(account_ids), n_leads, n_opps, full=True)
 
 
 # --- Incremental refresh --------------------------------------------------------------------------------------------

@@ -42,4 +42,22 @@ def test_who_knows_table_and_refresh(env: dict[str, str], now: datetime) -> None
     assert "Alice" in result.output and "Strong" in result.output
     result = runner.invoke(build_app(), ["analytics", "refresh", "--as-of", now.isoformat()], env=env)
     assert result.exit_code == 0, result.output
-    assert "Scored 1 contacts, 1 accounts" in result.output
+    assert "Full refresh: scored 1 contacts, 1 accounts" in result.output  # no stored aggregates yet
+
+
+def test_refresh_is_incremental_once_aggregates_exist_and_full_on_request(
+        env: dict[str, str], engine: Engine, tenant_id: str, now: datetime) -> None:
+    runner = CliRunner()
+    at = ["--as-of", now.isoformat()]
+    assert runner.invoke(build_app(), ["analytics", "refresh", *at], env=env).exit_code == 0
+    result = runner.invoke(build_app(), ["analytics", "refresh", *at], env=env)
+    assert result.exit_code == 0, result.output
+    assert "Incremental refresh: scored 0 contacts, 0 accounts" in result.output  # nothing changed since
+    later = now + timedelta(hours=2)
+    ingest(engine, tenant_id, [mail(ext("dave@fabrikam.com"), [user("alice")], later - timedelta(hours=1))], later)
+    result = runner.invoke(build_app(), ["analytics", "refresh", "--as-of", later.isoformat()], env=env)
+    assert result.exit_code == 0, result.output
+    assert "Incremental refresh: scored 1 contacts, 1 accounts" in result.output
+    result = runner.invoke(build_app(), ["analytics", "refresh", "--full", "--as-of", later.isoformat()], env=env)
+    assert result.exit_code == 0, result.output
+    assert "Full refresh: scored 2 contacts, 1 accounts" in result.output
