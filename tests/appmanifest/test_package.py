@@ -58,7 +58,8 @@ def test_the_package_validates_against_the_vendored_official_schemas(built: Buil
     assert manifest["version"] == "1.2.3"
     assert manifest["bots"][0]["botId"] == BOT_ID
     assert manifest["webApplicationInfo"] == {"id": BOT_ID, "resource": f"api://rapport.contoso.com/botid-{BOT_ID}"}
-    assert manifest["validDomains"] == ["rapport.contoso.com"]
+    # token.botframework.com: the Bot Framework OAuth sign-in link (SSO fallback) must be a valid domain
+    assert manifest["validDomains"] == ["rapport.contoso.com", "token.botframework.com"]
     # The Teams app id is derived from the bot id, so rebuilding updates the same app.
     again = build_package(PackageSpec(bot_id=BOT_ID, domain="rapport.contoso.com"))
     assert again.manifest["id"] == manifest["id"] != BOT_ID
