@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from itertools import chain
 from typing import Any
 
@@ -710,7 +710,9 @@ def write_health_scores(conn: Connection, tenant_id: str,
     straight through the driver's ``executemany`` (a tenant's refresh writes tens of thousands of rows).
 
     ``every_record`` (a full refresh): the history rows are copied from the scores just written in one
-    ``INSERT … SELECT`` instead of being sent again."""
+    ``INSERT … SELECT`` instead of being sent again. Otherwise (an incremental refresh, which a watching sync runs
+    after every round) the history keeps one row per record and UTC day: the record's earlier rows of the same
+    day are replaced, so the chart's points stay days, not sync rounds."""
     if not scores:
         return 0
     mark = _mark(conn)
@@ -733,6 +735,11 @@ def write_health_scores(conn: Connection, tenant_id: str,
             f"FROM score WHERE tenant_id = {mark} AND score_kind = 'health' AND computed_at = {mark}" + upsert,
             (tenant_id, at))
     else:
+        day_start = _timestamp_param(conn, datetime.combine(now.astimezone(UTC).date(), time.min, UTC))
+        conn.exec_driver_sql(
+            f"DELETE FROM score_history WHERE tenant_id = {mark} AND score_kind = 'health' AND record_type = {mark} "
+            f"AND record_id = {mark} AND computed_at >= {mark} AND computed_at < {mark}",
+            [(tenant_id, t, i, day_start, at) for t, i, *_rest in scores])
         conn.exec_driver_sql(
             history + f"VALUES ({mark}, 'health', {mark}, {mark}, {mark}, {mark}, {mark}, NULL)" + upsert,
             [(tenant_id, t, i, at, v, label) for t, i, v, label, _trend, _d in scores])

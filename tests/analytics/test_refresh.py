@@ -176,3 +176,27 @@ def test_incremental_refresh_without_stored_aggregates_is_a_full_refresh(
     # An earlier "now" than the stored aggregates cover falls back to a full refresh too.
     earlier = incremental_refresh(engine, tenant_id, Settings(), now=now - timedelta(days=30))
     assert earlier.total == result.total
+
+
+def test_incremental_refreshes_keep_one_history_row_per_record_and_day(
+    engine: Engine, tenant_id: str, now: datetime
+) -> None:
+    seed(engine, tenant_id, now)
+    full_refresh(engine, tenant_id, Settings(), now=now)  # 09:00
+    h = models.ScoreHistory.__table__
+
+    def carol_history() -> list[tuple[datetime, float | None]]:
+        with engine.connect() as conn:
+            rows = conn.execute(select(h.c.computed_at, h.c.value).where(
+                h.c.tenant_id == tenant_id, h.c.record_type == "contact",
+                h.c.record_id == "carol@fabrikam.com").order_by(h.c.computed_at))
+            return [(r.computed_at.replace(tzinfo=None), r.value) for r in rows]
+
+    # Three sync rounds on the same day, then one the next day: a row for the day, replaced by its latest score.
+    for at in (now + timedelta(hours=2), now + timedelta(hours=5), now + timedelta(hours=9), now + timedelta(days=1)):
+        ingest(engine, tenant_id, [mail(CAROL, [ALICE], at - timedelta(minutes=30))], at)
+        assert incremental_refresh(engine, tenant_id, Settings(), now=at).contacts == 1
+    history = carol_history()
+    naive = now.replace(tzinfo=None)
+    assert [t for t, _ in history] == [naive + timedelta(hours=9), naive + timedelta(days=1)]
+    assert history[-1][1] == scores(engine)[("contact", "carol@fabrikam.com")][0]
