@@ -682,7 +682,8 @@ def _write_states(conn: Connection, tenant_id: str, states: Sequence[tuple[str, 
     sql = (f"INSERT INTO health_state (tenant_id, record_type, record_id, series) "
            f"VALUES ({mark}, {mark}, {mark}, {mark})")
     if upsert:
-        sql += " ON CONFLICT (tenant_id, record_type, record_id) DO UPDATE SET series = excluded.series"
+        sql += (" ON CONFLICT (tenant_id, record_type, record_id) DO UPDATE SET series = excluded.series "
+                "WHERE health_state.series <> excluded.series")  # an unchanged aggregate is not rewritten
     conn.exec_driver_sql(sql, [(tenant_id, t, i, b) for t, i, b in states])
 
 
@@ -709,40 +710,50 @@ def write_health_scores(conn: Connection, tenant_id: str,
     rows ``(record type, id, value, label, trend, details as JSON text)``,
     straight through the driver's ``executemany`` (a tenant's refresh writes tens of thousands of rows).
 
-    ``every_record`` (a full refresh): the history rows are copied from the scores just written in one
-    ``INSERT … SELECT`` instead of being sent again. Otherwise (an incremental refresh, which a watching sync runs
-    after every round) the history keeps one row per record and UTC day: the record's earlier rows of the same
-    day are replaced, so the chart's points stay days, not sync rounds."""
+    ``every_record`` (a full refresh): every score row is rewritten and the history rows are copied from the
+    scores just written in one ``INSERT … SELECT`` instead of being sent again.
+
+    Otherwise (an incremental refresh, which a watching sync runs after every round) only the scores whose value,
+    state, trend or details differ from the stored ones are written (an unchanged row keeps its ``computed_at``:
+    the time it last changed — a busy account's score often does not move with one more email, and every row
+    not written is a page not rewritten and not checkpointed), and only those get a history row; history keeps
+    one row per record and UTC day: the record's earlier rows of the same day are replaced, so the chart's points
+    stay days, not sync rounds. Returns how many score rows the refresh computed."""
     if not scores:
         return 0
     mark = _mark(conn)
     at = _timestamp_param(conn, now)
     details = f"CAST({mark} AS jsonb)" if conn.dialect.name == "postgresql" else mark
+    differs = "IS DISTINCT FROM" if conn.dialect.name == "postgresql" else "IS NOT"
+    only_changed = "" if every_record else (
+        f" WHERE score.value {differs} excluded.value OR score.label {differs} excluded.label "
+        f"OR score.trend {differs} excluded.trend OR score.details {differs} excluded.details")
     conn.exec_driver_sql(
         "INSERT INTO score (tenant_id, score_kind, record_type, record_id, value, label, trend, model_id, "
         f"computed_at, details) VALUES ({mark}, 'health', {mark}, {mark}, {mark}, {mark}, {mark}, NULL, {mark}, "
         f"{details}) ON CONFLICT (tenant_id, score_kind, record_type, record_id) DO UPDATE SET "
         "value = excluded.value, label = excluded.label, trend = excluded.trend, "
-        "computed_at = excluded.computed_at, details = excluded.details",
+        "computed_at = excluded.computed_at, details = excluded.details" + only_changed,
         [(tenant_id, t, i, v, label, trend, at, d) for t, i, v, label, trend, d in scores])
     history = ("INSERT INTO score_history (tenant_id, score_kind, record_type, record_id, computed_at, value, "
-               "label, model_id) ")
+               "label, model_id) SELECT tenant_id, score_kind, record_type, record_id, computed_at, value, label, "
+               f"model_id FROM score WHERE tenant_id = {mark} AND score_kind = 'health' ")
     upsert = (" ON CONFLICT (tenant_id, score_kind, record_type, record_id, computed_at) DO UPDATE SET "
               "value = excluded.value, label = excluded.label")
     if every_record:
-        conn.exec_driver_sql(
-            history + "SELECT tenant_id, score_kind, record_type, record_id, computed_at, value, label, model_id "
-            f"FROM score WHERE tenant_id = {mark} AND score_kind = 'health' AND computed_at = {mark}" + upsert,
-            (tenant_id, at))
-    else:
-        day_start = _timestamp_param(conn, datetime.combine(now.astimezone(UTC).date(), time.min, UTC))
-        conn.exec_driver_sql(
-            f"DELETE FROM score_history WHERE tenant_id = {mark} AND score_kind = 'health' AND record_type = {mark} "
-            f"AND record_id = {mark} AND computed_at >= {mark} AND computed_at < {mark}",
-            [(tenant_id, t, i, day_start, at) for t, i, *_rest in scores])
-        conn.exec_driver_sql(
-            history + f"VALUES ({mark}, 'health', {mark}, {mark}, {mark}, {mark}, {mark}, NULL)" + upsert,
-            [(tenant_id, t, i, at, v, label) for t, i, v, label, _trend, _d in scores])
+        conn.exec_driver_sql(history + f"AND computed_at = {mark}" + upsert, (tenant_id, at))
+        return len(scores)
+    # The scores just written are those whose computed_at is now: their same-day history goes, then their row.
+    written = (f"EXISTS (SELECT 1 FROM score s WHERE s.tenant_id = {mark} AND s.score_kind = 'health' "
+               f"AND s.record_type = {mark} AND s.record_id = {mark} AND s.computed_at = {mark})")
+    day_start = _timestamp_param(conn, datetime.combine(now.astimezone(UTC).date(), time.min, UTC))
+    conn.exec_driver_sql(
+        f"DELETE FROM score_history WHERE tenant_id = {mark} AND score_kind = 'health' AND record_type = {mark} "
+        f"AND record_id = {mark} AND computed_at >= {mark} AND computed_at < {mark} AND {written}",
+        [(tenant_id, t, i, day_start, at, tenant_id, t, i, at) for t, i, *_rest in scores])
+    conn.exec_driver_sql(
+        history + f"AND record_type = {mark} AND record_id = {mark} AND computed_at = {mark}" + upsert,
+        [(tenant_id, t, i, at) for t, i, *_rest in scores])
     return len(scores)
 
 

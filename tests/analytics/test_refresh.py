@@ -200,3 +200,27 @@ def test_incremental_refreshes_keep_one_history_row_per_record_and_day(
     naive = now.replace(tzinfo=None)
     assert [t for t, _ in history] == [naive + timedelta(hours=9), naive + timedelta(days=1)]
     assert history[-1][1] == scores(engine)[("contact", "carol@fabrikam.com")][0]
+
+
+def test_an_unchanged_score_is_not_rewritten_and_gets_no_history_row(
+    engine: Engine, tenant_id: str, now: datetime
+) -> None:
+    seed(engine, tenant_id, now)
+    full_refresh(engine, tenant_id, Settings(), now=now)
+    before = stored(engine)
+    later = now + timedelta(hours=3)
+    # A meeting scheduled next month changes Carol's aggregate but not her score as of today.
+    ingest(engine, tenant_id, [meeting(ALICE, [CAROL], now + timedelta(days=30))], later)
+    result = incremental_refresh(engine, tenant_id, Settings(), now=later)
+    assert (result.contacts, result.accounts) == (1, 1)
+    after = stored(engine)
+    for key in [("contact", "carol@fabrikam.com"), ("account", "acc-fab")]:
+        assert after[key] == before[key], key  # same score, same computed_at: nothing written
+    h = models.ScoreHistory.__table__
+    with engine.connect() as conn:
+        times = set(conn.execute(select(h.c.computed_at).where(h.c.tenant_id == tenant_id)).scalars())
+    assert [t.replace(tzinfo=None) for t in times] == [now.replace(tzinfo=None)]
+    full_refresh(engine, tenant_id, Settings(), now=later)
+    full = stored(engine)
+    for key in [("contact", "carol@fabrikam.com"), ("account", "acc-fab")]:
+        assert full[key][:4] == after[key][:4], key  # and it is what a full refresh computes
