@@ -6,7 +6,7 @@ body is handed back as bytes through a kiota ``ResponseHandler`` and parsed with
 dicts, because kiota model parsing costs ~4.6 ms per message (PLATFORM.md).
 
 Retries are ours (see :mod:`graph_sync.throttle` for why): the pipeline is the SDK's default minus its
-``RetryHandler``, and :meth:`GraphClient.get_json` retries with :func:`~graph_sync.throttle.next_delay`, an
+``RetryHandler`` (the sync's pipeline is leaner still, see :func:`build_service_client`), and :meth:`GraphClient.get_json` retries with :func:`~graph_sync.throttle.next_delay`, an
 injected sleep, the per-mailbox concurrency limit and request budget, and raises :class:`Throttled` instead of
 sleeping when the wait is at least ``max_retry_wait`` (the scheduler requeues the mailbox).
 """
@@ -17,12 +17,13 @@ import asyncio
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import httpx
 from kiota_abstractions.base_request_configuration import RequestConfiguration
@@ -33,8 +34,17 @@ from kiota_authentication_azure.azure_identity_authentication_provider import (
     AzureIdentityAuthenticationProvider,
 )
 from kiota_http.kiota_client_factory import KiotaClientFactory
-from kiota_http.middleware import RetryHandler
-from kiota_http.middleware.options import ResponseHandlerOption, UrlReplaceHandlerOption
+from kiota_http.middleware import (
+    BaseMiddleware,
+    ParametersNameDecodingHandler,
+    RetryHandler,
+    UserAgentHandler,
+)
+from kiota_http.middleware.options import (
+    ParametersNameDecodingHandlerOption,
+    ResponseHandlerOption,
+    UrlReplaceHandlerOption,
+)
 from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph.graph_service_client import GraphServiceClient
 from msgraph_core import GraphClientFactory
@@ -117,12 +127,28 @@ def build_service_client(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     timeout: float = 60.0,
+    sync_pipeline: bool = False,
 ) -> tuple[GraphServiceClient, httpx.AsyncClient]:
-    """A ``GraphServiceClient`` for ``graph_base_url`` with the SDK's middleware minus its retry handler."""
-    # As msgraph's GraphRequestAdapter does by default: its `me` builder addresses /users/me-token-to-replace.
-    me = UrlReplaceHandlerOption(enabled=True, replacement_pairs={"/users/me-token-to-replace": "/me"})
-    middleware = [m for m in KiotaClientFactory.get_default_middleware({me.get_key(): me})
-                  if not isinstance(m, RetryHandler)]
+    """A ``GraphServiceClient`` for ``graph_base_url`` with the SDK's middleware minus its retry handler.
+
+    ``sync_pipeline`` (the sync worker's clients) keeps only the handlers that act on the sync's requests:
+    ``UserAgentHandler`` and ``GraphTelemetryHandler`` (``client-request-id``, ``SdkVersion``, which Microsoft
+    support uses to trace a request). Dropped: the redirect handler (delta, ``calendarView``, ``users``,
+    ``domains`` and ``$batch`` never redirect; a 3xx would surface as a :class:`GraphError`), the
+    ``/users/me-token-to-replace`` → ``/me`` rewrite (the sync never addresses ``me``; the bot's delegated
+    writes do and keep the full pipeline), the headers/body inspection handlers (they act only when a request
+    carries their option, which the sync never sets) and parameter-name decoding, which
+    :meth:`GraphClient._url` applies once when it builds an initial URL (stored links are replayed byte for
+    byte, as PLATFORM.md asks). Each handler cost an OpenTelemetry span and a pass over the URL per request.
+    """
+    middleware: list[BaseMiddleware]
+    if sync_pipeline:
+        middleware = [UserAgentHandler()]
+    else:
+        # As msgraph's GraphRequestAdapter does by default: its `me` builder addresses /users/me-token-to-replace.
+        me = UrlReplaceHandlerOption(enabled=True, replacement_pairs={"/users/me-token-to-replace": "/me"})
+        middleware = [m for m in KiotaClientFactory.get_default_middleware({me.get_key(): me})
+                      if not isinstance(m, RetryHandler)]
     middleware.append(GraphTelemetryHandler())
     if transport is None:
         # A TLS context costs ~50 ms of CPU to load; the emulator on plain http never needs one.
@@ -136,6 +162,16 @@ def build_service_client(
     adapter = GraphRequestAdapter(auth, client=http)
     adapter.base_url = graph_base_url.rstrip("/")
     return GraphServiceClient(request_adapter=adapter), http
+
+
+# Placeholders for the URL templates GraphClient caches: only unreserved characters, so a URI template expands
+# them verbatim, and nothing a Graph URL contains otherwise.
+_USER, _START, _END = "rapportuserplaceholder0", "rapportstartplaceholder0", "rapportendplaceholder0"
+# A user id of only these characters is expanded verbatim by the template (GUIDs are), so substituting it into
+# a cached URL gives the builder's bytes; any other id goes through the request builder.
+_VERBATIM = re.compile(r"[A-Za-z0-9._~-]+")
+_DECODE = ParametersNameDecodingHandler()
+_DECODE_CHARS = ParametersNameDecodingHandlerOption().characters_to_decode
 
 
 class GraphClient:
@@ -166,6 +202,7 @@ class GraphClient:
         self._monotonic = monotonic
         self._rng = rng or random.Random(0)
         self.stats = RequestStats()
+        self._templates: dict[tuple[str, ...], str] = {}
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -179,20 +216,47 @@ class GraphClient:
         return config
 
     def _url(self, info: RequestInformation) -> str:
-        # The adapter fills {+baseurl} only when it sends; resolve it now to store a complete URL.
+        # The adapter fills {+baseurl} only when it sends; resolve it now to store a complete URL. Query
+        # parameter names are decoded here (%24select -> $select), as kiota's ParametersNameDecodingHandler
+        # would on every send: the sync's pipeline leaves that handler out.
         info.path_parameters["baseurl"] = self.service.request_adapter.base_url
-        return str(info.url)
+        url = str(info.url)
+        base, sep, query = url.partition("?")
+        return base + sep + _DECODE.decode_uri_encoded_string(query, _DECODE_CHARS) if sep else url
+
+    def _templated(self, key: tuple[str, ...], build: Callable[..., str], user_id: str, *args: str) -> str:
+        """``build(user_id, *args)``, from a URL the builder made once per ``key`` with placeholders.
+
+        Expanding the SDK's URI template costs ~1 ms of CPU per URL, and every round of every resource needs its
+        initial URL. The placeholders are substituted with what the template would produce (``args`` are
+        already percent-encoded); a user id the template would encode goes through the builder itself.
+        """
+        if not _VERBATIM.fullmatch(user_id):
+            return build(user_id, *args)
+        template = self._templates.get(key)
+        if template is None:
+            template = self._templates[key] = build(_USER, *(_START, _END)[:len(args)])
+        url = template.replace(_USER, user_id)
+        for placeholder, value in zip((_START, _END), args, strict=False):
+            url = url.replace(placeholder, value)
+        return url
 
     def messages_delta_url(self, user_id: str, folder: str) -> str:
         """Initial URL of a message delta round on one folder, metadata properties only."""
+        return self._templated(("messages", folder), lambda uid: self._messages_delta_url(uid, folder), user_id)
+
+    def _messages_delta_url(self, user_id: str, folder: str) -> str:
         b = self.service.users.by_user_id(user_id).mail_folders.by_mail_folder_id(folder).messages.delta
         qp = b.DeltaRequestBuilderGetQueryParameters(select=list(MESSAGE_SELECT))
         return self._url(b.to_get_request_information(RequestConfiguration(query_parameters=qp)))
 
     def events_delta_url(self, user_id: str, start: datetime, end: datetime) -> str:
         """Initial URL of a calendarView delta round over ``[start, end)`` (delta takes no ``$select``)."""
+        return self._templated(("events",), self._events_delta_url, user_id, _iso_query(start), _iso_query(end))
+
+    def _events_delta_url(self, user_id: str, start: str, end: str) -> str:
         b = self.service.users.by_user_id(user_id).calendar_view.delta
-        qp = b.DeltaRequestBuilderGetQueryParameters(start_date_time=_iso(start), end_date_time=_iso(end))
+        qp = b.DeltaRequestBuilderGetQueryParameters(start_date_time=_unquote_iso(start), end_date_time=_unquote_iso(end))
         return self._url(b.to_get_request_information(RequestConfiguration(query_parameters=qp)))
 
     def calendar_view_url(self, user_id: str, start: datetime, end: datetime) -> str:
@@ -300,6 +364,15 @@ class GraphClient:
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _iso_query(moment: datetime) -> str:
+    """:func:`_iso` as the URI template expands a query value (``:`` → ``%3A``)."""
+    return quote(_iso(moment), safe="")
+
+
+def _unquote_iso(value: str) -> str:
+    return value if value in (_START, _END) else value.replace("%3A", ":")
 
 
 def _error_of(content: bytes) -> tuple[str, str]:

@@ -151,7 +151,8 @@ class SyncWorker:
             credential = self._credential_factory(tenant)
         else:
             credential = make_credential(tenant.credentials, transport=self._transport)
-        service, http = build_service_client(credential, tenant.graph_base_url, transport=self._transport)
+        service, http = build_service_client(credential, tenant.graph_base_url, transport=self._transport,
+                                             sync_pipeline=True)
         client = GraphClient(service, credential, http, self.limiter, page_size=self.settings.sync_page_size,
                              max_retry_wait=self.settings.sync_max_retry_wait, sleep=self._sleep,
                              clock=self._clock, monotonic=self._monotonic, rng=self._rng)

@@ -1,0 +1,86 @@
+"""The sync client's cached initial URLs and lean pipeline give the same requests as the SDK's builders."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from kiota_abstractions.base_request_configuration import RequestConfiguration
+from kiota_http.middleware import RedirectHandler, UrlReplaceHandler, UserAgentHandler
+from msgraph_core.middleware import GraphTelemetryHandler
+
+from graph_sync.auth import ClientCredentialsCredential
+from graph_sync.client import GraphClient, Limiter, build_service_client
+
+BASE = "https://graph.microsoft.com/v1.0"
+
+
+def _client(sync_pipeline: bool) -> tuple[GraphClient, httpx.AsyncClient]:
+    cred = ClientCredentialsCredential("https://login.example/token", "c", "s")
+    service, http = build_service_client(cred, BASE, transport=httpx.MockTransport(lambda r: httpx.Response(200)),
+                                         sync_pipeline=sync_pipeline)
+    return GraphClient(service, cred, http, Limiter(4, 4, 100)), http
+
+
+def _handlers(http: httpx.AsyncClient) -> list[type]:
+    pipeline = http._transport.pipeline  # type: ignore[attr-defined]
+    out, m = [], pipeline._first_middleware
+    while m is not None:
+        out.append(type(m))
+        m = m.next
+    return out
+
+
+@pytest.mark.parametrize("user", ["0b7e2c1a-93f4-4d35-8f0e-5a1b2c3d4e5f", "ADA.Lovelace_x~1", "a@b.example",
+                                  "o'neil@x.example", "ünï@x.example", "a b/c?d"])
+def test_cached_urls_equal_the_builders(user: str) -> None:
+    client, _ = _client(True)
+    start, end = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC), datetime(2026, 7, 8, 9, 10, 11, tzinfo=UTC)
+    for _ in range(2):  # the first call fills the cache, the second uses it
+        for folder in ("inbox", "sentitems"):
+            url = client.messages_delta_url(user, folder)
+            assert url == client._messages_delta_url(user, folder)
+            assert "?$select=" in url and "placeholder" not in url
+        url = client.events_delta_url(user, start, end)
+        b = client.service.users.by_user_id(user).calendar_view.delta
+        qp = b.DeltaRequestBuilderGetQueryParameters(start_date_time="2025-01-02T03:04:05Z",
+                                                     end_date_time="2026-07-08T09:10:11Z")
+        assert url == client._url(b.to_get_request_information(RequestConfiguration(query_parameters=qp)))
+        assert "startDateTime=2025-01-02T03%3A04%3A05Z" in url and "placeholder" not in url
+
+
+def test_sync_pipeline_keeps_user_agent_and_telemetry_only() -> None:
+    _, sync_http = _client(True)
+    _, full_http = _client(False)
+    assert _handlers(sync_http) == [UserAgentHandler, GraphTelemetryHandler]
+    full = _handlers(full_http)
+    assert UrlReplaceHandler in full and RedirectHandler in full and full[-1] is GraphTelemetryHandler
+
+
+def test_sync_request_headers() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"value": []})
+
+    class Cred:
+        async def get_token(self, *scopes: str, **kw: object) -> object:
+            from azure.core.credentials import AccessToken
+            return AccessToken("tok", 2**40)
+
+        async def close(self) -> None:
+            return None
+
+    service, http = build_service_client(Cred(), BASE, transport=httpx.MockTransport(handler),  # type: ignore[arg-type]
+                                         sync_pipeline=True)
+    client = GraphClient(service, Cred(), http, Limiter(4, 4, 100))  # type: ignore[arg-type]
+    url = client.messages_delta_url("0b7e2c1a-93f4-4d35-8f0e-5a1b2c3d4e5f", "inbox")
+    assert asyncio.run(client.get_json(url, mailbox="m")) == {"value": []}
+    req = seen[0]
+    assert str(req.url) == url
+    assert req.headers["authorization"] == "Bearer tok"
+    assert req.headers["client-request-id"] and req.headers["sdkversion"].startswith("graph-python")
+    assert "kiota-python/" in req.headers["user-agent"]
