@@ -1,4 +1,6 @@
-"""Recompute stored health scores from the rollups: everything (``rapport analytics refresh``) or incrementally.
+"""Recompute stored health scores from the rollups: everything (``rapport analytics refresh --full``) or
+incrementally (``rapport analytics refresh`` once aggregates exist, and ``rapport sync --watch`` after each round
+that stored or removed items).
 
 The sync keeps ``interaction_rollup`` exact in the ingest transaction, so scores never need the raw activities.
 A score is a function of the record's daily counts per kind and side over the scoring horizon
