@@ -56,15 +56,19 @@ def ensure_rows(engine: Engine, tenant_id: str, pairs: Iterable[tuple[str, str]]
         return len(conn.execute(stmt, rows).all())
 
 
-def load_states(conn: Connection, tenant_id: str, mailbox_id: str) -> list[ResourceState]:
-    q = select(STATE).where(STATE.c.tenant_id == tenant_id, STATE.c.mailbox_id == mailbox_id).order_by(
-        STATE.c.resource)
-    return [ResourceState(
+def _state(r: Any) -> ResourceState:
+    return ResourceState(
         tenant_id=r["tenant_id"], mailbox_id=r["mailbox_id"], resource=r["resource"], next_link=r["next_link"],
         delta_link=r["delta_link"], window_start=r["window_start"], window_end=r["window_end"],
         not_before=r["not_before"], last_success_at=r["last_success_at"], last_error=r["last_error"],
         consecutive_errors=r["consecutive_errors"], resyncs=r["resyncs"],
-    ) for r in conn.execute(q).mappings()]
+    )
+
+
+def load_states(conn: Connection, tenant_id: str, mailbox_id: str) -> list[ResourceState]:
+    q = select(STATE).where(STATE.c.tenant_id == tenant_id, STATE.c.mailbox_id == mailbox_id).order_by(
+        STATE.c.resource)
+    return [_state(r) for r in conn.execute(q).mappings()]
 
 
 def candidates(
@@ -91,22 +95,49 @@ def claim(
     *, single_process: bool = False,
 ) -> int:
     """Lease every row of ``mailbox_id`` to ``owner``; returns the row count, or 0 if another worker holds it."""
+    return len(claim_many(engine, tenant_id, [mailbox_id], owner, now, lease_seconds,
+                          single_process=single_process).get(mailbox_id, []))
+
+
+def claim_many(
+    engine: Engine, tenant_id: str, mailbox_ids: Sequence[str], owner: str, now: datetime, lease_seconds: float,
+    *, single_process: bool = False,
+) -> dict[str, list[ResourceState]]:
+    """Lease each of ``mailbox_ids`` (all its rows) that no live other worker holds, in one transaction.
+
+    Returns the claimed mailboxes with their ``sync_state`` rows as read under the claim (ordered by resource),
+    so the worker needs no separate load. A mailbox some of whose rows another transaction has locked (another
+    worker claiming it right now: ``SKIP LOCKED``) or that a live other worker leases is left out. The caller
+    caps how many it asks for, so one worker does not take a whole small tenant in one call.
+    """
+    if not mailbox_ids:
+        return {}
     expires = now + timedelta(seconds=lease_seconds)
-    where = (STATE.c.tenant_id == tenant_id) & (STATE.c.mailbox_id == mailbox_id)
+    ids = sorted(set(mailbox_ids))
+    where = (STATE.c.tenant_id == tenant_id) & STATE.c.mailbox_id.in_(ids)
     with engine.begin() as conn:
-        total = conn.execute(select(func.count()).select_from(STATE).where(where)).scalar_one()
-        q: Any = select(STATE.c.resource, STATE.c.lease_owner, STATE.c.lease_expires_at).where(where)
+        totals: dict[str, int] = {m: int(n) for m, n in conn.execute(
+            select(STATE.c.mailbox_id, func.count()).where(where).group_by(STATE.c.mailbox_id))}
+        q: Any = select(STATE).where(where).order_by(STATE.c.mailbox_id, STATE.c.resource)
         if conn.dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True)
-        rows = conn.execute(q).all()
-        if len(rows) < total or total == 0:
-            return 0  # another worker is claiming it right now
-        if not single_process and any(
-                r.lease_owner not in (None, owner) and r.lease_expires_at is not None and r.lease_expires_at > now
-                for r in rows):
-            return 0
-        conn.execute(update(STATE).where(where).values(lease_owner=owner, lease_expires_at=expires))
-        return int(total)
+        rows: dict[str, list[Any]] = {}
+        for r in conn.execute(q).mappings():
+            rows.setdefault(r["mailbox_id"], []).append(r)
+        claimed: dict[str, list[ResourceState]] = {}
+        for mid, mine in rows.items():
+            if len(mine) < totals.get(mid, 0):
+                continue  # another worker is claiming it right now
+            if not single_process and any(
+                    r["lease_owner"] not in (None, owner) and r["lease_expires_at"] is not None
+                    and r["lease_expires_at"] > now for r in mine):
+                continue
+            claimed[mid] = [_state(r) for r in mine]
+        if claimed:
+            conn.execute(update(STATE).where(STATE.c.tenant_id == tenant_id,
+                                             STATE.c.mailbox_id.in_(sorted(claimed)))
+                         .values(lease_owner=owner, lease_expires_at=expires))
+        return claimed
 
 
 def renew(conn: Connection, tenant_id: str, mailbox_id: str, resource: str, owner: str, rows: int,

@@ -1,7 +1,7 @@
 """The sync worker: the composition root :func:`build_worker` and the pass/watch scheduling.
 
 A *pass* visits every tenant: it refreshes the directory (domains, users, managers), makes sure every synced
-mailbox has its ``sync_state`` rows, then claims mailboxes one at a time (leases, see :mod:`graph_sync.leases`)
+mailbox has its ``sync_state`` rows, then claims mailboxes a few at a time (leases, see :mod:`graph_sync.leases`)
 and runs each claimed mailbox's resources concurrently, up to ``sync_concurrency`` mailboxes at once. Requests
 are limited per mailbox (4 in flight), per worker (``sync_concurrency``) and by each mailbox's budget.
 
@@ -241,19 +241,19 @@ class SyncWorker:
         attempted: set[str] = set()
         running: set[asyncio.Task[None]] = set()
         slots = max(1, self.settings.sync_concurrency)
+        # Mailboxes claimed per database call: 1 until a mailbox of this pass is done, then up to as many as can
+        # have all their requests in flight at once. Claiming one at a time at first keeps the first of several
+        # workers that start together from leasing a whole small tenant before the others get to claim.
+        cap = max(1, self.settings.sync_concurrency // max(1, self.settings.sync_per_mailbox))
+        batch = 1
         while True:
-            free = slots - len(running)
             claimed = 0
-            if free > 0:
-                for mid in await self._db_call(self._candidates, tid, pass_started, attempted, free * 2):
-                    if len(running) >= slots:
-                        break
-                    attempted.add(mid)
-                    if mid not in wanted:
-                        continue  # a mailbox no longer synced (disabled, removed): leave its state alone
-                    rows = await self._db_call(self._claim, tid, mid)
-                    if not rows:
-                        continue
+            while (free := slots - len(running)) > 0:
+                ids, states = await self._db_call(self._claim_next, tid, pass_started, attempted, wanted,
+                                                  min(free, batch))
+                if not ids:
+                    break
+                for mid, rows in states.items():
                     log.info("lease acquired tenant=%s mailbox=%s owner=%s at=%.6f", tid, mid, self.owner,
                              time.time())
                     claimed += 1
@@ -264,23 +264,31 @@ class SyncWorker:
                 continue
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             running -= done
+            batch = cap
             for task in done:
                 task.result()
 
-    def _claim(self, tid: str, mid: str) -> int:
-        return leases.claim(self.engine, tid, mid, self.owner, self._clock(), self.settings.sync_lease_seconds,
-                            single_process=self.single_process)
+    def _claim_next(self, tid: str, pass_started: datetime, attempted: set[str], wanted: dict[str, Any],
+                    limit: int) -> tuple[list[str], dict[str, list[ResourceState]]]:
+        """In the database thread: up to ``limit`` candidates, each marked attempted, and the ones claimed (with
+        their state rows). A candidate no longer synced (disabled, removed) is skipped and its state left alone."""
+        ids = self._candidates(tid, pass_started, attempted, limit)
+        attempted.update(ids)
+        want = [mid for mid in ids if mid in wanted]
+        states = leases.claim_many(self.engine, tid, want, self.owner, self._clock(),
+                                   self.settings.sync_lease_seconds, single_process=self.single_process)
+        return ids, {mid: states[mid] for mid in want if mid in states}
 
     def _candidates(self, tid: str, pass_started: datetime, attempted: set[str], limit: int) -> list[str]:
         return leases.candidates(self.engine, tid, self.owner, self._clock(), pass_started=pass_started,
                                  exclude=sorted(attempted), single_process=self.single_process, limit=limit)
 
-    async def _mailbox(self, rt: _TenantRuntime, snapshot: DirectorySnapshot, mailbox: Any, rows: int,
-                       report: PassReport) -> None:
+    async def _mailbox(self, rt: _TenantRuntime, snapshot: DirectorySnapshot, mailbox: Any,
+                       states: list[ResourceState], report: PassReport) -> None:
         tid, mid = rt.tenant.tenant_id, mailbox.user_id
         started = self._monotonic()
+        rows = len(states)
         try:
-            states: list[ResourceState] = await self._db_call(self._load_states, tid, mid)
             assert self._db is not None and self._writer is not None
             ctx = MailboxContext(tenant=rt.tenant, mailbox=mailbox, directory=snapshot.directory, client=rt.client,
                                  engine=self.engine, settings=self.settings, owner=self.owner, lease_rows=rows,
@@ -311,10 +319,6 @@ class SyncWorker:
         report.mailboxes_failed += int(failed)
         summary = " ".join(f"{o.resource}={o.upserted}/{o.pages}p" for o in outcomes if o is not None)
         self.progress.mailbox_done(tid, mid, f"{summary} failed={failed} seconds={self._monotonic() - started:.2f}")
-
-    def _load_states(self, tid: str, mid: str) -> list[ResourceState]:
-        with self.engine.connect() as conn:
-            return leases.load_states(conn, tid, mid)
 
     async def _resource(self, rt: _TenantRuntime, ctx: MailboxContext, state: ResourceState) -> ResourceOutcome | None:
         spec = ResourceSpec(state.resource)

@@ -65,3 +65,20 @@ def test_a_dead_workers_lease_is_taken_over_only_after_it_expires(engine: Engine
     from graph_sync.errors import LeaseLost
     with pytest.raises(LeaseLost), engine.begin() as conn:
         leases.renew(conn, tenant_id, "m1", "events", "dead", 2, later)
+
+
+def test_claim_many_takes_the_free_mailboxes_with_their_state_rows(engine: Engine, tenant_id: str) -> None:
+    t0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    leases.ensure_rows(engine, tenant_id, [(m, r) for m in ("m1", "m2", "m3") for r in ("messages:inbox", "events")])
+    assert leases.claim(engine, tenant_id, "m2", "other", t0, 60) == 2
+    with engine.begin() as conn:
+        leases.save_progress(conn, tenant_id, "m1", "events", delta_link="https://graph/delta?$deltatoken=1")
+    got = leases.claim_many(engine, tenant_id, ["m3", "m1", "m2", "gone"], "me", t0 + timedelta(seconds=5), 60)
+    assert sorted(got) == ["m1", "m3"]  # m2 is leased by a live worker, "gone" has no rows
+    assert [s.resource for s in got["m1"]] == ["events", "messages:inbox"]
+    assert got["m1"][0].delta_link == "https://graph/delta?$deltatoken=1" and got["m3"][0].delta_link is None
+    # The leases are ours: another worker gets nothing, and our page commits may renew them.
+    assert leases.claim_many(engine, tenant_id, ["m1", "m3"], "other", t0 + timedelta(seconds=6), 60) == {}
+    with engine.begin() as conn:
+        leases.renew(conn, tenant_id, "m3", "events", "me", 2, t0 + timedelta(seconds=70))
+    assert leases.claim_many(engine, tenant_id, [], "me", t0, 60) == {}
