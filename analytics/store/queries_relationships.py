@@ -7,7 +7,7 @@ the tenant-leading indexes.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from itertools import chain
@@ -503,40 +503,71 @@ def activities_for_contacts(
 
     Bulk and cancelled activities are left out, as in the rollups.
     """
-    # Two steps, time filter in Python, on purpose: given a start-time condition, SQLite's planner prefers the
-    # start-time index and scans every activity in the range; the contact index, then primary-key lookups, stays
-    # proportional to the contact's own data.
-    candidates: set[int] = set()
+    # One statement per chunk of contacts: the window's activity ids come from the participant contact index,
+    # each checked against its activity by primary key (start time, bulk, cancelled in SQL), then those
+    # activities are read with their participants by primary key. ``CROSS JOIN`` fixes SQLite's join order:
+    # left free, its planner prefers the start-time index and scans every activity in the window; driven from
+    # the contact, the work stays proportional to the contact's own data. PostgreSQL plans this well as is.
+    mark = _mark(conn)
+    window = _bind(conn, ACT.c.start_at)
+    cores: dict[int, tuple[Any, ...]] = {}
+    parts: dict[int, list[PartRow]] = {}
     for chunk in _chunks(sorted(contact_ids)):
-        pq = select(PART.c.activity_id).where(PART.c.tenant_id == tenant_id, PART.c.contact_id.in_(chunk))
-        candidates.update(conn.execute(pq).scalars())
-    ids: set[int] = set()
-    for chunk in _chunks(sorted(candidates)):
-        aq = select(ACT.c.activity_id, ACT.c.start_at, ACT.c.is_bulk, ACT.c.is_cancelled).where(
-            ACT.c.tenant_id == tenant_id, ACT.c.activity_id.in_(chunk))
-        ids.update(r.activity_id for r in conn.execute(aq)
-                   if start <= r.start_at < end and not r.is_bulk and not r.is_cancelled)
-    return activities_by_ids(conn, tenant_id, ids)
+        seen = set(cores)
+        sql = (f"{_activity_rows_sql(mark)} AND a.activity_id IN (SELECT w.activity_id FROM activity_participant w "
+               f"CROSS JOIN activity x WHERE w.tenant_id = {mark} AND w.contact_id IN "
+               f"({', '.join([mark] * len(chunk))}) AND x.tenant_id = w.tenant_id "
+               f"AND x.activity_id = w.activity_id AND x.start_at >= {mark} AND x.start_at < {mark} "
+               f"AND NOT x.is_bulk AND NOT x.is_cancelled)")
+        rows = _driver_rows(conn, sql, (tenant_id, tenant_id, *chunk, window(start), window(end)))
+        _collect(conn, rows, cores, parts, seen)
+    return _activity_rows(cores, parts)
 
 
 def activities_by_ids(conn: Connection, tenant_id: str, activity_ids: Collection[int]) -> list[ActivityRow]:
+    """Some activities with all their participants, by start time."""
+    mark = _mark(conn)
+    cores: dict[int, tuple[Any, ...]] = {}
     parts: dict[int, list[PartRow]] = {}
-    cores: dict[int, Any] = {}
-    for chunk in _chunks(sorted(activity_ids)):
-        q = select(ACT.c.activity_id, ACT.c.kind, ACT.c.start_at, ACT.c.duration_minutes, ACT.c.conversation_id,
-                   ACT.c.initiator_side, ACT.c.is_reply).where(ACT.c.tenant_id == tenant_id,
-                                                               ACT.c.activity_id.in_(chunk))
-        cores.update((r.activity_id, r) for r in conn.execute(q))
-        pq = select(PART.c.activity_id, PART.c.role, PART.c.side, PART.c.address, PART.c.display_name,
-                    PART.c.user_id, PART.c.contact_id).where(PART.c.tenant_id == tenant_id,
-                                                             PART.c.activity_id.in_(chunk))
-        for r in conn.execute(pq):
-            parts.setdefault(r.activity_id, []).append(
-                PartRow(r.role, r.side, r.address, r.display_name or r.address, r.user_id, r.contact_id))
+    for chunk in _chunks(sorted(set(activity_ids))):
+        sql = f"{_activity_rows_sql(mark)} AND a.activity_id IN ({', '.join([mark] * len(chunk))})"
+        _collect(conn, _driver_rows(conn, sql, (tenant_id, *chunk)), cores, parts, set())
+    return _activity_rows(cores, parts)
+
+
+def _activity_rows_sql(mark: str) -> str:
+    """An activity's core columns, then one participant's, per participant (both by primary key)."""
+    return ("SELECT a.activity_id, a.kind, a.start_at, a.duration_minutes, a.conversation_id, a.initiator_side, "
+            "a.is_reply, p.role, p.side, p.address, p.display_name, p.user_id, p.contact_id "
+            f"FROM activity a CROSS JOIN activity_participant p WHERE a.tenant_id = {mark} "
+            "AND p.tenant_id = a.tenant_id AND p.activity_id = a.activity_id")
+
+
+def _bind(conn: Connection, column: Any) -> Callable[[Any], Any]:
+    """A column type's conversion of a Python value to what the driver takes (for raw driver statements)."""
+    process = column.type.bind_processor(conn.dialect)
+    return process if process is not None else (lambda value: value)
+
+
+def _collect(conn: Connection, rows: Sequence[tuple[Any, ...]], cores: dict[int, tuple[Any, ...]],
+             parts: dict[int, list[PartRow]], seen: Collection[int]) -> None:
+    """Joined activity-participant rows into cores and participant lists (``seen``: activities already read)."""
+    start_at = ACT.c.start_at.type.result_processor(conn.dialect, None)
+    for aid, kind, start, minutes, conversation, initiator, reply, role, side, address, name, user, contact in rows:
+        if aid in seen:
+            continue
+        if aid not in cores:
+            cores[aid] = (kind, start_at(start) if start_at is not None else start, minutes, conversation,
+                          initiator, reply)
+            parts[aid] = []
+        parts[aid].append(PartRow(role, side, address, name or address, user, contact))
+
+
+def _activity_rows(cores: dict[int, tuple[Any, ...]], parts: dict[int, list[PartRow]]) -> list[ActivityRow]:
     return sorted(
-        (ActivityRow(aid, r.kind, r.start_at, float(r.duration_minutes or 0.0), r.conversation_id,
-                     r.initiator_side, bool(r.is_reply), tuple(sorted(parts.get(aid, []), key=_part_order)))
-         for aid, r in cores.items()),
+        (ActivityRow(aid, kind, start, float(minutes or 0.0), conversation, initiator, bool(reply),
+                     tuple(sorted(parts[aid], key=_part_order)))
+         for aid, (kind, start, minutes, conversation, initiator, reply) in cores.items()),
         key=lambda a: (a.start_at, a.activity_id),
     )
 
