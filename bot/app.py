@@ -6,6 +6,7 @@ Authentication is on unless ``dev=True``, which is accepted only when the server
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -101,19 +102,25 @@ def cached_features(features: Features, engine: Engine) -> Features:
     return features
 
 
-def store_threads(engine: Engine) -> int:
-    """Worker threads for store calls: one per connection the engine's pool can open (4..32)."""
+def store_threads(engine: Engine, cores: int | None = None) -> int:
+    """Worker threads for store calls: one per core plus one, at most one per connection the pool can open.
+
+    A store call is mostly Python under the GIL (reading rows, computing KPIs), not waiting on I/O: threads beyond
+    the cores only take turns with the event loop, which then answers every conversation late. Measured on the
+    2-core bench (1.1M activities, 50 conversations): 15 threads gave who-knows p99 3.05x echo, 3 threads 1.79-2.74x
+    over three runs, and health p99 5.5 s against 3.0-5.7 s.
+    """
     pool: Any = engine.pool
     size = pool.size() if callable(getattr(pool, "size", None)) else 5
     overflow = max(0, int(getattr(pool, "_max_overflow", 0) or 0))
-    return max(4, min(32, int(size) + overflow))
+    connections = max(1, int(size) + overflow)
+    return max(2, min(connections, (cores or os.cpu_count() or 1) + 1))
 
 
 def _store_threads(engine: Engine) -> Callable[[web.Application], Any]:
     async def start(_app: web.Application) -> None:
-        # Every port call runs in the loop's default executor (asyncio.to_thread). Its default size,
-        # min(32, cores + 4), is 6 on two cores: 50 conversations would queue behind 6 store calls while the
-        # pool could serve 15 connections. Size it to the pool instead.
+        # Every port call runs in the loop's default executor (asyncio.to_thread); its default size,
+        # min(32, cores + 4), lets more GIL-bound store calls run than there are cores (see store_threads).
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(max_workers=store_threads(engine), thread_name_prefix="rapport-store"))
     return start

@@ -137,3 +137,17 @@ def test_card_replies_serialise_to_the_same_body_without_msrest_walking_the_card
     assert activity.attachments[0].content is card  # the activity is left as it was
     odd = MessageFactory.attachment(CardFactory.adaptive_card({"when": object()}))  # not plain JSON: msrest's path
     assert _CardBodySerializer(msrest).body(odd, "Activity") == msrest.body(odd, "Activity")
+
+
+def test_store_threads_follow_the_cores_and_never_exceed_the_connection_pool() -> None:
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import QueuePool
+
+    from bot.app import store_threads
+
+    engine = create_engine("sqlite://", poolclass=QueuePool, pool_size=5, max_overflow=10)
+    assert store_threads(engine, cores=2) == 3
+    assert store_threads(engine, cores=8) == 9
+    assert store_threads(engine, cores=64) == 15  # no more threads than connections to give them
+    small = create_engine("sqlite://", poolclass=QueuePool, pool_size=1, max_overflow=0)
+    assert store_threads(small, cores=8) == 2
