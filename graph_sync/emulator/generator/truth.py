@@ -13,6 +13,7 @@ from graph_sync.emulator.generator.simulate import (
     IMPROVING_RATIO,
     STEADY_BAND,
     Clock,
+    Realised,
     classify,
     median_or_none,
 )
@@ -88,13 +89,7 @@ class TruthBuilder:
                     "contact_median_first_response_minutes": median_or_none(r.contact_delays),
                 },
             })
-            counts = self._account_counts[plan.account_id]
-            counts[0] += r.before
-            counts[1] += r.recent
-            self._account_users[plan.account_id][plan.user_id] += r.total
-            if r.last is not None:
-                prev = self._account_last[plan.account_id].get(plan.user_id, 0.0)
-                self._account_last[plan.account_id][plan.user_id] = max(prev, r.last)
+            self._count_for_account(plan.account_id, plan.user_id, r)
         for w in outcome.outreach:
             r = w.realised
             self.outreach.append({
@@ -103,13 +98,16 @@ class TruthBuilder:
                 "interactions_after_link_cut": r.after_link_cut,
                 "first_interaction": _t(r.first), "last_interaction": _t(r.last),
             })
-            counts = self._account_counts[contact.account_id]
-            counts[0] += r.before
-            counts[1] += r.recent
-            self._account_users[contact.account_id][w.user_id] += r.total
-            if r.last is not None:
-                prev = self._account_last[contact.account_id].get(w.user_id, 0.0)
-                self._account_last[contact.account_id][w.user_id] = max(prev, r.last)
+            self._count_for_account(contact.account_id, w.user_id, r)
+
+    def _count_for_account(self, account_id: str, user_id: str, r: Realised) -> None:
+        """Add one user's realised interactions with one contact to the account's totals."""
+        counts = self._account_counts[account_id]
+        counts[0] += r.before
+        counts[1] += r.recent
+        self._account_users[account_id][user_id] += r.total
+        if r.last is not None:
+            self._account_last[account_id][user_id] = max(self._account_last[account_id].get(user_id, 0.0), r.last)
 
     def accounts(self, accounts: list[Account]) -> list[dict[str, Any]]:
         """Per account: planted trajectory, realised counts and class, connectors ranked by interactions."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,3 +31,13 @@ def truth(small_tenant: Path) -> dict[str, Any]:
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def unique_mail(tenant: Path, user_ids: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """Every message of these mailboxes once: a message both sides hold counts once (by internetMessageId)."""
+    seen: set[str] = set()
+    for user_id in user_ids:
+        for m in read_jsonl(tenant / "mail" / f"{user_id}.jsonl"):
+            if m["internetMessageId"] not in seen:
+                seen.add(m["internetMessageId"])
+                yield m

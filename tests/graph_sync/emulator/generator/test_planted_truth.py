@@ -17,7 +17,7 @@ from graph_sync.emulator.generator.crm_model import (
     OPPORTUNITY_INTERCEPT,
     probability,
 )
-from tests.graph_sync.emulator.generator.conftest import read_jsonl
+from tests.graph_sync.emulator.generator.conftest import read_jsonl, unique_mail
 
 Pair = tuple[str, str]  # (user mail, contact email)
 
@@ -31,19 +31,15 @@ def recount(small_tenant: Path, truth: dict[str, Any]) -> dict[Pair, list[str]]:
     """Times (ISO) of every interaction between each planted pair, recounted from the files."""
     mail_of = {u["id"]: u["mail"] for u in truth["users"]}
     pairs = {(mail_of[r["user_id"]], r["contact_email"]) for r in truth["relationships"]}
-    seen_mail: set[str] = set()
     seen_events: set[str] = set()
     times: dict[Pair, list[str]] = defaultdict(list)
+    for m in unique_mail(small_tenant, mail_of):
+        sender = _addr(m["from"])
+        for rcpt in (_addr(r) for r in m["toRecipients"] + m["ccRecipients"]):
+            for pair in ((sender, rcpt), (rcpt, sender)):
+                if pair in pairs:
+                    times[pair].append(m["sentDateTime"])
     for user_id in mail_of:
-        for m in read_jsonl(small_tenant / "mail" / f"{user_id}.jsonl"):
-            if m["internetMessageId"] in seen_mail:
-                continue
-            seen_mail.add(m["internetMessageId"])
-            sender = _addr(m["from"])
-            for rcpt in (_addr(r) for r in m["toRecipients"] + m["ccRecipients"]):
-                for pair in ((sender, rcpt), (rcpt, sender)):
-                    if pair in pairs:
-                        times[pair].append(m["sentDateTime"])
         for e in read_jsonl(small_tenant / "events" / f"{user_id}.jsonl"):
             if e["iCalUId"] in seen_events or e["isCancelled"]:
                 continue
@@ -168,17 +164,12 @@ def test_one_way_sequences_are_never_answered(small_tenant: Path, truth: dict[st
     connectors = {(r["user_id"], r["contact_email"]) for r in truth["relationships"]}
     assert not connectors & {(w["user_id"], w["contact_email"]) for w in truth["outreach"]}
     sent: dict[Pair, int] = defaultdict(int)
-    seen: set[str] = set()
-    for user_id in mail_of:
-        for m in read_jsonl(small_tenant / "mail" / f"{user_id}.jsonl"):
-            if m["internetMessageId"] in seen:
-                continue
-            seen.add(m["internetMessageId"])
-            sender = _addr(m["from"])
-            for rcpt in (_addr(r) for r in m["toRecipients"]):
-                assert (rcpt, sender) not in sequences  # the contact never writes back
-                if (sender, rcpt) in sequences:
-                    sent[(sender, rcpt)] += 1
+    for m in unique_mail(small_tenant, mail_of):
+        sender = _addr(m["from"])
+        for rcpt in (_addr(r) for r in m["toRecipients"]):
+            assert (rcpt, sender) not in sequences  # the contact never writes back
+            if (sender, rcpt) in sequences:
+                sent[(sender, rcpt)] += 1
     for pair, w in sequences.items():
         assert sent[pair] == w["messages"] == w["interactions_before"] + w["interactions_recent"]
 

@@ -22,7 +22,7 @@ from graph_sync.emulator.generator.simulate import (
     Realised,
     RelationshipSimulator,
 )
-from tests.graph_sync.emulator.generator.conftest import read_jsonl
+from tests.graph_sync.emulator.generator.conftest import unique_mail
 
 
 def _seconds(iso: str) -> float:
@@ -60,17 +60,12 @@ def test_realised_response_medians_equal_a_recount_of_the_mail_files(small_tenan
     mail_of = {u["id"]: u["mail"] for u in truth["users"]}
     pairs = {(mail_of[r["user_id"]], r["contact_email"]) for r in truth["relationships"]}
     conversations: dict[tuple[str, str], dict[str, list[tuple[float, str]]]] = defaultdict(lambda: defaultdict(list))
-    seen: set[str] = set()
-    for user_id in mail_of:
-        for m in read_jsonl(small_tenant / "mail" / f"{user_id}.jsonl"):
-            if m["internetMessageId"] in seen:
-                continue
-            seen.add(m["internetMessageId"])
-            sender = m["from"]["emailAddress"]["address"]
-            for rcpt in (r["emailAddress"]["address"] for r in m["toRecipients"]):
-                pair = (sender, rcpt) if (sender, rcpt) in pairs else (rcpt, sender)
-                if pair in pairs:
-                    conversations[pair][m["conversationId"]].append((_seconds(m["sentDateTime"]), sender))
+    for m in unique_mail(small_tenant, mail_of):
+        sender = m["from"]["emailAddress"]["address"]
+        for rcpt in (r["emailAddress"]["address"] for r in m["toRecipients"]):
+            pair = (sender, rcpt) if (sender, rcpt) in pairs else (rcpt, sender)
+            if pair in pairs:
+                conversations[pair][m["conversationId"]].append((_seconds(m["sentDateTime"]), sender))
     capped = compared = 0
     for r in truth["relationships"]:
         pair = (mail_of[r["user_id"]], r["contact_email"])
