@@ -57,6 +57,8 @@ class RefreshResult:
     leads: int = 0
     opportunities: int = 0
     full: bool = False
+    # (record type, record id) of every record scored; empty after a full refresh (then every record was)
+    records: frozenset[tuple[str, str]] = frozenset()
 
     @property
     def total(self) -> int:
@@ -349,8 +351,10 @@ def _incremental(conn: Connection, tenant_id: str, settings: Settings, now: date
     involved = q.crm_records_for(conn, tenant_id, contact_ids, account_ids)
     since = as_of - timedelta(days=health_math.history_days_needed(config))
     n_leads, n_opps = _crm_records(conn, tenant_id, batch, _all_crm_records(conn, tenant_id, involved), since)
-    q.write_health_scores(conn, tenant_id, batch.score(as_of, config), now=now)
+    rows = batch.score(as_of, config)
+    q.write_health_scores(conn, tenant_id, rows, now=now)
     states = [("contact", i, s) for i, s in zip(contact_ids, _pack(contacts, len(contact_ids)), strict=True)]
     states += [("account", i, s) for i, s in zip(account_ids, _pack(accounts, len(account_ids)), strict=True)]
     q.update_health_states(conn, tenant_id, states, now=now)
-    return RefreshResult(len(contact_ids), len(account_ids), n_leads, n_opps)
+    return RefreshResult(len(contact_ids), len(account_ids), n_leads, n_opps,
+                         records=frozenset((r[0], r[1]) for r in rows))
