@@ -295,6 +295,31 @@ class HealthRefresh(SQLModel, table=True):
     incremental_at: datetime | None = _utc(default=None, nullable=True)
 
 
+
+class HealthView(SQLModel, table=True):
+    """A record's health answer materialised after a refresh (see :mod:`analytics.health_views`): everything
+    ``RelationshipQueries.health`` returns except the asker's own connection, as of the refresh instant
+    ``computed_at``, with the record's contact ids (what that connection is read for), zlib-compressed JSON."""
+
+    __tablename__ = "health_view"
+    __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenant.tenant_id"], ondelete="CASCADE"),)
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    record_type: str = Field(primary_key=True, max_length=16)  # contact | account | domain | lead | opportunity
+    record_id: str = Field(primary_key=True, max_length=320)  # contact email, account id, domain, record id
+    computed_at: datetime = _utc()
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class HealthViewMark(SQLModel, table=True):
+    """Per tenant: the refresh instant (``health_refresh.full_at`` or ``incremental_at``) whose records' views
+    are all written. Views are served only while it equals the tenant's latest refresh instant."""
+
+    __tablename__ = "health_view_mark"
+    __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenant.tenant_id"], ondelete="CASCADE"),)
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    refreshed_at: datetime = _utc()
+
+
 # --- Sync state ------------------------------------------------------------------------------------------------
 
 
