@@ -279,7 +279,7 @@ class GraphClient:
 
     # --- sending -----------------------------------------------------------------------------------------------
 
-    def _request(self, url: str, *, events: bool, body: bytes | None = None) -> RequestInformation:
+    def _request(self, url: str, *, events: bool, paged: bool, body: bytes | None = None) -> RequestInformation:
         # A stored link is replayed byte for byte (PLATFORM.md). The RequestInformation is built directly: going
         # through a request builder's ``with_url`` re-runs the generated code's lazy imports on every request,
         # which measured ~4 ms of CPU per request.
@@ -287,7 +287,11 @@ class GraphClient:
         info.url = url
         info.headers.try_add("Accept", "application/json")
         info.headers.add("Prefer", 'IdType="ImmutableId"')
-        info.headers.add("Prefer", f"odata.maxpagesize={self.page_size}")
+        if paged:
+            # The page size setting is for a mailbox's delta pages only. On ``/users`` the preference would
+            # override the URL's ``$top=999`` (Graph honours it there too), so a small delta page size turned
+            # the directory read into U/page_size sequential requests; ``domains`` and ``$batch`` are not paged.
+            info.headers.add("Prefer", f"odata.maxpagesize={self.page_size}")
         if body is not None:
             info.set_stream_content(body, "application/json")
         if events:
@@ -306,7 +310,7 @@ class GraphClient:
             wait = budget.reserve(self._monotonic())
             if wait > 0:
                 raise BudgetExhausted(mailbox, wait)
-            status, headers, content = await self._send(url, mailbox, events, payload)
+            status, headers, content = await self._send(url, mailbox, events, payload, mailbox != DIRECTORY_KEY)
             attempt += 1
             if status == 200:
                 try:
@@ -341,8 +345,8 @@ class GraphClient:
             log.debug("retry %s after %.2f s (HTTP %s, attempt %d)", url, delay, status, attempt)
             await self._sleep(delay)
 
-    async def _send(self, url: str, mailbox: str, events: bool,
-                    payload: bytes | None) -> tuple[int, Mapping[str, str], bytes]:
+    async def _send(self, url: str, mailbox: str, events: bool, payload: bytes | None,
+                    paged: bool) -> tuple[int, Mapping[str, str], bytes]:
         limiter = self._limiter
         async with limiter.mailbox(mailbox), limiter.global_semaphore():
             n = limiter.in_flight.get(mailbox, 0) + 1
@@ -351,7 +355,7 @@ class GraphClient:
                 limiter.max_in_flight[mailbox] = n
             self.stats.requests += 1
             try:
-                info = self._request(url, events=events, body=payload)
+                info = self._request(url, events=events, paged=paged, body=payload)
                 adapter: Any = self.service.request_adapter
                 response = await adapter.send_primitive_async(info, "bytes", None)
                 assert isinstance(response, httpx.Response)

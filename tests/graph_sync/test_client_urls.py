@@ -76,7 +76,7 @@ def test_sync_request_headers() -> None:
 
     service, http = build_service_client(Cred(), BASE, transport=httpx.MockTransport(handler),  # type: ignore[arg-type]
                                          sync_pipeline=True)
-    client = GraphClient(service, Cred(), http, Limiter(4, 4, 100))  # type: ignore[arg-type]
+    client = GraphClient(service, Cred(), http, Limiter(4, 4, 100), page_size=10)  # type: ignore[arg-type]
     url = client.messages_delta_url("0b7e2c1a-93f4-4d35-8f0e-5a1b2c3d4e5f", "inbox")
     assert asyncio.run(client.get_json(url, mailbox="m")) == {"value": []}
     req = seen[0]
@@ -84,3 +84,12 @@ def test_sync_request_headers() -> None:
     assert req.headers["authorization"] == "Bearer tok"
     assert req.headers["client-request-id"] and req.headers["sdkversion"].startswith("graph-python")
     assert "kiota-python/" in req.headers["user-agent"]
+    assert req.headers["prefer"] == 'IdType="ImmutableId", odata.maxpagesize=10'
+
+    # Directory requests (no mailbox) leave the page size to the URL: on /users the preference would override
+    # $top=999 and turn the user list into U/10 sequential pages.
+    asyncio.run(client.get_json(client.users_url()))
+    asyncio.run(client.get_json(client.batch_url(), body={"requests": []}))
+    for req in seen[1:]:
+        assert req.headers["prefer"] == 'IdType="ImmutableId"'
+    assert "%24top=999" in str(seen[1].url) or "$top=999" in str(seen[1].url)
