@@ -8,7 +8,7 @@ opens one short read-only connection.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection, select
@@ -22,6 +22,7 @@ from analytics.relationships.kpis import RecordPeople, compute_kpis
 from analytics.settings import Settings
 from analytics.store import models
 from analytics.store import queries_relationships as q
+from analytics.stored_views import current_view
 from analytics.views import (
     AccountSummary,
     ColleagueView,
@@ -29,6 +30,7 @@ from analytics.views import (
     HealthPoint,
     HealthView,
     IntroPathView,
+    KpiView,
     LeadSummary,
     MyRecordsView,
     OpportunitySummary,
@@ -151,13 +153,25 @@ class RelationshipQueries:
     # --- health --------------------------------------------------------------------------------------------
 
     def health(self, tenant_id: str, target: TargetRef | str, *, viewer_user_id: str | None = None,
-               now: datetime) -> HealthView:
+               now: datetime, stored: bool = True) -> HealthView:
         """Score, state, trend, factors and KPIs of ``target`` as of ``now``, computed from the rollups.
 
         ``viewer_user_id`` adds the viewer's own connection to the target (``HealthView.viewer_connection``).
+        ``stored``: serve the view materialised by the latest refresh when the freshness rule of
+        :mod:`analytics.stored_views` allows it (then ``computed_at`` is the refresh instant); False: always live.
         """
+        return self.health_with_contacts(tenant_id, target, viewer_user_id=viewer_user_id, now=now,
+                                         stored=stored)[0]
+
+    def health_with_contacts(self, tenant_id: str, target: TargetRef | str, *, viewer_user_id: str | None = None,
+                             now: datetime, stored: bool = True) -> tuple[HealthView, tuple[int, ...]]:
+        """:meth:`health` and the contact ids of the target's scope (what :meth:`viewer_connection` takes)."""
         with self.engine.connect() as conn:
             ref = target if isinstance(target, TargetRef) else self._resolve(conn, tenant_id, target)
+            found = current_view(conn, tenant_id, ref, now) if stored else None
+            if found is not None:
+                viewer = self._viewer_connection(conn, tenant_id, found.contact_ids, viewer_user_id, now)
+                return replace(found.view, viewer_connection=viewer), found.contact_ids
             scope = self._scope(conn, tenant_id, ref)
             config = self._config(conn, tenant_id)
             ids = [c.contact_id for c in scope.contacts]
@@ -169,16 +183,9 @@ class RelationshipQueries:
             history = q.health_history(conn, tenant_id, _record_type(ref), ref.key)
             viewer = self._viewer_connection(conn, tenant_id, ids, viewer_user_id, now)
         kpis = compute_kpis(activities, scope.people, as_of=now, window_days=config.window_days)
-        points = tuple(HealthPoint(h.computed_at, h.value, h.label) for h in history)
-        if ref.closed:
-            return HealthView(ref, None, "Not computed", "Not enough info", None, (), kpis, points, now, viewer)
-        result = health_math.evaluate(daily_counts(rows, scope.user_ids), now.date(), config, scope.record_type)
-        factors = tuple(
-            FactorView(f.name, round(f.value, 4), round(f.weight, 4), round(f.points, 1),
-                       result.changes.get(f.name), f.explanation)
-            for f in result.factors)
-        return HealthView(ref, result.score, result.state, result.trend,  # type: ignore[arg-type]
-                          result.previous_score, factors, kpis, points, now, viewer)
+        result = None if ref.closed else health_math.evaluate(daily_counts(rows, scope.user_ids), now.date(),
+                                                               config, scope.record_type)
+        return health_view_of(ref, result, kpis, history, now, viewer), tuple(ids)
 
     def scope_contact_ids(self, tenant_id: str, target: TargetRef) -> tuple[int, ...]:
         """The customer contacts a target covers (what :meth:`viewer_connection` takes)."""
@@ -330,6 +337,22 @@ class RelationshipQueries:
                                         *_score(opp_scores.get(r.record_id)), last_with(r)) for r in opps]
         opp_views.sort(key=lambda v: (v.status in CLOSED_OPPORTUNITY, -(v.amount or 0.0), v.label))
         return MyRecordsView(user_id, tuple(summaries), tuple(lead_views), tuple(opp_views))
+
+
+def health_view_of(ref: TargetRef, result: health_math.HealthResult | None, kpis: KpiView,
+                   history: Sequence[q.StoredScore], now: datetime,
+                   viewer: ColleagueView | None = None) -> HealthView:
+    """A health answer from its parts (``result`` None: a closed record, not computed). Live answers and the
+    views materialised after a refresh (:mod:`analytics.health_views`) are both built here."""
+    points = tuple(HealthPoint(h.computed_at, h.value, h.label) for h in history)
+    if result is None:
+        return HealthView(ref, None, "Not computed", "Not enough info", None, (), kpis, points, now, viewer)
+    factors = tuple(
+        FactorView(f.name, round(f.value, 4), round(f.weight, 4), round(f.points, 1),
+                   result.changes.get(f.name), f.explanation)
+        for f in result.factors)
+    return HealthView(ref, result.score, result.state, result.trend,  # type: ignore[arg-type]
+                      result.previous_score, factors, kpis, points, now, viewer)
 
 
 def _user_rollups(conn: Connection, tenant_id: str, user_id: str, contact_ids: Sequence[int], *,

@@ -814,3 +814,135 @@ def health_history(conn: Connection, tenant_id: str, record_type: str, record_id
 def tenant_ids(conn: Connection) -> list[str]:
     """Every tenant in the store (the CLI's default when there is exactly one)."""
     return sorted(conn.execute(select(TENANT.c.tenant_id)).scalars())
+
+
+# --- Materialised health views (analytics.health_views) ----------------------------------------------------------
+
+VIEW = models.table_of(models.HealthView)
+VIEW_MARK = models.table_of(models.HealthViewMark)
+# A mark that no refresh instant equals: written before the first views, so the row exists to be locked.
+_NO_MARK = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def window_activities(conn: Connection, tenant_id: str, *, start: datetime, end: datetime) -> list[ActivityRow]:
+    """Every activity of the tenant with ``start <= start_at < end``, with all its participants, by start time
+    (bulk and cancelled ones left out, as in :func:`activities_for_contacts`): one pass over the start-time
+    index for a full materialisation of the health views."""
+    mark = _mark(conn)
+    window = _bind(conn, ACT.c.start_at)
+    sql = (f"{_activity_rows_sql(mark)} AND a.start_at >= {mark} AND a.start_at < {mark} "
+           "AND NOT a.is_bulk AND NOT a.is_cancelled")
+    cores: dict[int, tuple[Any, ...]] = {}
+    parts: dict[int, list[PartRow]] = {}
+    _collect(conn, _driver_rows(conn, sql, (tenant_id, window(start), window(end))), cores, parts, ())
+    return _activity_rows(cores, parts)
+
+
+def rollup_user_day_counts(conn: Connection, tenant_id: str, *, since: date, until: date,
+                           contact_ids: Collection[int] | None = None) -> tuple[list[IntArray], list[str]]:
+    """The rollup rows from ``since`` to ``until`` (inclusive) of every contact, or of some: columns contact id,
+    user (an index into the returned list of user ids), day ordinal, kind index, from us, from them."""
+    mark = _mark(conn)
+    base = (f"SELECT contact_id, user_id, {_ordinal_sql(conn)}, {_KIND_SQL}, from_us, from_them "
+            f"FROM interaction_rollup WHERE tenant_id = {mark} AND day >= {mark} AND day <= {mark}")
+    rows: list[Any] = []
+    if contact_ids is None:
+        rows = _driver_rows(conn, base, (tenant_id, since, until))
+    else:
+        for chunk in _chunks(sorted(contact_ids)):
+            sql = f"{base} AND contact_id IN ({', '.join([mark] * len(chunk))})"
+            rows.extend(_driver_rows(conn, sql, (tenant_id, since, until, *chunk)))
+    users: dict[str, int] = {}
+    coded = [(r[0], users.setdefault(r[1], len(users)), r[2], r[3], r[4], r[5]) for r in rows]
+    return _columns(coded, 6), list(users)
+
+
+def health_histories(conn: Connection, tenant_id: str, records: Collection[tuple[str, str]] | None = None, *,
+                     limit: int = 120) -> dict[tuple[str, str], list[StoredScore]]:
+    """:func:`health_history` of many records at once (every record's when ``records`` is None), keyed by
+    (record type, record id)."""
+    cols = (HISTORY.c.record_type, HISTORY.c.record_id, HISTORY.c.computed_at, HISTORY.c.value, HISTORY.c.label)
+    base = select(*cols).where(HISTORY.c.tenant_id == tenant_id, HISTORY.c.score_kind == "health")
+    rows: list[Any] = []
+    if records is None:
+        rows = list(conn.execute(base))
+    else:
+        by_type: dict[str, list[str]] = {}
+        for t, i in records:
+            by_type.setdefault(t, []).append(i)
+        for t, ids in sorted(by_type.items()):
+            for chunk in _chunks(sorted(set(ids))):
+                rows.extend(conn.execute(base.where(HISTORY.c.record_type == t, HISTORY.c.record_id.in_(chunk))))
+    out: dict[tuple[str, str], list[StoredScore]] = {}
+    for r in rows:
+        out.setdefault((r.record_type, r.record_id), []).append(
+            StoredScore(r.record_type, r.record_id, r.value, r.label, None, r.computed_at))
+    for key, points in out.items():
+        points.sort(key=lambda s: s.computed_at)
+        out[key] = points[-limit:]
+    return out
+
+
+def latest_health_refresh(conn: Connection, tenant_id: str) -> datetime | None:
+    """The instant of the tenant's latest health refresh (incremental or full), None before the first."""
+    row = conn.execute(select(REFRESH.c.full_at, REFRESH.c.incremental_at)
+                       .where(REFRESH.c.tenant_id == tenant_id)).first()
+    if row is None:
+        return None
+    latest: datetime = row.incremental_at if row.incremental_at is not None else row.full_at
+    return latest
+
+
+def health_view_mark(conn: Connection, tenant_id: str, *, lock: bool = False) -> datetime | None:
+    """The refresh instant whose views are all written (None: none yet). ``lock``: in a write transaction,
+    create the row if missing and lock it, so materialisations of one tenant take turns."""
+    if lock:
+        conn.execute(dialect_insert(conn, VIEW_MARK).values(tenant_id=tenant_id, refreshed_at=_NO_MARK)
+                     .on_conflict_do_nothing(index_elements=["tenant_id"]))
+    q = select(VIEW_MARK.c.refreshed_at).where(VIEW_MARK.c.tenant_id == tenant_id)
+    if lock and conn.dialect.name == "postgresql":
+        q = q.with_for_update()
+    value = conn.execute(q).scalar_one_or_none()
+    return None if value is None or value == _NO_MARK else value
+
+
+def write_health_views(conn: Connection, tenant_id: str, views: Sequence[tuple[str, str, bytes]], *,
+                       computed_at: datetime, every_record: bool) -> None:
+    """Store views ``(record type, record id, body)`` computed at ``computed_at`` and mark that instant as
+    materialised. ``every_record``: they replace all of the tenant's views; else they are upserted."""
+    if every_record:
+        conn.execute(delete(VIEW).where(VIEW.c.tenant_id == tenant_id))
+    if views:
+        mark = _mark(conn)
+        sql = (f"INSERT INTO health_view (tenant_id, record_type, record_id, computed_at, body) "
+               f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})")
+        if not every_record:
+            sql += (" ON CONFLICT (tenant_id, record_type, record_id) DO UPDATE SET "
+                    "computed_at = excluded.computed_at, body = excluded.body")
+        at = _timestamp_param(conn, computed_at)
+        conn.exec_driver_sql(sql, [(tenant_id, t, i, at, b) for t, i, b in views])
+    conn.execute(update(VIEW_MARK).where(VIEW_MARK.c.tenant_id == tenant_id).values(refreshed_at=computed_at))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredViewRow:
+    """A record's stored view with what decides whether it is current."""
+
+    computed_at: datetime
+    body: bytes
+    marked_at: datetime  # the refresh instant whose views are all written
+    refreshed_at: datetime  # the tenant's latest refresh instant
+
+
+def health_view(conn: Connection, tenant_id: str, record_type: str, record_id: str) -> StoredViewRow | None:
+    """A record's stored view (one statement: the view, the tenant's view mark and refresh marker)."""
+    q = (select(VIEW.c.computed_at, VIEW.c.body, VIEW_MARK.c.refreshed_at.label("marked_at"), REFRESH.c.full_at,
+                REFRESH.c.incremental_at)
+         .join(VIEW_MARK, VIEW_MARK.c.tenant_id == VIEW.c.tenant_id)
+         .join(REFRESH, REFRESH.c.tenant_id == VIEW.c.tenant_id)
+         .where(VIEW.c.tenant_id == tenant_id, VIEW.c.record_type == record_type, VIEW.c.record_id == record_id))
+    r = conn.execute(q).first()
+    if r is None:
+        return None
+    return StoredViewRow(r.computed_at, bytes(r.body), r.marked_at,
+                         r.incremental_at if r.incremental_at is not None else r.full_at)

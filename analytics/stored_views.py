@@ -1,0 +1,113 @@
+"""Stored health answers: their encoding and the rule that says when one may be served.
+
+:mod:`analytics.health_views` writes, per record, what :meth:`analytics.query.RelationshipQueries.health`
+returns except the target (the caller's) and the asker's own connection, as of a refresh instant ``T``, with the
+record's contact ids (what that connection is read for). The body is zlib-compressed JSON of plain values;
+floats survive JSON exactly (``repr`` round trip) and times keep their microseconds and UTC offset, so a decoded
+view equals the one that was encoded.
+
+**Freshness rule.** A stored view of a record is served for an ask at ``now`` when
+
+1. the tenant's views are marked as written for its latest health refresh (``health_view_mark.refreshed_at``
+   equals ``health_refresh.incremental_at``, else ``full_at``): a refresh whose views were not (yet) written
+   disables every stored view of the tenant until they are;
+2. ``T <= now`` and ``T`` falls on the same UTC day as ``now``: the score is a function of the day (as in the
+   stored ``score``), and the KPI window slides with the day; a view is never served for an earlier instant;
+3. for a lead or opportunity, it was closed at ``T`` exactly when the asked target is closed.
+
+Otherwise the answer is computed live, as before. A served view is the live answer at ``T`` (its
+``computed_at``): activities synced after the refresh show once the next refresh (after every sync round, in
+``rapport sync --watch``) has rewritten the views of the records it rescored.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from analytics.store import queries_relationships as q
+from analytics.views import (
+    DayBreakdown,
+    FactorView,
+    HealthPoint,
+    HealthView,
+    InteractionRef,
+    KpiView,
+    PersonCount,
+    SideKpis,
+    TargetRef,
+    to_jsonable,
+)
+
+FORMAT = 1  # bumped when the body's layout changes: older bodies are then ignored (answered live)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredHealth:
+    """A decoded stored view: the answer without target and asker, and the record's contact ids."""
+
+    view: HealthView
+    contact_ids: tuple[int, ...]
+
+
+def encode(view: HealthView, contact_ids: Sequence[int]) -> bytes:
+    body = {"format": FORMAT, "closed": view.target.closed, "score": view.score, "state": view.state,
+            "trend": view.trend, "previous_score": view.previous_score,
+            "factors": to_jsonable(view.factors), "kpis": to_jsonable(view.kpis),
+            "history": to_jsonable(view.history), "computed_at": view.computed_at.isoformat(),
+            "contact_ids": sorted(contact_ids)}
+    return zlib.compress(json.dumps(body, separators=(",", ":")).encode(), 6)
+
+
+def decode(blob: bytes, target: TargetRef) -> StoredHealth | None:
+    """The stored view for ``target`` (None when it was written in another format or closed-ness differs)."""
+    body = json.loads(zlib.decompress(blob))
+    if body.get("format") != FORMAT or body["closed"] != target.closed:
+        return None
+    view = HealthView(target, body["score"], body["state"], body["trend"], body["previous_score"],
+                      tuple(FactorView(**f) for f in body["factors"]), _kpis(body["kpis"]),
+                      tuple(HealthPoint(_at(p["at"]), p["score"], p["state"]) for p in body["history"]),
+                      _at(body["computed_at"]), None)
+    return StoredHealth(view, tuple(body["contact_ids"]))
+
+
+def is_current(row: q.StoredViewRow, now: datetime) -> bool:
+    """The freshness rule's points 1 and 2 (module docstring)."""
+    at = row.computed_at
+    return (row.marked_at == row.refreshed_at and at <= now
+            and at.astimezone(UTC).date() == now.astimezone(UTC).date())
+
+
+def current_view(conn: Connection, tenant_id: str, target: TargetRef, now: datetime) -> StoredHealth | None:
+    """The stored view of ``target`` if the freshness rule allows serving it at ``now``, else None."""
+    row = q.health_view(conn, tenant_id, target.kind, target.key)
+    if row is None or not is_current(row, now):
+        return None
+    return decode(row.body, target)
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _side(d: dict[str, Any]) -> SideKpis:
+    return SideKpis(d["emails_sent"], d["meetings_organised"], d["calls_made"], d["initiated"], d["minutes_spent"],
+                    d["avg_first_response_hours"], d["response_rate"],
+                    tuple(PersonCount(**p) for p in d["most_contacted"]), d["median_first_response_hours"])
+
+
+def _interaction(d: dict[str, Any] | None) -> InteractionRef | None:
+    return None if d is None else InteractionRef(_at(d["at"]), d["kind"], d["side"])
+
+
+def _kpis(d: dict[str, Any]) -> KpiView:
+    return KpiView(d["window_days"], _at(d["as_of"]), _side(d["us"]), _side(d["them"]), d["email_ratio"],
+                   _interaction(d["last_interaction"]), _interaction(d["next_interaction"]),
+                   tuple(DayBreakdown(date.fromisoformat(b["day"]), b["emails"], b["meetings"], b["calls"])
+                         for b in d["breakdown"]))
