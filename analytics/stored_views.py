@@ -42,10 +42,9 @@ from analytics.views import (
     PersonCount,
     SideKpis,
     TargetRef,
-    to_jsonable,
 )
 
-FORMAT = 1  # bumped when the body's layout changes: older bodies are then ignored (answered live)
+FORMAT = 2  # bumped when the body's layout changes: older bodies are then ignored (answered live)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +56,17 @@ class StoredHealth:
 
 
 def encode(view: HealthView, contact_ids: Sequence[int]) -> bytes:
+    """The stored body of ``view`` (written field by field: a full materialisation encodes tens of thousands,
+    and the generic :func:`analytics.views.to_jsonable` took half of the work)."""
+    k = view.kpis
     body = {"format": FORMAT, "closed": view.target.closed, "score": view.score, "state": view.state,
             "trend": view.trend, "previous_score": view.previous_score,
-            "factors": to_jsonable(view.factors), "kpis": to_jsonable(view.kpis),
-            "history": to_jsonable(view.history), "computed_at": view.computed_at.isoformat(),
-            "contact_ids": sorted(contact_ids)}
+            "factors": [[f.name, f.value, f.weight, f.points, f.change, f.explanation] for f in view.factors],
+            "kpis": [k.window_days, k.as_of.isoformat(), _side_json(k.us), _side_json(k.them), k.email_ratio,
+                     _interaction_json(k.last_interaction), _interaction_json(k.next_interaction),
+                     [[b.day.toordinal(), b.emails, b.meetings, b.calls] for b in k.breakdown]],
+            "history": [[p.at.isoformat(), p.score, p.state] for p in view.history],
+            "computed_at": view.computed_at.isoformat(), "contact_ids": sorted(contact_ids)}
     return zlib.compress(json.dumps(body, separators=(",", ":")).encode(), 6)
 
 
@@ -71,8 +76,8 @@ def decode(blob: bytes, target: TargetRef) -> StoredHealth | None:
     if body.get("format") != FORMAT or body["closed"] != target.closed:
         return None
     view = HealthView(target, body["score"], body["state"], body["trend"], body["previous_score"],
-                      tuple(FactorView(**f) for f in body["factors"]), _kpis(body["kpis"]),
-                      tuple(HealthPoint(_at(p["at"]), p["score"], p["state"]) for p in body["history"]),
+                      tuple(FactorView(*f) for f in body["factors"]), _kpis(body["kpis"]),
+                      tuple(HealthPoint(_at(at), score, state) for at, score, state in body["history"]),
                       _at(body["computed_at"]), None)
     return StoredHealth(view, tuple(body["contact_ids"]))
 
@@ -96,18 +101,27 @@ def _at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def _side(d: dict[str, Any]) -> SideKpis:
-    return SideKpis(d["emails_sent"], d["meetings_organised"], d["calls_made"], d["initiated"], d["minutes_spent"],
-                    d["avg_first_response_hours"], d["response_rate"],
-                    tuple(PersonCount(**p) for p in d["most_contacted"]), d["median_first_response_hours"])
+def _side_json(s: SideKpis) -> list[Any]:
+    return [s.emails_sent, s.meetings_organised, s.calls_made, s.initiated, s.minutes_spent,
+            s.avg_first_response_hours, s.response_rate, [[p.name, p.email, p.interactions] for p in s.most_contacted],
+            s.median_first_response_hours]
 
 
-def _interaction(d: dict[str, Any] | None) -> InteractionRef | None:
-    return None if d is None else InteractionRef(_at(d["at"]), d["kind"], d["side"])
+def _side(d: list[Any]) -> SideKpis:
+    emails, meetings, calls, initiated, minutes, avg, rate, people, median = d
+    return SideKpis(emails, meetings, calls, initiated, minutes, avg, rate,
+                    tuple(PersonCount(*p) for p in people), median)
 
 
-def _kpis(d: dict[str, Any]) -> KpiView:
-    return KpiView(d["window_days"], _at(d["as_of"]), _side(d["us"]), _side(d["them"]), d["email_ratio"],
-                   _interaction(d["last_interaction"]), _interaction(d["next_interaction"]),
-                   tuple(DayBreakdown(date.fromisoformat(b["day"]), b["emails"], b["meetings"], b["calls"])
-                         for b in d["breakdown"]))
+def _interaction_json(i: InteractionRef | None) -> list[Any] | None:
+    return None if i is None else [i.at.isoformat(), i.kind, i.side]
+
+
+def _interaction(d: list[Any] | None) -> InteractionRef | None:
+    return None if d is None else InteractionRef(_at(d[0]), d[1], d[2])
+
+
+def _kpis(d: list[Any]) -> KpiView:
+    window, as_of, us, them, ratio, last, nxt, breakdown = d
+    return KpiView(window, _at(as_of), _side(us), _side(them), ratio, _interaction(last), _interaction(nxt),
+                   tuple(DayBreakdown(date.fromordinal(day), e, m, c) for day, e, m, c in breakdown))
