@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from analytics import health_views
 from analytics.cli_context import CliContext, cli_context
 from analytics.query import RelationshipQueries
 from analytics.refresh import full_refresh, incremental_refresh
@@ -170,10 +171,15 @@ def refresh_cmd(
     c = cli_context(ctx)
     tid = _tenant(c, tenant)
     now = _now(as_of)
+    previous = health_views.latest_refresh(c.engine, tid)
     result = (full_refresh if full else incremental_refresh)(c.engine, tid, c.settings, now=now)
     kind = "Full refresh" if result.full else "Incremental refresh"
     c.console.print(f"{kind}: scored {result.contacts} contacts, {result.accounts} accounts, {result.leads} leads "
                     f"and {result.opportunities} opportunities of tenant {tid}.")
+    views = health_views.update_after_refresh(c.engine, tid, c.settings, result, previous=previous, now=now)
+    if views.skipped is None:
+        c.console.print(f"Health views: {views.views} written ({'all' if views.full else 'the rescored records'}) "
+                        f"in {views.seconds:.1f} s.")
 
 
 def register(root: typer.Typer) -> None:

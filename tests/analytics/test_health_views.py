@@ -200,3 +200,32 @@ def test_views_of_a_refresh_not_materialised_are_not_served(engine: Engine, tena
         conn.execute(update(models.Lead.__table__).values(status="qualified"))
     lead = _ref(queries, tenant_id, "lead", "L1")
     assert lead.closed and queries.health(tenant_id, lead, now=asked).computed_at == asked
+
+
+def test_analytics_refresh_writes_the_views(engine: Engine, db_url: str, tenant_id: str) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import build_app
+
+    from .builders import add_account, add_users, ext, user
+
+    add_users(engine, tenant_id, "alice")
+    add_account(engine, tenant_id, "acc-fab", "Fabrikam", "fabrikam.com")
+    carol = ext("carol@fabrikam.com")
+    ingest(engine, tenant_id, [mail(user("alice"), [carol], NOW - timedelta(days=d)) for d in range(0, 60, 5)], NOW)
+    env = {"RAPPORT_DATABASE_URL": db_url}
+    run = CliRunner().invoke
+    result = run(build_app(), ["analytics", "refresh", "--as-of", NOW.isoformat()], env=env)
+    assert result.exit_code == 0, result.output
+    assert "Health views: 2 written (all)" in result.output  # carol and Fabrikam (its domain is the account)
+    later = NOW + timedelta(hours=1)
+    ingest(engine, tenant_id, [mail(ext("dave@fabrikam.com"), [user("alice")], later - timedelta(minutes=5))], later)
+    result = run(build_app(), ["analytics", "refresh", "--as-of", later.isoformat()], env=env)
+    assert result.exit_code == 0, result.output
+    assert "Health views: 2 written (the rescored records)" in result.output  # dave and Fabrikam
+    views = _stored(engine, tenant_id)
+    assert views[("contact", "dave@fabrikam.com")][0] == later and views[("contact", "carol@fabrikam.com")][0] == NOW
+    result = run(build_app(), ["health", "Fabrikam", "--json", "--as-of", (later + timedelta(minutes=1)).isoformat()],
+                 env=env)
+    assert result.exit_code == 0, result.output
+    assert '"computed_at": "' + later.isoformat() in result.output
