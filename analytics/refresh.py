@@ -18,6 +18,12 @@ once with array operations, exactly as ``health.evaluate`` does for one.
   contacts' accounts, rescores exactly those records from their updated aggregates — no history is re-read —
   and rescores the leads and opportunities those contacts are on from their own people's rollups. Without
   stored aggregates covering the horizon (no full refresh yet, or an earlier ``now``) it does a full refresh.
+  It stores what it added to each record's aggregate as a new ``health_delta`` row (numbered by
+  ``health_refresh.increments``) instead of rewriting the record's ``health_state`` row: the rows of one
+  refresh share a few new pages, where rewriting states dirtied one page (accounts: an overflow chain) per
+  record — half of what the refresh wrote on the large benchmark tenant. A record's aggregate is its state
+  plus its deltas; a record that already has ``_MAX_DELTAS`` of them gets its whole aggregate written as its
+  state instead (its deltas deleted), and a full refresh drops them all.
 
 Aggregates follow the scope at the time of the last full refresh: a contact linked to another account later
 (a CRM import) moves with the next full refresh. Packed series: int32 rows (day ordinal, kind index, from us,
@@ -46,6 +52,9 @@ from analytics.store import queries_relationships as q
 
 T = TypeVar("T")
 _SERIALIZATION_RETRIES = 3
+# A record's aggregate is its state plus at most this many deltas: the refresh that would append one more
+# writes the whole aggregate instead (one state row rewritten per _MAX_DELTAS + 1 refreshes touching the record).
+_MAX_DELTAS = 15
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +123,34 @@ def _unpack(records: Sequence[int], series: Sequence[bytes]) -> Counts:
     lengths = np.array([len(b) // 16 for b in series], dtype=np.int64)
     owner = np.repeat(np.asarray(records, dtype=np.int64), lengths)
     return Counts(owner, table[:, 0], table[:, 1], table[:, 2], table[:, 3])
+
+
+def _unpack_stored(at: Mapping[str, int], stored: Mapping[str, q.StoredAggregate]) -> Counts:
+    """The stored aggregates (state and deltas) of records ``at`` indexes, as one ``Counts``."""
+    owners: list[int] = []
+    series: list[bytes] = []
+    for record_id, aggregate in stored.items():
+        parts = ([aggregate.base] if aggregate.base is not None else []) + list(aggregate.deltas)
+        owners.extend([at[record_id]] * len(parts))
+        series.extend(parts)
+    return _unpack(owners, series)
+
+
+def _split_writes(record_type: str, ids: Sequence[str], delta: Counts, total: Counts,
+                  stored: Mapping[str, q.StoredAggregate], deltas: list[tuple[str, str, bytes]],
+                  folded: list[tuple[str, str, bytes]]) -> None:
+    """What an incremental refresh stores of each record's aggregate: its delta (``delta``, summed per record)
+    appended, or — once the record has :data:`_MAX_DELTAS` deltas — its whole aggregate (``total``) as its new
+    state, so reading a record's aggregate never takes more than that many extra rows."""
+    changed = _pack(delta, len(ids))
+    whole: list[bytes] | None = None
+    for n, record_id in enumerate(ids):
+        aggregate = stored.get(record_id)
+        if aggregate is not None and len(aggregate.deltas) >= _MAX_DELTAS:
+            whole = whole if whole is not None else _pack(total, len(ids))
+            folded.append((record_type, record_id, whole[n]))
+        elif changed[n]:  # changes that cancel out (a mail removed again) leave the aggregate as it was
+            deltas.append((record_type, record_id, changed[n]))
 
 
 def _from_columns(record: IntArray, day: IntArray, kind: IntArray, us: IntArray, them: IntArray,
@@ -334,16 +371,14 @@ def _incremental(conn: Connection, tenant_id: str, settings: Settings, now: date
         delta_account.append(-1 if account_id is None else account_at[account_id])
         delta_rows.append((day, kind, us, them))
     table = np.array(delta_rows, dtype=np.int64).reshape(-1, 4)
-    parts_c = [_from_columns(np.array(delta_contact, dtype=np.int64), table[:, 0], table[:, 1], table[:, 2],
-                             table[:, 3])]
     to_account = np.array(delta_account, dtype=np.int64)
-    parts_a = [_from_columns(to_account, table[:, 0], table[:, 1], table[:, 2], table[:, 3], to_account >= 0)]
-    stored = q.health_states(conn, tenant_id, "contact", contact_ids)
-    parts_c.append(_unpack([contact_at[i] for i in stored], list(stored.values())))
-    stored = q.health_states(conn, tenant_id, "account", account_ids)
-    parts_a.append(_unpack([account_at[i] for i in stored], list(stored.values())))
-    contacts = _summed(_counts(parts_c))
-    accounts = _summed(_counts(parts_a))
+    delta_c = _summed(_from_columns(np.array(delta_contact, dtype=np.int64), table[:, 0], table[:, 1], table[:, 2],
+                                    table[:, 3]))
+    delta_a = _summed(_from_columns(to_account, table[:, 0], table[:, 1], table[:, 2], table[:, 3], to_account >= 0))
+    stored_c = q.health_states(conn, tenant_id, "contact", contact_ids)
+    stored_a = q.health_states(conn, tenant_id, "account", account_ids)
+    contacts = _summed(_counts([delta_c, _unpack_stored(contact_at, stored_c)]))
+    accounts = _summed(_counts([delta_a, _unpack_stored(account_at, stored_a)]))
 
     batch = _Batch()
     batch.add("contact", contact_ids, contacts)
@@ -353,8 +388,11 @@ def _incremental(conn: Connection, tenant_id: str, settings: Settings, now: date
     n_leads, n_opps = _crm_records(conn, tenant_id, batch, _all_crm_records(conn, tenant_id, involved), since)
     rows = batch.score(as_of, config)
     q.write_health_scores(conn, tenant_id, rows, now=now)
-    states = [("contact", i, s) for i, s in zip(contact_ids, _pack(contacts, len(contact_ids)), strict=True)]
-    states += [("account", i, s) for i, s in zip(account_ids, _pack(accounts, len(account_ids)), strict=True)]
-    q.update_health_states(conn, tenant_id, states, now=now)
+    deltas: list[tuple[str, str, bytes]] = []
+    folded: list[tuple[str, str, bytes]] = []
+    for record_type, ids, delta, total, stored in (("contact", contact_ids, delta_c, contacts, stored_c),
+                                                   ("account", account_ids, delta_a, accounts, stored_a)):
+        _split_writes(record_type, ids, delta, total, stored, deltas, folded)
+    q.update_health_states(conn, tenant_id, deltas, folded, now=now)
     return RefreshResult(len(contact_ids), len(account_ids), n_leads, n_opps,
                          records=frozenset((r[0], r[1]) for r in rows))

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKeyConstraint, Index, LargeBinary, MetaData, Table
+from sqlalchemy import Column, ForeignKeyConstraint, Index, Integer, LargeBinary, MetaData, Table
 from sqlmodel import Field, SQLModel
 
 from analytics.store.types import JSONDoc, Key64, UTCDateTime
@@ -284,8 +284,26 @@ class HealthState(SQLModel, table=True):
     series: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
+class HealthDelta(SQLModel, table=True):
+    """What one incremental refresh added to a record's aggregate (:class:`HealthState`), packed the same way.
+
+    Appended rather than rewriting the record's :class:`HealthState` row: the rows of one refresh land on a few
+    new pages instead of one scattered page (or overflow chain) per record. A record's aggregate is its state
+    plus its deltas; a refresh folds them into the state once a record has many, and a full refresh drops them.
+    """
+
+    __tablename__ = "health_delta"
+    __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenant.tenant_id"], ondelete="CASCADE"),)
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    record_type: str = Field(primary_key=True, max_length=16)  # contact | account
+    record_id: str = Field(primary_key=True, max_length=128)
+    increment: int = Field(primary_key=True, sa_type=Integer, sa_column_kwargs={"autoincrement": False})
+    series: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
 class HealthRefresh(SQLModel, table=True):
-    """Per tenant: the first day the stored :class:`HealthState` rows cover, and when they were built."""
+    """Per tenant: the first day the stored :class:`HealthState` rows cover, when they were built, and how many
+    incremental refreshes appended :class:`HealthDelta` rows since (their ``increment`` numbers)."""
 
     __tablename__ = "health_refresh"
     __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenant.tenant_id"], ondelete="CASCADE"),)
@@ -293,6 +311,7 @@ class HealthRefresh(SQLModel, table=True):
     since: date
     full_at: datetime = _utc()
     incremental_at: datetime | None = _utc(default=None, nullable=True)
+    increments: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 

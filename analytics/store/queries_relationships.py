@@ -36,6 +36,7 @@ OPT_OUT = models.table_of(models.UserOptOut)
 TENANT = models.table_of(models.Tenant)
 CHANGE = models.table_of(models.RollupChange)
 STATE = models.table_of(models.HealthState)
+DELTA = models.table_of(models.HealthDelta)
 REFRESH = models.table_of(models.HealthRefresh)
 
 _CHUNK = 500
@@ -680,28 +681,46 @@ def health_refresh_since(conn: Connection, tenant_id: str) -> date | None:
     return value if isinstance(value, date) else None
 
 
+@dataclass(frozen=True, slots=True)
+class StoredAggregate:
+    """A record's stored aggregate: the series a full refresh (or a fold) wrote, and the deltas incremental
+    refreshes appended since, oldest first. The aggregate is their sum."""
+
+    base: bytes | None
+    deltas: tuple[bytes, ...]
+
+
 def health_states(conn: Connection, tenant_id: str, record_type: str,
-                  record_ids: Collection[str]) -> dict[str, bytes]:
-    """The stored aggregates of some records (locked for this transaction on PostgreSQL)."""
-    out: dict[str, bytes] = {}
+                  record_ids: Collection[str]) -> dict[str, StoredAggregate]:
+    """The stored aggregates of some records (their ``health_state`` rows locked for this transaction on
+    PostgreSQL); records with neither a state nor a delta are absent."""
     mark = _mark(conn)
     lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
+    bases: dict[str, bytes] = {}
+    deltas: dict[str, list[bytes]] = {}
     for chunk in _chunks(sorted(record_ids)):
-        sql = (f"SELECT record_id, series FROM health_state WHERE tenant_id = {mark} AND record_type = {mark} "
-               f"AND record_id IN ({', '.join([mark] * len(chunk))}){lock}")
-        out.update((r[0], bytes(r[1])) for r in _driver_rows(conn, sql, (tenant_id, record_type, *chunk)))
-    return out
+        marks = ", ".join([mark] * len(chunk))
+        where = f"tenant_id = {mark} AND record_type = {mark} AND record_id IN ({marks})"
+        params = (tenant_id, record_type, *chunk)
+        sql = f"SELECT record_id, series FROM health_state WHERE {where}{lock}"
+        bases.update((r[0], bytes(r[1])) for r in _driver_rows(conn, sql, params))
+        sql = f"SELECT record_id, series FROM health_delta WHERE {where} ORDER BY record_id, increment"
+        for r in _driver_rows(conn, sql, params):
+            deltas.setdefault(r[0], []).append(bytes(r[1]))
+    return {i: StoredAggregate(bases.get(i), tuple(deltas.get(i, ()))) for i in bases.keys() | deltas.keys()}
 
 
 def replace_health_states(conn: Connection, tenant_id: str, states: Sequence[tuple[str, str, bytes]], *,
                           since: date, now: datetime) -> None:
-    """Replace all of the tenant's stored aggregates (a full refresh) and record what they cover."""
+    """Replace all of the tenant's stored aggregates (a full refresh): new states, no deltas; record what they
+    cover."""
     conn.execute(delete(STATE).where(STATE.c.tenant_id == tenant_id))
+    conn.execute(delete(DELTA).where(DELTA.c.tenant_id == tenant_id))
     _write_states(conn, tenant_id, states, upsert=False)
     ins = dialect_insert(conn, REFRESH)
-    conn.execute(ins.values(tenant_id=tenant_id, since=since, full_at=now, incremental_at=None)
-                 .on_conflict_do_update(index_elements=["tenant_id"],
-                                        set_={"since": since, "full_at": now, "incremental_at": None}))
+    done = {"since": since, "full_at": now, "incremental_at": None, "increments": 0}
+    conn.execute(ins.values(tenant_id=tenant_id, **done).on_conflict_do_update(index_elements=["tenant_id"],
+                                                                                 set_=done))
 
 
 def _write_states(conn: Connection, tenant_id: str, states: Sequence[tuple[str, str, bytes]], *,
@@ -718,11 +737,26 @@ def _write_states(conn: Connection, tenant_id: str, states: Sequence[tuple[str, 
     conn.exec_driver_sql(sql, [(tenant_id, t, i, b) for t, i, b in states])
 
 
-def update_health_states(conn: Connection, tenant_id: str, states: Sequence[tuple[str, str, bytes]], *,
-                         now: datetime) -> None:
-    """Upsert some records' aggregates (an incremental refresh)."""
-    _write_states(conn, tenant_id, states, upsert=True)
-    conn.execute(update(REFRESH).where(REFRESH.c.tenant_id == tenant_id).values(incremental_at=now))
+def update_health_states(conn: Connection, tenant_id: str, deltas: Sequence[tuple[str, str, bytes]],
+                         folded: Sequence[tuple[str, str, bytes]], *, now: datetime) -> int:
+    """Store what an incremental refresh changed in some records' aggregates: ``deltas`` are appended as this
+    refresh's ``health_delta`` rows; ``folded`` records get their whole aggregate as their new state and lose
+    their deltas. Returns this refresh's increment number."""
+    mark = _mark(conn)
+    increment = int(_driver_rows(conn, f"UPDATE health_refresh SET increments = increments + 1, incremental_at = "
+                                       f"{mark} WHERE tenant_id = {mark} RETURNING increments",
+                                 (_timestamp_param(conn, now), tenant_id))[0][0])
+    if deltas:
+        conn.exec_driver_sql(
+            f"INSERT INTO health_delta (tenant_id, record_type, record_id, increment, series) "
+            f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})",
+            [(tenant_id, t, i, increment, b) for t, i, b in deltas])
+    if folded:
+        _write_states(conn, tenant_id, folded, upsert=True)
+        conn.exec_driver_sql(
+            f"DELETE FROM health_delta WHERE tenant_id = {mark} AND record_type = {mark} AND record_id = {mark}",
+            [(tenant_id, t, i) for t, i, _b in folded])
+    return increment
 
 
 # --- Scores -----------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
@@ -224,3 +225,53 @@ def test_an_unchanged_score_is_not_rewritten_and_gets_no_history_row(
     full = stored(engine)
     for key in [("contact", "carol@fabrikam.com"), ("account", "acc-fab")]:
         assert full[key][:4] == after[key][:4], key  # and it is what a full refresh computes
+
+
+def test_incremental_refreshes_append_deltas_and_fold_them_into_the_state(
+    engine: Engine, tenant_id: str, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import analytics.refresh as refresh
+
+    monkeypatch.setattr(refresh, "_MAX_DELTAS", 2)
+    busy_seed(engine, tenant_id, now)
+    full_refresh(engine, tenant_id, Settings(), now=now)
+    d = models.HealthDelta.__table__
+
+    def deltas() -> dict[tuple[str, str], list[int]]:
+        with engine.connect() as conn:
+            rows = conn.execute(select(d.c.record_type, d.c.record_id, d.c.increment).order_by(d.c.increment))
+            out: dict[tuple[str, str], list[int]] = {}
+            for r in rows:
+                out.setdefault((r.record_type, r.record_id), []).append(r.increment)
+            return out
+
+    carol = ("contact", "carol@fabrikam.com")
+    seen: list[list[int]] = []
+    for hours in range(1, 5):  # four rounds touching Carol: two deltas, a fold, then a delta again
+        at = now + timedelta(hours=hours)
+        ingest(engine, tenant_id, [mail(CAROL, [ALICE], at - timedelta(minutes=10))], at)
+        incremental_refresh(engine, tenant_id, Settings(), now=at)
+        seen.append(deltas().get(carol, []))
+        incremental = stored(engine)
+        full = _full_copy_scores(engine, tenant_id, at)
+        for key in [carol, ("account", "acc-fab"), ("lead", "lead-1")]:
+            assert incremental[key][:4] == full[key][:4], (hours, key)
+    assert seen == [[1], [1, 2], [], [4]]
+    full_refresh(engine, tenant_id, Settings(), now=now + timedelta(hours=5))
+    assert deltas() == {}
+
+
+def _full_copy_scores(engine: Engine, tenant_id: str, at: datetime) -> dict[tuple[str, str], tuple[object, ...]]:
+    """What a full refresh at ``at`` would store, computed in a transaction that is rolled back."""
+    from analytics.refresh import _full
+
+    with engine.connect() as conn:
+        trans = conn.begin()
+        try:
+            _full(conn, tenant_id, Settings(), at)
+            t = models.Score.__table__
+            return {(r.record_type, r.record_id): (r.value, r.label, r.trend, r.details)
+                    for r in conn.execute(select(t.c.record_type, t.c.record_id, t.c.value, t.c.label,
+                                                 t.c.trend, t.c.details))}
+        finally:
+            trans.rollback()
