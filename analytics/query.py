@@ -187,14 +187,10 @@ class RelationshipQueries:
                                                                config, scope.record_type)
         return health_view_of(ref, result, kpis, history, now, viewer), tuple(ids)
 
-    def scope_contact_ids(self, tenant_id: str, target: TargetRef) -> tuple[int, ...]:
-        """The customer contacts a target covers (what :meth:`viewer_connection` takes)."""
-        with self.engine.connect() as conn:
-            return tuple(c.contact_id for c in self._scope(conn, tenant_id, target).contacts)
-
     def viewer_connection(self, tenant_id: str, contact_ids: Sequence[int], viewer_user_id: str,
                           now: datetime) -> ColleagueView | None:
-        """The viewer's own connection to these contacts (``HealthView.viewer_connection``)."""
+        """The viewer's own connection to these contacts (``HealthView.viewer_connection``; the contacts are
+        those :meth:`health_with_contacts` returns)."""
         with self.engine.connect() as conn:
             return self._viewer_connection(conn, tenant_id, contact_ids, viewer_user_id, now)
 

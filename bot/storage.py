@@ -351,8 +351,7 @@ class CachedRelationships:
             return self.queries.health(tenant_id, ref, viewer_user_id=viewer_user_id, now=now)
 
         def compute() -> tuple[HealthView, tuple[int, ...]]:
-            view = self.queries.health(tenant_id, ref, now=now)
-            return view, self.queries.scope_contact_ids(tenant_id, ref)
+            return self.queries.health_with_contacts(tenant_id, ref, now=now)
 
         view, contact_ids = self._cached(("health", tenant_id, ref, generation), compute)
         viewer = (self.queries.viewer_connection(tenant_id, contact_ids, viewer_user_id, now)
