@@ -42,7 +42,7 @@ from analytics.relationships.kpis import RecordPeople, compute_kpis
 from analytics.relationships.who_knows import is_automated
 from analytics.settings import Settings
 from analytics.store import queries_relationships as q
-from analytics.stored_views import encode
+from analytics.stored_views import FORMAT, body_format, encode
 from analytics.views import TargetRef
 
 
@@ -94,24 +94,26 @@ def update_after_refresh(engine: Engine, tenant_id: str, settings: Settings, res
 
 
 def ensure_current(engine: Engine, tenant_id: str, settings: Settings) -> ViewsResult:
-    """Every view rebuilt unless they are already those of the latest refresh (a deployment's first start,
-    benchmarks)."""
+    """Every view rebuilt unless they are already those of the latest refresh, in the current body format
+    (a deployment's first start or upgrade, benchmarks)."""
     with engine.connect() as conn:
         latest = q.latest_health_refresh(conn, tenant_id)
         marked = q.health_view_mark(conn, tenant_id)
+        sample = q.any_health_view_body(conn, tenant_id)
     if latest is None:
         return ViewsResult(skipped="no health refresh yet")
-    if marked == latest:
+    if marked == latest and (sample is None or body_format(sample) == FORMAT):
         return ViewsResult(refreshed_at=latest, skipped="views already current")
-    return materialise(engine, tenant_id, settings)
+    return materialise(engine, tenant_id, settings, rewrite=True)
 
 
 def materialise(engine: Engine, tenant_id: str, settings: Settings, *,
                 records: Collection[tuple[str, str]] | None = None,
-                expect_mark: datetime | None = None) -> ViewsResult:
+                expect_mark: datetime | None = None, rewrite: bool = False) -> ViewsResult:
     """Write the views of every record (``records`` None) or of these (record type, id) pairs and their
     contacts' domains, as of the tenant's latest refresh instant. With ``records``, nothing is written unless
-    the views are still marked for ``expect_mark`` (else a later call rebuilds them all)."""
+    the views are still marked for ``expect_mark`` (else a later call rebuilds them all). ``rewrite``: even
+    if they are marked as current (written in an older body format)."""
     started = time.perf_counter()
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":  # one snapshot for every read below
@@ -124,7 +126,7 @@ def materialise(engine: Engine, tenant_id: str, settings: Settings, *,
             views = _views(conn, tenant_id, settings, targets, at, every_record=records is None)
     with engine.begin() as conn:
         marked = q.health_view_mark(conn, tenant_id, lock=True)
-        if marked == at:
+        if marked == at and not rewrite:
             return ViewsResult(refreshed_at=at, skipped="views already current")
         if records is not None and marked != expect_mark:
             return ViewsResult(refreshed_at=at, skipped="views not those of the previous refresh")

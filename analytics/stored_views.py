@@ -70,6 +70,11 @@ def encode(view: HealthView, contact_ids: Sequence[int]) -> bytes:
     return zlib.compress(json.dumps(body, separators=(",", ":")).encode(), 6)
 
 
+def body_format(blob: bytes) -> int | None:
+    value = json.loads(zlib.decompress(blob)).get("format")
+    return value if isinstance(value, int) else None
+
+
 def decode(blob: bytes, target: TargetRef) -> StoredHealth | None:
     """The stored view for ``target`` (None when it was written in another format or closed-ness differs)."""
     body = json.loads(zlib.decompress(blob))

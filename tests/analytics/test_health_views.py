@@ -229,3 +229,27 @@ def test_analytics_refresh_writes_the_views(engine: Engine, db_url: str, tenant_
                  env=env)
     assert result.exit_code == 0, result.output
     assert '"computed_at": "' + later.isoformat() in result.output
+
+
+def test_ensure_current_rebuilds_views_missing_or_in_an_older_format(engine: Engine, tenant_id: str) -> None:
+    import json
+    import zlib
+
+    from .builders import add_account, add_users, ext, user
+
+    add_users(engine, tenant_id, "alice")
+    add_account(engine, tenant_id, "acc-fab", "Fabrikam", "fabrikam.com")
+    ingest(engine, tenant_id, [mail(user("alice"), [ext("carol@fabrikam.com")], NOW - timedelta(days=1))], NOW)
+    settings = Settings()
+    assert health_views.ensure_current(engine, tenant_id, settings).skipped == "no health refresh yet"
+    full_refresh(engine, tenant_id, settings, now=NOW)
+    assert health_views.ensure_current(engine, tenant_id, settings).views == 2
+    assert health_views.ensure_current(engine, tenant_id, settings).skipped == "views already current"
+    old = zlib.compress(json.dumps({"format": 0}).encode())
+    with engine.begin() as conn:
+        conn.execute(update(VIEW).values(body=old))
+    queries = RelationshipQueries(engine, settings)
+    fab = TargetRef("account", "acc-fab", "Fabrikam")
+    assert queries.health(tenant_id, fab, now=NOW + timedelta(minutes=1)).computed_at > NOW  # not decoded: live
+    assert health_views.ensure_current(engine, tenant_id, settings).views == 2
+    assert queries.health(tenant_id, fab, now=NOW + timedelta(minutes=1)).computed_at == NOW
