@@ -13,6 +13,9 @@ or a resync sweep, and a group whose pages report the same item in different fol
 per-page folder updates. If a group fails in any way (a lease lost, an item the store refuses, a deadlock), it
 is rolled back and its pages are committed one by one, each with the single-page rules (retries, bad items
 isolated in savepoints, :class:`LeaseLost` for its own mailbox only).
+
+A finished mailbox's lease is given back through the same queue (:class:`Release`): it rides in the next
+transaction that commits pages, instead of costing a transaction (and a database-thread hop) of its own.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from analytics.errors import IngestError
@@ -66,6 +70,28 @@ UPDATE sync_state SET
 WHERE tenant_id = :tenant_id AND mailbox_id = :mailbox_id AND resource = :resource AND lease_owner = :owner
 """).bindparams(bindparam("expires", type_=_TS), bindparam("window_start", type_=_TS),
                 bindparam("window_end", type_=_TS), bindparam("now", type_=_TS))
+
+
+_RELEASE = text("UPDATE sync_state SET lease_owner = NULL, lease_expires_at = NULL "
+                "WHERE tenant_id = :tenant_id AND mailbox_id = :mailbox_id AND lease_owner = :owner")
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """Give a finished mailbox back (only if still ours). Queued after every page of the mailbox has committed,
+    so it commutes with whatever else its transaction holds."""
+
+    engine: Engine
+    tenant_id: str
+    mailbox_id: str
+    owner: str
+
+
+def release_leases(conn: Connection, releases: Sequence[Release]) -> None:
+    """Inside the caller's transaction: clear the leases of ``releases`` (rows no longer ours are left alone)."""
+    if releases:
+        conn.execute(_RELEASE, [{"tenant_id": r.tenant_id, "mailbox_id": r.mailbox_id, "owner": r.owner}
+                                for r in releases])
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,8 +234,9 @@ def _owned_by_folder(conn: Connection, tid: str, mid: str, folder: str, source_i
 # --- a group of pages ----------------------------------------------------------------------------------------------
 
 
-def commit_group(jobs: Sequence[PageJob]) -> None:
-    """Commit pages without removals or sweeps in one transaction. Raises whatever one of them would."""
+def commit_group(jobs: Sequence[PageJob], releases: Sequence[Release] = ()) -> None:
+    """Commit pages without removals or sweeps, and ``releases``, in one transaction. Raises whatever one of them
+    would."""
     first = jobs[0].ctx
     now = first.clock()
     by_tenant: dict[str, list[ActivityIn]] = {}
@@ -239,20 +266,27 @@ def commit_group(jobs: Sequence[PageJob]) -> None:
             for j in jobs:
                 apply_removals_and_moves(conn, j, j.activities)
         save_pages(conn, jobs, now)
+        release_leases(conn, releases)
 
 
-def commit_jobs(jobs: Sequence[PageJob]) -> list[BaseException | None]:
-    """Commit ``jobs`` in order, grouping what may be grouped; returns each job's error (or None)."""
-    results: list[BaseException | None] = [None] * len(jobs)
+def commit_jobs(queued: Sequence[PageJob | Release]) -> list[BaseException | None]:
+    """Commit ``queued`` pages in order, grouping what may be grouped, and the releases in the first group
+    transaction that commits (or one of their own); returns each item's error (or None)."""
+    results: list[BaseException | None] = [None] * len(queued)
+    at = [k for k, q in enumerate(queued) if isinstance(q, PageJob)]
+    jobs = [q for q in queued if isinstance(q, PageJob)]
+    releases = [q for q in queued if isinstance(q, Release)]
     i = 0
     while i < len(jobs):
         j = i
         if not jobs[i].alone:
             while j + 1 < len(jobs) and not jobs[j + 1].alone and j + 1 - i < MAX_GROUP:
                 j += 1
-        if j > i:
+        # A lone groupable page goes through the group path too while releases wait for a transaction.
+        if j > i or (releases and not jobs[i].alone):
             try:
-                commit_group(jobs[i:j + 1])
+                commit_group(jobs[i:j + 1], releases)
+                releases = []
                 i = j + 1
                 continue
             except Exception as err:  # any failure: redo page by page, which knows how to handle each case
@@ -262,8 +296,16 @@ def commit_jobs(jobs: Sequence[PageJob]) -> list[BaseException | None]:
             try:
                 commit_page(jobs[k])
             except Exception as err:  # handed to the page's own resource task
-                results[k] = err
+                results[at[k]] = err
         i = j + 1
+    if releases:
+        try:
+            with releases[0].engine.begin() as conn:
+                release_leases(conn, releases)
+        except Exception as err:  # each mailbox task learns it, as it did from a release of its own
+            for k, q in enumerate(queued):
+                if isinstance(q, Release):
+                    results[k] = err
     return results
 
 
@@ -273,12 +315,13 @@ class PageWriter:
     def __init__(self, executor: Executor, max_batch: int = 4 * MAX_GROUP) -> None:
         self._executor = executor
         self._max_batch = max_batch
-        self._queue: list[tuple[PageJob, asyncio.Future[None]]] = []
+        self._queue: list[tuple[PageJob | Release, asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
         self.batches = 0  # executor calls, each one or more transactions
 
-    async def commit(self, job: PageJob) -> None:
-        """Commit ``job``; returns when it is durable, raises what committing it raised."""
+    async def commit(self, job: PageJob | Release) -> None:
+        """Commit ``job`` (a page or a lease release); returns when it is durable, raises what committing it
+        raised."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append((job, future))
         if self._task is None or self._task.done():

@@ -73,9 +73,10 @@ def load_states(conn: Connection, tenant_id: str, mailbox_id: str) -> list[Resou
 
 def candidates(
     engine: Engine, tenant_id: str, owner: str, now: datetime, *, pass_started: datetime,
-    exclude: Sequence[str] = (), single_process: bool = False, limit: int = 64,
+    exclude: Sequence[str] = (), single_process: bool = False, limit: int | None = 64,
 ) -> list[str]:
-    """Mailboxes that may be claimed: not leased by a live other worker, and not yet synced this pass."""
+    """Mailboxes that may be claimed: not leased by a live other worker, and not yet synced this pass, the least
+    recently synced first (``limit`` None: all of them)."""
     foreign_live = case(
         (and_(STATE.c.lease_owner.is_not(None), STATE.c.lease_owner != owner,
               STATE.c.lease_expires_at > now), 1), else_=0)
@@ -110,8 +111,31 @@ def claim_many(
     worker claiming it right now: ``SKIP LOCKED``) or that a live other worker leases is left out. The caller
     caps how many it asks for, so one worker does not take a whole small tenant in one call.
     """
+    return claim_for_pass(engine, tenant_id, mailbox_ids, owner, now, lease_seconds,
+                          single_process=single_process).claimed
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What :func:`claim_for_pass` did: the mailboxes claimed (with their rows) and those another worker holds
+    or is claiming right now (``busy``: worth asking again later in the pass)."""
+
+    claimed: dict[str, list[ResourceState]]
+    busy: frozenset[str]
+
+
+def claim_for_pass(
+    engine: Engine, tenant_id: str, mailbox_ids: Sequence[str], owner: str, now: datetime, lease_seconds: float,
+    *, single_process: bool = False, pass_started: datetime | None = None,
+) -> Claimed:
+    """:func:`claim_many`, and with ``pass_started`` a mailbox none of whose rows is stale (every resource
+    succeeded after ``pass_started``: another worker synced it in this pass) is not claimed either.
+
+    This is the candidates condition of :func:`candidates`, checked on the rows read under the claim, so a worker
+    may pick its candidates from a list made once per pass.
+    """
     if not mailbox_ids:
-        return {}
+        return Claimed({}, frozenset())
     expires = now + timedelta(seconds=lease_seconds)
     ids = sorted(set(mailbox_ids))
     where = (STATE.c.tenant_id == tenant_id) & STATE.c.mailbox_id.in_(ids)
@@ -125,19 +149,25 @@ def claim_many(
         for r in conn.execute(q).mappings():
             rows.setdefault(r["mailbox_id"], []).append(r)
         claimed: dict[str, list[ResourceState]] = {}
+        busy: set[str] = {mid for mid in totals if mid not in rows}  # every row locked by another claim
         for mid, mine in rows.items():
             if len(mine) < totals.get(mid, 0):
-                continue  # another worker is claiming it right now
+                busy.add(mid)  # another worker is claiming it right now
+                continue
             if not single_process and any(
                     r["lease_owner"] not in (None, owner) and r["lease_expires_at"] is not None
                     and r["lease_expires_at"] > now for r in mine):
+                busy.add(mid)
                 continue
+            if pass_started is not None and not any(
+                    r["last_success_at"] is None or r["last_success_at"] <= pass_started for r in mine):
+                continue  # synced in this pass already
             claimed[mid] = [_state(r) for r in mine]
         if claimed:
             conn.execute(update(STATE).where(STATE.c.tenant_id == tenant_id,
                                              STATE.c.mailbox_id.in_(sorted(claimed)))
                          .values(lease_owner=owner, lease_expires_at=expires))
-        return claimed
+        return Claimed(claimed, frozenset(busy))
 
 
 def renew(conn: Connection, tenant_id: str, mailbox_id: str, resource: str, owner: str, rows: int,
@@ -148,14 +178,6 @@ def renew(conn: Connection, tenant_id: str, mailbox_id: str, resource: str, owne
     ).values(lease_expires_at=expires))
     if (result.rowcount or 0) < rows:
         raise LeaseLost(mailbox_id, resource)
-
-
-def release(engine: Engine, tenant_id: str, mailbox_id: str, owner: str) -> None:
-    """Give the mailbox back (only if still ours)."""
-    with engine.begin() as conn:
-        conn.execute(update(STATE).where(
-            STATE.c.tenant_id == tenant_id, STATE.c.mailbox_id == mailbox_id, STATE.c.lease_owner == owner,
-        ).values(lease_owner=None, lease_expires_at=None))
 
 
 def save_progress(conn: Connection, tenant_id: str, mailbox_id: str, resource: str, **values: Any) -> None:

@@ -18,6 +18,7 @@ import random
 import socket
 import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from analytics.store.engine import make_engine
 from graph_sync import leases
 from graph_sync.auth import AsyncCredential, make_credential
 from graph_sync.client import GraphClient, Limiter, build_service_client
-from graph_sync.commit import Mode, PageWriter
+from graph_sync.commit import Mode, PageWriter, Release
 from graph_sync.directory import DirectorySnapshot, fetch_directory, store_directory
 from graph_sync.errors import AccessDenied, BudgetExhausted, LeaseLost, SyncError, Throttled
 from graph_sync.health import FailureLog
@@ -248,6 +249,11 @@ class SyncWorker:
         self.progress.start(tid, len(wanted))
         pass_started = self._clock()
         attempted: set[str] = set()
+        # The pass's candidates, least recently synced first, read once: each claim re-checks them under its
+        # locks (free, not synced in this pass yet), so a claim call needs no query over the tenant's state rows.
+        queue = deque(await self._db_call(lambda: leases.candidates(
+            self.engine, tid, self.owner, self._clock(), pass_started=pass_started,
+            single_process=self.single_process, limit=None)))
         running: set[asyncio.Task[None]] = set()
         slots = max(1, self.settings.sync_concurrency)
         # Mailboxes claimed per database call: 1 until a mailbox of this pass is done, then up to as many as can
@@ -258,9 +264,9 @@ class SyncWorker:
         while True:
             claimed = 0
             while (free := slots - len(running)) > 0:
-                ids, states = await self._db_call(self._claim_next, tid, pass_started, attempted, wanted,
-                                                  min(free, batch))
-                if not ids:
+                more, states = await self._db_call(self._claim_next, tid, pass_started, queue, attempted, wanted,
+                                                   min(free, batch))
+                if not more:
                     break
                 for mid, rows in states.items():
                     log.info("lease acquired tenant=%s mailbox=%s owner=%s at=%.6f", tid, mid, self.owner,
@@ -277,16 +283,39 @@ class SyncWorker:
             for task in done:
                 task.result()
 
-    def _claim_next(self, tid: str, pass_started: datetime, attempted: set[str], wanted: dict[str, Any],
-                    limit: int) -> tuple[list[str], dict[str, list[ResourceState]]]:
-        """In the database thread: up to ``limit`` candidates, each marked attempted, and the ones claimed (with
-        their state rows). A candidate no longer synced (disabled, removed) is skipped and its state left alone."""
+    def _claim_next(self, tid: str, pass_started: datetime, queue: deque[str], attempted: set[str],
+                    wanted: dict[str, Any], limit: int) -> tuple[bool, dict[str, list[ResourceState]]]:
+        """In the database thread: claim up to ``limit`` mailboxes (with their state rows); False once there is
+        nothing left to try in this pass. A candidate no longer synced (disabled, removed) is skipped and its state
+        left alone.
+
+        Candidates come from the pass's list; one another worker holds is not marked attempted, so the query
+        that runs once the list is used up (the old way, excluding what was attempted) offers it again if that
+        worker gave it back unsynced."""
+        while queue:
+            ids: list[str] = []
+            while queue and len(ids) < limit:
+                mid = queue.popleft()
+                if mid in attempted:
+                    continue
+                if mid in wanted:
+                    ids.append(mid)
+                else:
+                    attempted.add(mid)
+            if not ids:
+                continue
+            result = leases.claim_for_pass(self.engine, tid, ids, self.owner, self._clock(),
+                                           self.settings.sync_lease_seconds, single_process=self.single_process,
+                                           pass_started=pass_started)
+            attempted.update(mid for mid in ids if mid not in result.busy)
+            if result.claimed:
+                return True, result.claimed
         ids = self._candidates(tid, pass_started, attempted, limit)
         attempted.update(ids)
         want = [mid for mid in ids if mid in wanted]
         states = leases.claim_many(self.engine, tid, want, self.owner, self._clock(),
                                    self.settings.sync_lease_seconds, single_process=self.single_process)
-        return ids, {mid: states[mid] for mid in want if mid in states}
+        return bool(ids), {mid: states[mid] for mid in want if mid in states}
 
     def _candidates(self, tid: str, pass_started: datetime, attempted: set[str], limit: int) -> list[str]:
         return leases.candidates(self.engine, tid, self.owner, self._clock(), pass_started=pass_started,
@@ -312,7 +341,8 @@ class SyncWorker:
             # Stamped before the release commits (and "acquired" after the claim commits), so that the logged
             # spans of two workers on one mailbox never overlap unless the leases really did.
             released_at = time.time()
-            await self._db_call(leases.release, self.engine, tid, mid, self.owner)
+            assert self._writer is not None
+            await self._writer.commit(Release(self.engine, tid, mid, self.owner))  # rides in a page transaction
             log.info("lease released tenant=%s mailbox=%s owner=%s at=%.6f", tid, mid, self.owner, released_at)
         failed = False
         for o in outcomes:

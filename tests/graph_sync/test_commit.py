@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from analytics.settings import Settings
 from analytics.store.records import ActivityIn, ParticipantIn
 from graph_sync import leases
-from graph_sync.commit import PageJob, commit_jobs
+from graph_sync.commit import PageJob, Release, commit_jobs
 from graph_sync.delta import DeltaState, PageChanges
 from graph_sync.errors import LeaseLost
 from graph_sync.mailbox import ResourceSpec
@@ -83,3 +83,27 @@ def test_pages_with_removals_keep_their_order(engine: Engine, tenant_id: str) ->
     assert commit_jobs([remove, readd]) == [None, None]
     assert _imids(engine, tenant_id) == {"<x@x>", "<y@x>"}  # removed (nothing to remove), then added again
     assert _state(engine, tenant_id)["m1"] == ("l4", 4)
+
+
+def _owners(engine: Engine, tid: str) -> dict[str, str | None]:
+    with engine.connect() as conn:
+        return dict(conn.execute(text("SELECT mailbox_id, lease_owner FROM sync_state WHERE tenant_id = :t"),
+                                 {"t": tid}).all())
+
+
+def test_releases_ride_in_the_page_transaction_or_their_own(engine: Engine, tenant_id: str) -> None:
+    leases.ensure_rows(engine, tenant_id, [(m, "messages:inbox") for m in ("m1", "m2", "m3", "m4")])
+    for m, owner in (("m1", "me"), ("m2", "me"), ("m3", "other"), ("m4", "me")):
+        leases.claim(engine, tenant_id, m, owner, NOW, 300)
+    page = _job(engine, tenant_id, "m1", "l1", [_mail("m1", "a", "<a@x>")])
+    # A release of a mailbox that is no longer ours (m3) leaves the other worker's lease alone.
+    queued = [Release(engine, tenant_id, "m2", "me"), page, Release(engine, tenant_id, "m3", "me")]
+    assert commit_jobs(queued) == [None, None, None]
+    assert _owners(engine, tenant_id) == {"m1": "me", "m2": None, "m3": "other", "m4": "me"}
+    assert _state(engine, tenant_id)["m1"] == ("l1", 1)
+    # A page that fails (lease lost) does not take the release down with it; no page at all: its own transaction.
+    lost = _job(engine, tenant_id, "m3", "l3", [_mail("m3", "c", "<c@x>")])
+    results = commit_jobs([lost, Release(engine, tenant_id, "m1", "me")])
+    assert isinstance(results[0], LeaseLost) and results[1] is None
+    assert commit_jobs([Release(engine, tenant_id, "m4", "me")]) == [None]
+    assert _owners(engine, tenant_id) == {"m1": None, "m2": None, "m3": "other", "m4": None}

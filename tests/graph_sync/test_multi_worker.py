@@ -82,3 +82,21 @@ def test_claim_many_takes_the_free_mailboxes_with_their_state_rows(engine: Engin
     with engine.begin() as conn:
         leases.renew(conn, tenant_id, "m3", "events", "me", 2, t0 + timedelta(seconds=70))
     assert leases.claim_many(engine, tenant_id, [], "me", t0, 60) == {}
+
+
+def test_claim_for_pass_skips_what_was_synced_in_the_pass_and_names_what_is_busy(engine: Engine,
+                                                                                 tenant_id: str) -> None:
+    t0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    leases.ensure_rows(engine, tenant_id, [(m, r) for m in ("m1", "m2", "m3") for r in ("messages:inbox", "events")])
+    with engine.begin() as conn:  # m1: both resources done after the pass started; m3: one of two
+        for m, r in (("m1", "messages:inbox"), ("m1", "events"), ("m3", "events")):
+            leases.save_progress(conn, tenant_id, m, r, last_success_at=t0 + timedelta(seconds=1))
+    assert leases.claim(engine, tenant_id, "m2", "other", t0, 60) == 2
+    got = leases.claim_for_pass(engine, tenant_id, ["m1", "m2", "m3"], "me", t0 + timedelta(seconds=5), 60,
+                                pass_started=t0)
+    assert sorted(got.claimed) == ["m3"] and got.busy == {"m2"}
+    # Without pass_started (claim_many), a synced mailbox is claimed like any other free one.
+    assert sorted(leases.claim_many(engine, tenant_id, ["m1"], "me", t0 + timedelta(seconds=5), 60)) == ["m1"]
+    # The list made once per pass is the candidates query without a limit, least recently synced first.
+    assert leases.candidates(engine, tenant_id, "me", t0 + timedelta(seconds=5), pass_started=t0,
+                             limit=None) == ["m3"]

@@ -44,6 +44,8 @@ def test_one_pass_stores_every_message_and_event_exactly_once(engine: Engine, sm
     truth = json.loads((small_tenant / "ground_truth.json").read_text())
     assert managers == sum(1 for u in truth["users"] if u["manager_id"])
     assert domains == set(truth["tenant"]["domains"])
+    with engine.connect() as conn:  # every finished mailbox was given back (the releases ride in page commits)
+        assert conn.execute(text("SELECT count(*) FROM sync_state WHERE lease_owner IS NOT NULL")).scalar() == 0
 
     # A second pass replays the stored delta links: nothing new, nothing doubled, rollups unchanged.
     totals = rollup_totals(engine, state.tenant_id)
