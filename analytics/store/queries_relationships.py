@@ -775,24 +775,40 @@ def write_health_scores(conn: Connection, tenant_id: str,
     rows ``(record type, id, value, label, trend, details as JSON text)``,
     straight through the driver's ``executemany`` (a tenant's refresh writes tens of thousands of rows).
 
-    ``every_record`` (a full refresh): every score row is rewritten and the history rows are copied from the
-    scores just written in one ``INSERT … SELECT`` instead of being sent again.
+    ``every_record`` (a full refresh): every score row is rewritten. Otherwise (an incremental refresh, which a
+    watching sync runs after every round) only the scores whose value, state, trend or details differ from the
+    stored ones are written (an unchanged row keeps its ``computed_at``: the time it last changed — a busy
+    account's score often does not move with one more email, and every row not written is a page not rewritten
+    and not checkpointed).
 
-    Otherwise (an incremental refresh, which a watching sync runs after every round) only the scores whose value,
-    state, trend or details differ from the stored ones are written (an unchanged row keeps its ``computed_at``:
-    the time it last changed — a busy account's score often does not move with one more email, and every row
-    not written is a page not rewritten and not checkpointed), and only those get a history row; history keeps
-    one row per record and UTC day: the record's earlier rows of the same day are replaced, so the chart's points
-    stay days, not sync rounds. Returns how many score rows the refresh computed."""
+    History (one point per record and UTC day, the day's last score): the current ``score`` row is its own
+    day's point, so a refresh writes no history row for it; a score about to be replaced by one of a later UTC
+    day is copied into ``score_history`` first (it was its day's last). Readers add the current score
+    (:func:`health_history`). So the rounds of a watching sync write history only for a record's first change
+    of a day. Returns how many score rows the refresh computed."""
     if not scores:
         return 0
     mark = _mark(conn)
     at = _timestamp_param(conn, now)
+    day_start = _timestamp_param(conn, datetime.combine(now.astimezone(UTC).date(), time.min, UTC))
     details = f"CAST({mark} AS jsonb)" if conn.dialect.name == "postgresql" else mark
     differs = "IS DISTINCT FROM" if conn.dialect.name == "postgresql" else "IS NOT"
-    only_changed = "" if every_record else (
-        f" WHERE score.value {differs} excluded.value OR score.label {differs} excluded.label "
-        f"OR score.trend {differs} excluded.trend OR score.details {differs} excluded.details")
+    history = ("INSERT INTO score_history (tenant_id, score_kind, record_type, record_id, computed_at, value, "
+               "label, model_id) SELECT tenant_id, score_kind, record_type, record_id, computed_at, value, label, "
+               f"model_id FROM score WHERE tenant_id = {mark} AND score_kind = 'health' AND computed_at < {mark} ")
+    upsert = (" ON CONFLICT (tenant_id, score_kind, record_type, record_id, computed_at) DO UPDATE SET "
+              "value = excluded.value, label = excluded.label")
+    if every_record:
+        conn.exec_driver_sql(history + upsert, (tenant_id, day_start))
+        only_changed = ""
+    else:
+        changed = (f"(value {differs} {mark} OR label {differs} {mark} OR trend {differs} {mark} "
+                   f"OR details {differs} {details})")
+        conn.exec_driver_sql(
+            history + f"AND record_type = {mark} AND record_id = {mark} AND {changed}" + upsert,
+            [(tenant_id, day_start, t, i, v, label, trend, d) for t, i, v, label, trend, d in scores])
+        only_changed = (f" WHERE score.value {differs} excluded.value OR score.label {differs} excluded.label "
+                        f"OR score.trend {differs} excluded.trend OR score.details {differs} excluded.details")
     conn.exec_driver_sql(
         "INSERT INTO score (tenant_id, score_kind, record_type, record_id, value, label, trend, model_id, "
         f"computed_at, details) VALUES ({mark}, 'health', {mark}, {mark}, {mark}, {mark}, {mark}, NULL, {mark}, "
@@ -800,26 +816,20 @@ def write_health_scores(conn: Connection, tenant_id: str,
         "value = excluded.value, label = excluded.label, trend = excluded.trend, "
         "computed_at = excluded.computed_at, details = excluded.details" + only_changed,
         [(tenant_id, t, i, v, label, trend, at, d) for t, i, v, label, trend, d in scores])
-    history = ("INSERT INTO score_history (tenant_id, score_kind, record_type, record_id, computed_at, value, "
-               "label, model_id) SELECT tenant_id, score_kind, record_type, record_id, computed_at, value, label, "
-               f"model_id FROM score WHERE tenant_id = {mark} AND score_kind = 'health' ")
-    upsert = (" ON CONFLICT (tenant_id, score_kind, record_type, record_id, computed_at) DO UPDATE SET "
-              "value = excluded.value, label = excluded.label")
-    if every_record:
-        conn.exec_driver_sql(history + f"AND computed_at = {mark}" + upsert, (tenant_id, at))
-        return len(scores)
-    # The scores just written are those whose computed_at is now: their same-day history goes, then their row.
-    written = (f"EXISTS (SELECT 1 FROM score s WHERE s.tenant_id = {mark} AND s.score_kind = 'health' "
-               f"AND s.record_type = {mark} AND s.record_id = {mark} AND s.computed_at = {mark})")
-    day_start = _timestamp_param(conn, datetime.combine(now.astimezone(UTC).date(), time.min, UTC))
-    conn.exec_driver_sql(
-        f"DELETE FROM score_history WHERE tenant_id = {mark} AND score_kind = 'health' AND record_type = {mark} "
-        f"AND record_id = {mark} AND computed_at >= {mark} AND computed_at < {mark} AND {written}",
-        [(tenant_id, t, i, day_start, at, tenant_id, t, i, at) for t, i, *_rest in scores])
-    conn.exec_driver_sql(
-        history + f"AND record_type = {mark} AND record_id = {mark} AND computed_at = {mark}" + upsert,
-        [(tenant_id, t, i, at) for t, i, *_rest in scores])
     return len(scores)
+
+
+def _with_current(points: list[StoredScore], current: StoredScore | None, limit: int) -> list[StoredScore]:
+    """A record's history points (oldest first) with its current score as the point of its UTC day (see
+    :func:`write_health_scores`; rows of that day in ``score_history`` are earlier scores of the day)."""
+    if current is None:
+        return points[-limit:]
+    day = current.computed_at.date()
+    kept = [p for p in points if p.computed_at.date() != day]
+    kept.append(StoredScore(current.record_type, current.record_id, current.value, current.label, None,
+                            current.computed_at))
+    kept.sort(key=lambda p: p.computed_at)
+    return kept[-limit:]
 
 
 def stored_health(conn: Connection, tenant_id: str, record_type: str,
@@ -836,13 +846,15 @@ def stored_health(conn: Connection, tenant_id: str, record_type: str,
 
 def health_history(conn: Connection, tenant_id: str, record_type: str, record_id: str, *,
                    limit: int = 120) -> list[StoredScore]:
-    """The record's stored health scores, oldest first (the latest ``limit``)."""
+    """The record's health scores, one per UTC day (its last), oldest first (the latest ``limit``): the rows of
+    ``score_history`` and the current score."""
     q = (select(HISTORY.c.computed_at, HISTORY.c.value, HISTORY.c.label)
          .where(HISTORY.c.tenant_id == tenant_id, HISTORY.c.score_kind == "health",
                 HISTORY.c.record_type == record_type, HISTORY.c.record_id == record_id)
-         .order_by(HISTORY.c.computed_at.desc()).limit(limit))
+         .order_by(HISTORY.c.computed_at.desc()).limit(limit + 1))  # one may share the current score's day
     rows = [StoredScore(record_type, record_id, r.value, r.label, None, r.computed_at) for r in conn.execute(q)]
-    return rows[::-1]
+    current = stored_health(conn, tenant_id, record_type, [record_id]).get(record_id)
+    return _with_current(rows[::-1], current, limit)
 
 
 def tenant_ids(conn: Connection) -> list[str]:
@@ -895,25 +907,30 @@ def health_histories(conn: Connection, tenant_id: str, records: Collection[tuple
                      limit: int = 120) -> dict[tuple[str, str], list[StoredScore]]:
     """:func:`health_history` of many records at once (every record's when ``records`` is None), keyed by
     (record type, record id)."""
-    cols = (HISTORY.c.record_type, HISTORY.c.record_id, HISTORY.c.computed_at, HISTORY.c.value, HISTORY.c.label)
-    base = select(*cols).where(HISTORY.c.tenant_id == tenant_id, HISTORY.c.score_kind == "health")
-    rows: list[Any] = []
-    if records is None:
-        rows = list(conn.execute(base))
-    else:
-        by_type: dict[str, list[str]] = {}
-        for t, i in records:
-            by_type.setdefault(t, []).append(i)
-        for t, ids in sorted(by_type.items()):
-            for chunk in _chunks(sorted(set(ids))):
-                rows.extend(conn.execute(base.where(HISTORY.c.record_type == t, HISTORY.c.record_id.in_(chunk))))
     out: dict[tuple[str, str], list[StoredScore]] = {}
-    for r in rows:
-        out.setdefault((r.record_type, r.record_id), []).append(
-            StoredScore(r.record_type, r.record_id, r.value, r.label, None, r.computed_at))
-    for key, points in out.items():
-        points.sort(key=lambda s: s.computed_at)
-        out[key] = points[-limit:]
+    current: dict[tuple[str, str], StoredScore] = {}
+    for table in (HISTORY, SCORE):  # the current scores are their days' points (see write_health_scores)
+        cols = (table.c.record_type, table.c.record_id, table.c.computed_at, table.c.value, table.c.label)
+        base = select(*cols).where(table.c.tenant_id == tenant_id, table.c.score_kind == "health")
+        rows: list[Any] = []
+        if records is None:
+            rows = list(conn.execute(base))
+        else:
+            by_type: dict[str, list[str]] = {}
+            for t, i in records:
+                by_type.setdefault(t, []).append(i)
+            for t, ids in sorted(by_type.items()):
+                for chunk in _chunks(sorted(set(ids))):
+                    rows.extend(conn.execute(base.where(table.c.record_type == t, table.c.record_id.in_(chunk))))
+        for r in rows:
+            point = StoredScore(r.record_type, r.record_id, r.value, r.label, None, r.computed_at)
+            if table is SCORE:
+                current[(r.record_type, r.record_id)] = point
+            else:
+                out.setdefault((r.record_type, r.record_id), []).append(point)
+    for key in out.keys() | current.keys():
+        points = sorted(out.get(key, []), key=lambda s: s.computed_at)
+        out[key] = _with_current(points, current.get(key), limit)
     return out
 
 

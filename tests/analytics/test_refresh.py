@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from analytics.refresh import full_refresh, incremental_refresh
 from analytics.settings import Settings
 from analytics.store import models
+from analytics.store import queries_relationships as q
 from analytics.store.records import ParticipantIn
 
 from .builders import add_account, add_users, ext, ingest, mail, meeting, user
@@ -52,8 +53,13 @@ def test_full_refresh_scores_every_record_and_keeps_history(engine: Engine, tena
     assert got[("account", "acc-fab")][1] == "Good"  # one contact, against an account's higher expectation
     full_refresh(engine, tenant_id, Settings(), now=now + timedelta(days=1))
     with engine.connect() as conn:
-        n = len(conn.execute(select(models.ScoreHistory.__table__)).all())
-    assert n == 2 * len(got)
+        histories = q.health_histories(conn, tenant_id)
+        stored_rows = len(conn.execute(select(models.ScoreHistory.__table__)).all())
+    assert sorted(histories) == sorted(got)
+    naive = now.replace(tzinfo=None)
+    assert {tuple(p.computed_at.replace(tzinfo=None) for p in points) for points in histories.values()} == {
+        (naive, naive + timedelta(days=1))}
+    assert stored_rows == len(got)  # yesterday's scores; today's points are the current scores
 
 
 def test_incremental_refresh_matches_a_full_refresh_for_the_touched_records(
@@ -188,19 +194,31 @@ def test_incremental_refreshes_keep_one_history_row_per_record_and_day(
 
     def carol_history() -> list[tuple[datetime, float | None]]:
         with engine.connect() as conn:
-            rows = conn.execute(select(h.c.computed_at, h.c.value).where(
-                h.c.tenant_id == tenant_id, h.c.record_type == "contact",
-                h.c.record_id == "carol@fabrikam.com").order_by(h.c.computed_at))
-            return [(r.computed_at.replace(tzinfo=None), r.value) for r in rows]
+            one = q.health_history(conn, tenant_id, "contact", "carol@fabrikam.com")
+            many = q.health_histories(conn, tenant_id, [("contact", "carol@fabrikam.com")])
+        assert many == {("contact", "carol@fabrikam.com"): one}
+        return [(p.computed_at.replace(tzinfo=None), p.value) for p in one]
 
-    # Three sync rounds on the same day, then one the next day: a row for the day, replaced by its latest score.
-    for at in (now + timedelta(hours=2), now + timedelta(hours=5), now + timedelta(hours=9), now + timedelta(days=1)):
+    def stored_rows() -> int:
+        with engine.connect() as conn:
+            return len(conn.execute(select(h.c.computed_at).where(h.c.tenant_id == tenant_id)).all())
+
+    # Three sync rounds on the same day, then one the next day: a point for the day, its latest score.
+    naive = now.replace(tzinfo=None)
+    for at in (now + timedelta(hours=2), now + timedelta(hours=5), now + timedelta(hours=9)):
         ingest(engine, tenant_id, [mail(CAROL, [ALICE], at - timedelta(minutes=30))], at)
         assert incremental_refresh(engine, tenant_id, Settings(), now=at).contacts == 1
+        assert [t for t, _ in carol_history()] == [at.replace(tzinfo=None)]
+        assert stored_rows() == 0  # the same day as the full refresh: the current scores are the day's points
+    at = now + timedelta(days=1)
+    ingest(engine, tenant_id, [mail(CAROL, [ALICE], at - timedelta(minutes=30))], at)
+    assert incremental_refresh(engine, tenant_id, Settings(), now=at).contacts == 1
     history = carol_history()
-    naive = now.replace(tzinfo=None)
     assert [t for t, _ in history] == [naive + timedelta(hours=9), naive + timedelta(days=1)]
     assert history[-1][1] == scores(engine)[("contact", "carol@fabrikam.com")][0]
+    with engine.connect() as conn:
+        stale = q.health_history(conn, tenant_id, "contact", "eve@northwind.com")
+    assert [p.computed_at.replace(tzinfo=None) for p in stale] == [naive]  # untouched: the full refresh's score
 
 
 def test_an_unchanged_score_is_not_rewritten_and_gets_no_history_row(
@@ -217,9 +235,9 @@ def test_an_unchanged_score_is_not_rewritten_and_gets_no_history_row(
     after = stored(engine)
     for key in [("contact", "carol@fabrikam.com"), ("account", "acc-fab")]:
         assert after[key] == before[key], key  # same score, same computed_at: nothing written
-    h = models.ScoreHistory.__table__
     with engine.connect() as conn:
-        times = set(conn.execute(select(h.c.computed_at).where(h.c.tenant_id == tenant_id)).scalars())
+        histories = q.health_histories(conn, tenant_id)
+    times = {p.computed_at for points in histories.values() for p in points}
     assert [t.replace(tzinfo=None) for t in times] == [now.replace(tzinfo=None)]
     full_refresh(engine, tenant_id, Settings(), now=later)
     full = stored(engine)
