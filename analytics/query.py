@@ -108,7 +108,7 @@ class RelationshipQueries:
             return TargetRef("contact", contact.email, contact.display_name or contact.email)
         if "." in low and " " not in low:
             domain = low.removeprefix("@")
-            account_id = q.account_domains(conn, tenant_id).get(domain)
+            account_id = q.account_of_domain(conn, tenant_id, domain)
             if account_id is not None:
                 acc = q.account(conn, tenant_id, account_id)
                 if acc is not None:
@@ -215,11 +215,12 @@ class RelationshipQueries:
             people = [c for c in scope.contacts if not wk.is_automated(c)]
             ids = [c.contact_id for c in people]
             opted_out = q.opted_out_users(conn, tenant_id)
+            unavailable = q.unavailable_users(conn, tenant_id)
             rows = q.rollups_for_contacts(conn, tenant_id, ids, until=now.date())
-            all_edges = wk.edges(rows, as_of=now.date(), excluded_users=q.unavailable_users(conn, tenant_id))
+            all_edges = wk.edges(rows, as_of=now.date(), excluded_users=unavailable)
             kept = [e for e in all_edges if e.user_id not in opted_out]
             colleagues = self._colleagues(conn, tenant_id, kept[:wk.TOP_N])
-            excluded = opted_out | q.unavailable_users(conn, tenant_id)
+            excluded = opted_out | unavailable
             path = None if colleagues else self._two_hop(conn, tenant_id, people, excluded, now)
         return WhoKnowsView(ref, tuple(colleagues), path, len(all_edges) - len(kept), now)
 

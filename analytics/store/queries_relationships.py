@@ -263,6 +263,14 @@ def account_domains(conn: Connection, tenant_id: str) -> dict[str, str]:
     return {r.domain: r.account_id for r in conn.execute(q)}
 
 
+def account_of_domain(conn: Connection, tenant_id: str, domain: str) -> str | None:
+    """The account an email domain belongs to (one primary-key lookup; :func:`account_domains` reads them all)."""
+    q = select(ACCOUNT_DOMAIN.c.account_id).where(ACCOUNT_DOMAIN.c.tenant_id == tenant_id,
+                                                  ACCOUNT_DOMAIN.c.domain == domain)
+    value = conn.execute(q).scalar_one_or_none()
+    return value if isinstance(value, str) else None
+
+
 def contacts_of_account(conn: Connection, tenant_id: str, account_id: str) -> list[ContactRow]:
     """The account's contacts: linked explicitly, or by a domain of the account when they have no explicit link."""
     domains = select(ACCOUNT_DOMAIN.c.domain).where(ACCOUNT_DOMAIN.c.tenant_id == tenant_id,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analytics.relationships.errors import AmbiguousTarget, TargetNotFound
-from analytics.views import TargetRef
+from analytics.views import HealthView, TargetRef, WhoKnowsView
 from bot.cards import relationships as cards
 from bot.cards.render import notice_card
 from bot.conversation import signing
@@ -70,38 +70,52 @@ class RelationshipFeature:
 
     # --- commands ----------------------------------------------------------------------------------------------
 
-    async def _resolve(self, ctx: CommandContext) -> TargetRef | Reply:
+    # Each command does its store work in one trip to a store thread (resolve, check access, answer): with many
+    # conversations at once, every trip queues behind the others' for the few store threads.
+
+    def _target(self, ctx: CommandContext) -> TargetRef | Reply:
+        """In a store thread: the target the command names, or the reply saying why there is none."""
         text = ctx.args.get("target", "")[:200]
         kind = _KIND_WORDS.get((ctx.args.get("kind") or "").lower())
         query = f"{kind}:{text}" if kind else text
         try:
-            return await asyncio.to_thread(self.queries.resolve_target, ctx.principal.tenant_id, query)
+            return self.queries.resolve_target(ctx.principal.tenant_id, query)
         except AmbiguousTarget as err:
             names = ", ".join(name for _, name in err.candidates[:5])
             return Reply(text=t("ambiguous", ctx.lang, text=shorten(text), names=names))
         except TargetNotFound:
             return Reply(text=t("not_found", ctx.lang, text=shorten(text)))
 
-    async def _health(self, ctx: CommandContext) -> Sequence[Reply]:
-        target = await self._resolve(ctx)
+    def _health_answer(self, ctx: CommandContext) -> HealthView | Reply:
+        target = self._target(ctx)
         if isinstance(target, Reply):
-            return [target]
+            return target
         p = ctx.principal
-        if not await asyncio.to_thread(self.access.may_see, p.tenant_id, target, p.visible_user_ids):
-            return [Reply(text=t("not_allowed", ctx.lang, text=shorten(target.label)))]
-        view = await asyncio.to_thread(self.queries.health, p.tenant_id, target, viewer_user_id=p.user_id,
-                                       now=ctx.now)
+        if not self.access.may_see(p.tenant_id, target, p.visible_user_ids):
+            return Reply(text=t("not_allowed", ctx.lang, text=shorten(target.label)))
+        return self.queries.health(p.tenant_id, target, viewer_user_id=p.user_id, now=ctx.now)
+
+    async def _health(self, ctx: CommandContext) -> Sequence[Reply]:
+        view = await asyncio.to_thread(self._health_answer, ctx)
+        if isinstance(view, Reply):
+            return [view]
+        target, p = view.target, ctx.principal
         urls: list[str] = []
         if self.charts is not None and not target.closed:
             subject = f"{target.kind}:{target.key}"
             urls = [self.charts.url(k, p.tenant_id, subject, ctx.now.timestamp()) for k in ("health", "activity")]
         return [Reply(card=cards.render_health(view, ctx.lang, chart_urls=urls))]
 
-    async def _who_knows(self, ctx: CommandContext) -> Sequence[Reply]:
-        target = await self._resolve(ctx)
+    def _who_knows_answer(self, ctx: CommandContext) -> WhoKnowsView | Reply:
+        target = self._target(ctx)
         if isinstance(target, Reply):
-            return [target]
-        view = await asyncio.to_thread(self.queries.who_knows, ctx.principal.tenant_id, target, now=ctx.now)
+            return target
+        return self.queries.who_knows(ctx.principal.tenant_id, target, now=ctx.now)
+
+    async def _who_knows(self, ctx: CommandContext) -> Sequence[Reply]:
+        view = await asyncio.to_thread(self._who_knows_answer, ctx)
+        if isinstance(view, Reply):
+            return [view]
         return [Reply(card=cards.render_who_knows(view, ctx.lang, ctx.sign, requester_id=ctx.principal.user_id))]
 
     async def _mine(self, ctx: CommandContext) -> Sequence[Reply]:
