@@ -1,7 +1,8 @@
-"""The HTTP transport under the Graph SDK's httpx client: httpx's own, over a leaner httpcore stream.
+"""The HTTP transport under the Graph SDK's httpx client: httpx's own, over a leaner httpcore stream and pool.
 
-Only the socket layer differs from httpx's default transport (see :class:`_Stream`); requests, responses,
-timeouts, connection pooling and exception mapping are httpx's and httpcore's.
+Only the socket layer (see :class:`_Stream`) and the pool's bookkeeping scan (see :class:`_Pool`) differ from
+httpx's default transport; requests, responses, timeouts, pooling decisions and exception mapping are httpx's
+and httpcore's.
 """
 
 from __future__ import annotations
@@ -114,13 +115,61 @@ class _Backend(httpcore.AnyIOBackend):
         return _Stream(await super().connect_tcp(host, port, timeout, local_address, socket_options), self._readiness)
 
 
+class _Pool(httpcore.AsyncConnectionPool):
+    """httpcore's pool with its bookkeeping scan made linear in the number of connections.
+
+    httpcore rescans the pool each time a request enters or leaves it (several times per request). Its scan asks
+    every idle connection for the length of a list of *all* connections' ``is_idle()`` (quadratic: ~250 calls
+    per scan at the worker's 16 connections) and builds the full lists of available and idle connections for
+    every queued request. This scan takes the same decisions in the same order — drop closed connections, close
+    expired ones, close idle ones while more than ``max_keepalive_connections`` remain (httpcore counts every
+    remaining connection there, not only idle ones; kept as is), then give each queued request the first
+    available connection for its origin, else a new one under ``max_connections``, else a new one in place of
+    the first idle connection — with one pass over the connections and a first match instead of full lists.
+    ``tests/graph_sync/test_transport.py`` checks it against httpcore's own on random pool states.
+    """
+
+    def _assign_requests_to_connections(self) -> list[httpcore.AsyncConnectionInterface]:
+        closing: list[httpcore.AsyncConnectionInterface] = []
+        kept: list[httpcore.AsyncConnectionInterface] = []
+        remaining = len(self._connections)
+        for connection in self._connections:
+            if connection.is_closed():
+                remaining -= 1
+            elif connection.has_expired() or (connection.is_idle()
+                                              and remaining > self._max_keepalive_connections):
+                remaining -= 1
+                closing.append(connection)
+            else:
+                kept.append(connection)
+        self._connections = kept  # the list the pool keeps: connections created below go into it
+        for pool_request in self._requests:
+            if not pool_request.is_queued():
+                continue
+            origin = pool_request.request.url.origin
+            found = next((c for c in kept if c.can_handle_request(origin) and c.is_available()), None)
+            if found is not None:
+                connection = found
+            else:
+                if len(kept) >= self._max_connections:
+                    idle = next((c for c in kept if c.is_idle()), None)
+                    if idle is None:
+                        continue  # stays queued until a connection is given back
+                    kept.remove(idle)
+                    closing.append(idle)
+                connection = self.create_connection(origin)
+                kept.append(connection)
+            pool_request.assign_to_connection(connection)
+        return closing
+
+
 class PooledTransport(httpx.AsyncHTTPTransport):
     """httpx's transport (request and exception mapping) over an httpcore pool whose streams are :class:`_Stream`."""
 
     def __init__(self, limits: httpx.Limits, ssl_context: ssl.SSLContext | None = None) -> None:
         # Not the parent's __init__: it would build a pool (and a TLS context) only to be replaced. Without
         # ``ssl_context``, httpcore makes its default (verifying, certifi) context at the first https connection.
-        self._pool = httpcore.AsyncConnectionPool(
+        self._pool = _Pool(
             ssl_context=ssl_context, max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
             network_backend=_Backend())

@@ -1,11 +1,18 @@
-"""The pooled transport's shared readiness check answers as a per-socket ``poll(0)`` would, once per loop turn."""
+"""The pooled transport: the shared readiness check answers as a per-socket ``poll(0)`` would, once per loop
+turn; the linear pool scan takes httpcore's decisions; requests really reuse pooled connections."""
 
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
+from dataclasses import dataclass, field
+from typing import Any
 
-from graph_sync.transport import _Readiness
+import httpcore
+import httpx
+
+from graph_sync.transport import PooledTransport, _Pool, _Readiness
 
 
 def test_readiness_is_polled_once_per_loop_iteration() -> None:
@@ -35,3 +42,112 @@ def test_readiness_is_polled_once_per_loop_iteration() -> None:
     finally:
         for s in (a, b, c):
             s.close()
+
+
+@dataclass(eq=False)
+class _FakeConnection:
+    """A pooled connection's state as the pool's scan sees it."""
+
+    origin: str
+    closed: bool = False
+    expired: bool = False
+    idle: bool = False
+    available: bool = False
+    created: bool = False
+
+    def is_closed(self) -> bool:
+        return self.closed
+
+    def has_expired(self) -> bool:
+        return self.expired
+
+    def is_idle(self) -> bool:
+        return self.idle
+
+    def is_available(self) -> bool:
+        return self.available
+
+    def can_handle_request(self, origin: Any) -> bool:
+        return origin == self.origin
+
+
+@dataclass(eq=False)
+class _FakeRequest:
+    origin: str
+
+    @property
+    def url(self) -> Any:
+        return self
+
+
+@dataclass(eq=False)
+class _FakePoolRequest:
+    request: _FakeRequest
+    connection: Any = None
+    log: list[Any] = field(default_factory=list)
+
+    def is_queued(self) -> bool:
+        return self.connection is None
+
+    def assign_to_connection(self, connection: Any) -> None:
+        self.connection = connection
+
+
+def _scan(pool_class: type[httpcore.AsyncConnectionPool], seed: int) -> tuple[list[Any], list[Any], list[Any]]:
+    """A random pool state through ``pool_class``'s scan: (connections kept, closing, each request's connection),
+    all as indices into one numbering so two pools' answers compare."""
+    rng = random.Random(seed)
+    origins = ["a", "b", "c"]
+
+    class Pool(pool_class):  # type: ignore[valid-type, misc]
+        def create_connection(self, origin: Any) -> Any:
+            return _FakeConnection(origin, created=True)
+
+    pool = Pool(max_connections=rng.randint(1, 8), max_keepalive_connections=rng.randint(0, 6))
+    conns = []
+    for _ in range(rng.randint(0, 10)):
+        idle = rng.random() < 0.5
+        conns.append(_FakeConnection(rng.choice(origins), closed=rng.random() < 0.15, expired=rng.random() < 0.15,
+                                     idle=idle, available=idle or rng.random() < 0.2))
+    requests = [_FakePoolRequest(_FakeRequest(rng.choice(origins))) for _ in range(rng.randint(0, 6))]
+    for r in requests:
+        if rng.random() < 0.3 and conns:
+            r.connection = rng.choice(conns)
+    pool._connections = list(conns)
+    pool._requests = list(requests)
+    closing = pool._assign_requests_to_connections()
+
+    def name(c: Any) -> Any:
+        return None if c is None else ("new", c.origin) if c.created else conns.index(c)
+    return [name(c) for c in pool._connections], [name(c) for c in closing], [name(r.connection) for r in requests]
+
+
+def test_linear_pool_scan_decides_as_httpcore_does() -> None:
+    for seed in range(3000):
+        assert _scan(_Pool, seed) == _scan(httpcore.AsyncConnectionPool, seed), seed
+
+
+def test_requests_reuse_pooled_connections() -> None:
+    async def go() -> tuple[int, int]:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        transport = PooledTransport(httpx.Limits(max_connections=8, max_keepalive_connections=8))
+        async with server, httpx.AsyncClient(transport=transport) as client:
+            for _ in range(3):
+                answers = await asyncio.gather(*(client.get(f"http://127.0.0.1:{port}/") for _ in range(4)))
+                assert [a.text for a in answers] == ["ok"] * 4
+            return len(transport._pool.connections), len(accepted)
+
+    accepted: list[object] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+        try:
+            while await reader.readuntil(b"\r\n\r\n"):
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()  # the client closed its pool
+
+    pooled, opened = asyncio.run(go())
+    assert pooled == opened == 4  # twelve requests, four at a time, over four connections
