@@ -108,6 +108,18 @@ def _summed(c: Counts) -> Counts:
     return Counts(keys >> 27, ((keys >> 3) & ((1 << 24) - 1)) + base, keys & 7, us[keep], them[keep])
 
 
+def _aggregate(parts: Iterable[Counts]) -> Counts:
+    """Records' aggregates from their parts (stored state, stored deltas, this refresh's delta), for scoring.
+
+    Scoring adds up the entries of a (record, day, kind) itself, which gives exactly the totals' results while
+    no entry is negative; a negative one (a mail removed or merged away) must be netted against the others
+    first (a day whose counts cancel out is a day without contact), so only then are they summed here."""
+    c = _counts(parts)
+    if len(c) and (int(c.from_us.min()) < 0 or int(c.from_them.min()) < 0):
+        return _summed(c)
+    return c
+
+
 def _pack(c: Counts, n: int) -> list[bytes]:
     """Each record's entries of a :func:`_summed` ``Counts`` as a packed series."""
     table = np.stack([c.day, c.kind, c.from_us, c.from_them], axis=1).astype(np.int32)
@@ -140,14 +152,14 @@ def _split_writes(record_type: str, ids: Sequence[str], delta: Counts, total: Co
                   stored: Mapping[str, q.StoredAggregate], deltas: list[tuple[str, str, bytes]],
                   folded: list[tuple[str, str, bytes]]) -> None:
     """What an incremental refresh stores of each record's aggregate: its delta (``delta``, summed per record)
-    appended, or — once the record has :data:`_MAX_DELTAS` deltas — its whole aggregate (``total``) as its new
-    state, so reading a record's aggregate never takes more than that many extra rows."""
+    appended, or — once the record has :data:`_MAX_DELTAS` deltas — its whole aggregate (``total``, the parts
+    of :func:`_aggregate`) as its new state, so reading a record's aggregate never takes more than that many extra rows."""
     changed = _pack(delta, len(ids))
     whole: list[bytes] | None = None
     for n, record_id in enumerate(ids):
         aggregate = stored.get(record_id)
         if aggregate is not None and len(aggregate.deltas) >= _MAX_DELTAS:
-            whole = whole if whole is not None else _pack(total, len(ids))
+            whole = whole if whole is not None else _pack(_summed(total), len(ids))
             folded.append((record_type, record_id, whole[n]))
         elif changed[n]:  # changes that cancel out (a mail removed again) leave the aggregate as it was
             deltas.append((record_type, record_id, changed[n]))
@@ -377,8 +389,8 @@ def _incremental(conn: Connection, tenant_id: str, settings: Settings, now: date
     delta_a = _summed(_from_columns(to_account, table[:, 0], table[:, 1], table[:, 2], table[:, 3], to_account >= 0))
     stored_c = q.health_states(conn, tenant_id, "contact", contact_ids)
     stored_a = q.health_states(conn, tenant_id, "account", account_ids)
-    contacts = _summed(_counts([delta_c, _unpack_stored(contact_at, stored_c)]))
-    accounts = _summed(_counts([delta_a, _unpack_stored(account_at, stored_a)]))
+    contacts = _aggregate([delta_c, _unpack_stored(contact_at, stored_c)])
+    accounts = _aggregate([delta_a, _unpack_stored(account_at, stored_a)])
 
     batch = _Batch()
     batch.add("contact", contact_ids, contacts)

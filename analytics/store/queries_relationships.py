@@ -810,11 +810,16 @@ def write_health_scores(conn: Connection, tenant_id: str,
         conn.exec_driver_sql(history + upsert, (tenant_id, day_start))
         only_changed = ""
     else:
-        changed = (f"(value {differs} {mark} OR label {differs} {mark} OR trend {differs} {mark} "
-                   f"OR details {differs} {details})")
-        conn.exec_driver_sql(
-            history + f"AND record_type = {mark} AND record_id = {mark} AND {changed}" + upsert,
-            [(tenant_id, day_start, t, i, v, label, trend, d) for t, i, v, label, trend, d in scores])
+        # One statement per record type and chunk, not per record. A score of an earlier day that this refresh
+        # leaves as it is gets copied too: harmless, readers take the current score for its day.
+        by_type: dict[str, list[str]] = {}
+        for t, i, *_rest in scores:
+            by_type.setdefault(t, []).append(i)
+        for t, ids in sorted(by_type.items()):
+            for chunk in _chunks(sorted(ids)):
+                conn.exec_driver_sql(
+                    history + f"AND record_type = {mark} AND record_id IN ({', '.join([mark] * len(chunk))})"
+                    + upsert, (tenant_id, day_start, t, *chunk))
         only_changed = (f" WHERE score.value {differs} excluded.value OR score.label {differs} excluded.label "
                         f"OR score.trend {differs} excluded.trend OR score.details {differs} excluded.details")
     conn.exec_driver_sql(
