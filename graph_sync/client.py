@@ -95,7 +95,10 @@ class Limiter:
     def mailbox(self, key: str) -> asyncio.Semaphore:
         sem = self._mailboxes.get(key)
         if sem is None:
-            sem = self._mailboxes[key] = asyncio.Semaphore(self.per_mailbox)
+            # Graph's 4-at-once limit is per mailbox (Outlook); tenant-level directory reads (domains, users,
+            # $batch of managers) are not a mailbox's requests, so only the worker's global limit holds them back.
+            limit = self.global_limit if key == DIRECTORY_KEY else self.per_mailbox
+            sem = self._mailboxes[key] = asyncio.Semaphore(limit)
         return sem
 
     def budget_for(self, key: str) -> MailboxBudget:
@@ -243,6 +246,8 @@ class GraphClient:
 
     def messages_delta_url(self, user_id: str, folder: str) -> str:
         """Initial URL of a message delta round on one folder, metadata properties only."""
+        if folder not in ("inbox", "sentitems"):  # a discovered folder: one URL shape per folder is not worth keeping
+            return self._messages_delta_url(user_id, folder)
         return self._templated(("messages", folder), lambda uid: self._messages_delta_url(uid, folder), user_id)
 
     def _messages_delta_url(self, user_id: str, folder: str) -> str:
@@ -276,6 +281,23 @@ class GraphClient:
     def batch_url(self) -> str:
         """JSON batching endpoint (up to 20 requests per POST)."""
         return str(self.service.request_adapter.base_url).rstrip("/") + "/$batch"
+
+    # Mail folder discovery (sync_all_folders, graph_sync.folders): rare requests, built without a cache.
+
+    def mail_folders_url(self, user_id: str, parent: str | None = None) -> str:
+        """First page of the folders directly under the root (``parent`` None) or under folder ``parent``."""
+        folders = self.service.users.by_user_id(user_id).mail_folders
+        if parent is None:
+            qp: Any = folders.MailFoldersRequestBuilderGetQueryParameters(top=100)
+            return self._url(folders.to_get_request_information(RequestConfiguration(query_parameters=qp)))
+        children = folders.by_mail_folder_id(parent).child_folders
+        qp = children.ChildFoldersRequestBuilderGetQueryParameters(top=100)
+        return self._url(children.to_get_request_information(RequestConfiguration(query_parameters=qp)))
+
+    def mail_folder_url(self, user_id: str, folder: str) -> str:
+        """One folder, by id or well-known name (``deleteditems``)."""
+        b = self.service.users.by_user_id(user_id).mail_folders.by_mail_folder_id(folder)
+        return self._url(b.to_get_request_information())
 
     # --- sending -----------------------------------------------------------------------------------------------
 

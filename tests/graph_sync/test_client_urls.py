@@ -12,7 +12,7 @@ from kiota_http.middleware import RedirectHandler, UrlReplaceHandler, UserAgentH
 from msgraph_core.middleware import GraphTelemetryHandler
 
 from graph_sync.auth import ClientCredentialsCredential
-from graph_sync.client import GraphClient, Limiter, build_service_client
+from graph_sync.client import DIRECTORY_KEY, GraphClient, Limiter, build_service_client
 
 BASE = "https://graph.microsoft.com/v1.0"
 
@@ -93,3 +93,41 @@ def test_sync_request_headers() -> None:
     for req in seen[1:]:
         assert req.headers["prefer"] == 'IdType="ImmutableId"'
     assert "%24top=999" in str(seen[1].url) or "$top=999" in str(seen[1].url)
+
+
+def test_in_flight_limits_per_mailbox_and_for_the_directory() -> None:
+    """A mailbox never has more than ``per_mailbox`` requests in flight; tenant-level directory requests (no
+    mailbox) are held back by the worker's global limit only."""
+
+    class Cred:
+        async def get_token(self, *scopes: str, **kw: object) -> object:
+            from azure.core.credentials import AccessToken
+            return AccessToken("tok", 2**40)
+
+        async def close(self) -> None:
+            return None
+
+    async def go(mailbox: str) -> tuple[int, int]:
+        gate = asyncio.Event()
+
+        async def handler(request: httpx.Request) -> httpx.Response:
+            await gate.wait()
+            return httpx.Response(200, json={"value": []})
+
+        limiter = Limiter(8, 4, 1000)
+        service, http = build_service_client(Cred(), BASE, transport=httpx.MockTransport(handler),  # type: ignore[arg-type]
+                                             sync_pipeline=True)
+        client = GraphClient(service, Cred(), http, limiter)  # type: ignore[arg-type]
+        url = client.messages_delta_url("0b7e2c1a-93f4-4d35-8f0e-5a1b2c3d4e5f", "inbox")
+        if mailbox == DIRECTORY_KEY:
+            url = client.domains_url()
+        tasks = [asyncio.ensure_future(client.get_json(url, mailbox=mailbox)) for _ in range(12)]
+        for _ in range(50):
+            await asyncio.sleep(0)
+        in_flight = limiter.in_flight[mailbox]
+        gate.set()
+        await asyncio.gather(*tasks)
+        return in_flight, limiter.max_in_flight[mailbox]
+
+    assert asyncio.run(go("m")) == (4, 4)
+    assert asyncio.run(go(DIRECTORY_KEY)) == (8, 8)  # the worker's global limit, not a mailbox's 4
