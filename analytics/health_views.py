@@ -15,8 +15,9 @@ and opportunity. Each record's scope (its people) is the live answer's (``Relati
   scored with ``health.evaluate_batch`` (what ``health.evaluate`` runs for one); the KPI window's activities
   in one statement over the start-time index, each handed to the records whose people are on it; the score
   history in one statement.
-* After an **incremental** refresh only the records it rescored (``RefreshResult.records``, plus the domains
-  of its contacts) are rebuilt, from their own people's rows.
+* After an **incremental** refresh only the records it rescored (``RefreshResult.records``) are rebuilt, from
+  their own people's rows; the views of its contacts' asked domains are dropped (answered live until the next
+  full materialisation: see ``_targets_of``).
 
 The computation reads in one connection; the views are written in a short transaction that first locks the
 tenant's ``health_view_mark`` row (materialisations of one tenant take turns) and re-checks it.
@@ -110,8 +111,8 @@ def ensure_current(engine: Engine, tenant_id: str, settings: Settings) -> ViewsR
 def materialise(engine: Engine, tenant_id: str, settings: Settings, *,
                 records: Collection[tuple[str, str]] | None = None,
                 expect_mark: datetime | None = None, rewrite: bool = False) -> ViewsResult:
-    """Write the views of every record (``records`` None) or of these (record type, id) pairs and their
-    contacts' domains, as of the tenant's latest refresh instant. With ``records``, nothing is written unless
+    """Write the views of every record (``records`` None) or of these (record type, id) pairs (dropping their
+    contacts' domains' views), as of the tenant's latest refresh instant. With ``records``, nothing is written unless
     the views are still marked for ``expect_mark`` (else a later call rebuilds them all). ``rewrite``: even
     if they are marked as current (written in an older body format)."""
     started = time.perf_counter()
@@ -122,7 +123,8 @@ def materialise(engine: Engine, tenant_id: str, settings: Settings, *,
             at = q.latest_health_refresh(conn, tenant_id)
             if at is None:
                 return ViewsResult(skipped="no health refresh yet")
-            targets = _all_targets(conn, tenant_id) if records is None else _targets_of(conn, tenant_id, records)
+            targets, dropped = ((_all_targets(conn, tenant_id), []) if records is None
+                                else _targets_of(conn, tenant_id, records))
             views = _views(conn, tenant_id, settings, targets, at, every_record=records is None)
     with engine.begin() as conn:
         marked = q.health_view_mark(conn, tenant_id, lock=True)
@@ -130,7 +132,8 @@ def materialise(engine: Engine, tenant_id: str, settings: Settings, *,
             return ViewsResult(refreshed_at=at, skipped="views already current")
         if records is not None and marked != expect_mark:
             return ViewsResult(refreshed_at=at, skipped="views not those of the previous refresh")
-        q.write_health_views(conn, tenant_id, views, computed_at=at, every_record=records is None)
+        q.write_health_views(conn, tenant_id, views, computed_at=at, every_record=records is None,
+                             dropped=[("domain", d) for d in dropped])
     return ViewsResult(len(views), records is None, at, time.perf_counter() - started)
 
 
@@ -193,8 +196,12 @@ def _all_targets(conn: Connection, tenant_id: str) -> list[_Target]:
     return out
 
 
-def _targets_of(conn: Connection, tenant_id: str, records: Collection[tuple[str, str]]) -> list[_Target]:
-    """The targets of some records and of their contacts' asked domains, with every contact their scopes need."""
+def _targets_of(conn: Connection, tenant_id: str, records: Collection[tuple[str, str]]
+                ) -> tuple[list[_Target], list[str]]:
+    """The targets of some records, with every contact their scopes need; and their contacts' asked domains,
+    whose views are dropped rather than rebuilt (a free-mail domain's scope is thousands of contacts: rebuilding
+    it after every sync round cost more than all the other records together; they are answered live until the
+    next full materialisation)."""
     emails = {i for t, i in records if t == "contact"}
     account_ids = {i for t, i in records if t == "account"}
     crm = [*q.crm_records(conn, tenant_id, "lead", [i for t, i in records if t == "lead"]),
@@ -208,17 +215,14 @@ def _targets_of(conn: Connection, tenant_id: str, records: Collection[tuple[str,
     contacts = {c.contact_id: c for c in found}
     contacts.update((c.contact_id, c) for c in q.contacts_of_accounts(conn, tenant_id, account_ids | fallback))
     domains = _asked_domains({c.domain for c in found if c.email in emails}, account_domains, accounts)
-    for d in domains:
-        contacts.update((c.contact_id, c) for c in q.contacts_of_domain(conn, tenant_id, d))
     people = _People(contacts.values(), account_domains)
     out = [_Target(TargetRef("contact", c.email, c.display_name or c.email), "contact", (c.contact_id,), None)
            for e in sorted(emails) if (c := people.by_email.get(e)) is not None and not is_automated(c)]
     out += [_Target(TargetRef("account", a, accounts[a].name), "account",
                     tuple(sorted(people.of_account.get(a, []))), None) for a in sorted(account_ids) if a in accounts]
-    out += [_Target(TargetRef("domain", d, d), "domain", tuple(sorted(people.of_domain[d])), None) for d in domains]
     user_of = q.user_ids_by_email(conn, tenant_id, {a for rec in crm for a in rec.internal_addresses})
     out += [people.crm_target(rec, user_of) for rec in crm]
-    return out
+    return out, domains
 
 
 # --- Views ----------------------------------------------------------------------------------------------------------

@@ -971,11 +971,16 @@ def health_view_mark(conn: Connection, tenant_id: str, *, lock: bool = False) ->
 
 
 def write_health_views(conn: Connection, tenant_id: str, views: Sequence[tuple[str, str, bytes]], *,
-                       computed_at: datetime, every_record: bool) -> None:
+                       computed_at: datetime, every_record: bool,
+                       dropped: Collection[tuple[str, str]] = ()) -> None:
     """Store views ``(record type, record id, body)`` computed at ``computed_at`` and mark that instant as
-    materialised. ``every_record``: they replace all of the tenant's views; else they are upserted."""
+    materialised. ``every_record``: they replace all of the tenant's views; else they are upserted, and the
+    views of ``dropped`` (record type, record id) are deleted."""
     if every_record:
         conn.execute(delete(VIEW).where(VIEW.c.tenant_id == tenant_id))
+    for record_type, record_id in dropped:
+        conn.execute(delete(VIEW).where(VIEW.c.tenant_id == tenant_id, VIEW.c.record_type == record_type,
+                                        VIEW.c.record_id == record_id))
     if views:
         mark = _mark(conn)
         sql = (f"INSERT INTO health_view (tenant_id, record_type, record_id, computed_at, body) "

@@ -129,6 +129,9 @@ def test_stored_views_equal_live_answers_after_full_and_incremental_refreshes(
     assert {("account", a["id"]) for a in truth["accounts"]} <= set(views)
     assert {("lead", f"lead-{n}") for n in range(12)} | {("opportunity", f"opp-{n}") for n in range(10)} <= set(views)
     assert _check(engine, tenant_id, queries, views) > 50
+    free = next(c for c in truth["contacts"] if c["free_mail"])  # a free-mail domain: an asked domain
+    free_domain = free["email"].split("@")[1]
+    assert ("domain", free_domain) in views
 
     # The freshness rule: served at the refresh instant and later that day, not the next day or before it.
     account = _ref(queries, tenant_id, "account", truth["accounts"][0]["id"])
@@ -150,7 +153,8 @@ def test_stored_views_equal_live_answers_after_full_and_incremental_refreshes(
     us = ParticipantIn(user["mail"], "from", "internal", user["display_name"], user_id=user["id"])
     them = [ParticipantIn(c["email"], "from", "external", c["name"]) for c in people]
     batch = [mail(us, them[:2], later - timedelta(hours=1)), mail(them[0], [us], later - timedelta(minutes=20)),
-             meeting(us, [them[2]], later + timedelta(days=2))]
+             meeting(us, [them[2]], later + timedelta(days=2)),
+             mail(ParticipantIn(free["email"], "from", "external", free["name"]), [us], later - timedelta(hours=2))]
     ingest(engine, tenant_id, batch, later)
     previous = health_views.latest_refresh(engine, tenant_id)
     result = incremental_refresh(engine, tenant_id, settings, now=later)
@@ -160,6 +164,11 @@ def test_stored_views_equal_live_answers_after_full_and_incremental_refreshes(
     views = _stored(engine, tenant_id)
     rewritten = {k for k, (at, _) in views.items() if at == later}
     assert {("contact", c["email"]) for c in people} <= rewritten
+    # The free-mail domain's view is dropped, not rebuilt: it is answered live.
+    assert ("domain", free_domain) not in views
+    domain = TargetRef("domain", free_domain, free_domain)
+    asked = later + timedelta(minutes=1)
+    assert queries.health(tenant_id, domain, now=asked) == queries.health(tenant_id, domain, now=asked, stored=False)
     assert {("account", c["account_id"]) for c in people} <= rewritten
     assert done.views == len(rewritten) and rewritten >= {r for r in result.records if r in views}
     # The rewritten views are the live answers now; the others still the live answers at the full refresh.
