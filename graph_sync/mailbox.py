@@ -77,6 +77,7 @@ class MailboxContext:
     clock: Callable[[], datetime]
     on_progress: Callable[[str, int], None] = lambda kind, n: None
     calendar_mode: Mode = "delta"
+    folder_ids: dict[str, str] = field(default_factory=dict)  # discovered folders: key -> Graph id (folders.py)
 
 
 @dataclass
@@ -101,7 +102,7 @@ def _initial_url(ctx: MailboxContext, spec: ResourceSpec, row: ResourceState, mo
     end = row.window_end or now + timedelta(days=ctx.settings.sync_calendar_future_days)
     uid = ctx.mailbox.user_id
     if not spec.is_events:
-        return ctx.client.messages_delta_url(uid, spec.folder), start, end
+        return ctx.client.messages_delta_url(uid, ctx.folder_ids.get(spec.folder, spec.folder)), start, end
     if mode == "poll":
         return ctx.client.calendar_view_url(uid, start, end), start, end
     return ctx.client.events_delta_url(uid, start, end), start, end

@@ -39,6 +39,7 @@ from graph_sync.client import GraphClient, Limiter, build_service_client
 from graph_sync.commit import Mode, PageWriter, Release
 from graph_sync.directory import DirectorySnapshot, fetch_directory, store_directory
 from graph_sync.errors import AccessDenied, BudgetExhausted, LeaseLost, SyncError, Throttled
+from graph_sync.folders import FolderDiscovery, drop_vanished, plan_folders
 from graph_sync.health import FailureLog
 from graph_sync.leases import ResourceState
 from graph_sync.mailbox import MailboxContext, ResourceOutcome, ResourceSpec, sync_resource
@@ -111,6 +112,7 @@ class SyncWorker:
         self._db: ThreadPoolExecutor | None = None
         self._writer: PageWriter | None = None
         self.single_process = engine.dialect.name == "sqlite"
+        self._folders = FolderDiscovery()  # sync_all_folders: well-known folder ids per mailbox, kept for the run
 
     # --- lifecycle -----------------------------------------------------------------------------------------------
 
@@ -333,10 +335,12 @@ class SyncWorker:
                                  db=self._db, writer=self._writer, clock=self._clock,
                                  on_progress=self.progress.items,
                                  calendar_mode=rt.calendar_mode)
+            plan = await plan_folders(ctx, states, self._resources(),
+                                      self._folders if self.settings.sync_all_folders else None)
             now = self._clock()
-            due = [s for s in states if s.resource in self._resources()
-                   and (s.not_before is None or s.not_before <= now)]
+            due = [s for s in plan.run if s.not_before is None or s.not_before <= now]
             outcomes = await asyncio.gather(*(self._resource(rt, ctx, s) for s in due))
+            await drop_vanished(ctx, plan, {o.resource for o in outcomes if o is not None and o.complete})
         finally:
             # Stamped before the release commits (and "acquired" after the claim commits), so that the logged
             # spans of two workers on one mailbox never overlap unless the leases really did.

@@ -32,5 +32,6 @@ class EmulatorConfig:
     max_page_size: int = 1000
     request_log_size: int = 10_000
     seed: int = 0
+    custom_folders: bool = False  # file a deterministic share of each mailbox's mail in custom/skipped folders
     clock: Clock = field(default=time.time)
     sleep: Sleep = field(default=asyncio.sleep)

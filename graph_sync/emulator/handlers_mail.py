@@ -8,9 +8,9 @@ from urllib.parse import quote
 from graph_sync.emulator.context import Ctx, link
 from graph_sync.emulator.delta import DeltaPosition, decode_token, delta_page, encode_token, visible
 from graph_sync.emulator.errors import GraphError
+from graph_sync.emulator.folders import ROOT
 from graph_sync.emulator.items import ItemStore, Span
 from graph_sync.emulator.render import EVENT_PROPERTIES, MESSAGE_PROPERTIES
-from graph_sync.emulator.state import WELL_KNOWN_FOLDERS
 from graph_sync.emulator.tenant import parse_graph_datetime
 from graph_sync.emulator.wire import EmulatorResponse, json_response, parse_select, parse_top
 
@@ -33,22 +33,51 @@ def _folder_name(ctx: Ctx) -> str:
     return name
 
 
-def _folder_json(ctx: Ctx, name: str) -> dict[str, object]:
+def _folder_json(ctx: Ctx, key: str) -> dict[str, object]:
     box = ctx.box()
-    count = sum(1 for i in box.messages.items.values() if i.folder == name)
-    unread = sum(1 for i in box.messages.items.values() if i.folder == name and not i.data.get("isRead"))
-    return {"id": box.folder_ids[name], "displayName": WELL_KNOWN_FOLDERS[name], "parentFolderId": None,
-            "childFolderCount": 0, "unreadItemCount": unread, "totalItemCount": count, "isHidden": False}
+    folder = box.tree.folders[key]
+    items = [i for i in box.messages.items.values() if i.folder == key]
+    body: dict[str, object] = {}
+    if folder.search:  # a derived type: Graph names it in the collection (and says what the folder searches)
+        body["@odata.type"] = "#microsoft.graph.mailSearchFolder"
+    parent = box.tree.folders[folder.parent].id if folder.parent is not None else None
+    body.update({"id": folder.id, "displayName": folder.display_name, "parentFolderId": parent,
+                 "childFolderCount": len(box.tree.children(key)),
+                 "unreadItemCount": sum(1 for i in items if not i.data.get("isRead")),
+                 "totalItemCount": len(items), "isHidden": False})
+    if folder.search:
+        body.update({"isSupported": True, "includeNestedFolders": True,
+                     "sourceFolderIds": [box.folder_ids["inbox"]], "filterQuery": "isRead eq false"})
+    return body
+
+
+def _folder_page(ctx: Ctx, parent: str, tail: str, context: str) -> EmulatorResponse:
+    """One page of the folders directly under ``parent`` (Graph pages folder lists, 10 by default)."""
+    size, used = _page_size(ctx, None)
+    skip = int(ctx.request.query.get("$skip", "0") or 0)
+    children = ctx.box().tree.children(parent)
+    items = [json.dumps(_folder_json(ctx, f.key)).encode() for f in children[skip:skip + size]]
+    links = {}
+    if skip + size < len(children):
+        query = {k: v for k, v in ctx.request.query.items() if k != "$skip"}
+        links["@odata.nextLink"] = link(ctx.graph_base, _path(ctx, tail), **query, **{"$skip": str(skip + size)})
+    return ctx.page_response(items, f"{ctx.graph_base}/$metadata#{context}", links, used)
 
 
 def list_mail_folders(ctx: Ctx) -> EmulatorResponse:
-    """``GET /users/{id}/mailFolders``."""
-    items = [json.dumps(_folder_json(ctx, n)).encode() for n in WELL_KNOWN_FOLDERS]
-    return ctx.page_response(items, f"{ctx.graph_base}/$metadata#users('{ctx.box().user_id}')/mailFolders", {})
+    """``GET /users/{id}/mailFolders``: the folders directly under the root, search folders included."""
+    return _folder_page(ctx, ROOT, "mailFolders", f"users('{ctx.box().user_id}')/mailFolders")
+
+
+def list_child_folders(ctx: Ctx) -> EmulatorResponse:
+    """``GET /users/{id}/mailFolders/{id}/childFolders``."""
+    key = _folder_name(ctx)
+    return _folder_page(ctx, key, "childFolders",
+                        f"users('{ctx.box().user_id}')/mailFolders('{ctx.params['folder']}')/childFolders")
 
 
 def get_mail_folder(ctx: Ctx) -> EmulatorResponse:
-    """``GET /users/{id}/mailFolders/{id | inbox | sentitems}``."""
+    """``GET /users/{id}/mailFolders/{id | well-known name}``."""
     body = _folder_json(ctx, _folder_name(ctx))
     return json_response(200, {"@odata.context": f"{ctx.graph_base}/$metadata#users('{ctx.box().user_id}')"
                                                   "/mailFolders/$entity", **body})
@@ -120,6 +149,8 @@ def calendar_delta(ctx: Ctx) -> EmulatorResponse:
 
 def _path(ctx: Ctx, tail: str) -> str:
     user = quote(ctx.params["user"], safe="@")
+    if tail == "mailFolders":
+        return f"/users/{user}/mailFolders"
     if "folder" in ctx.params:
         return f"/users/{user}/mailFolders/{quote(ctx.params['folder'], safe='')}/{tail}"
     return f"/users/{user}/{tail}"

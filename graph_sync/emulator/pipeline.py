@@ -74,6 +74,8 @@ ROUTES: tuple[Route, ...] = (
        "Directory.Read.All", "User.Read.All"),
     _r("GET", USER + "/mailFolders", "mailFolders", m.list_mail_folders, True, *MAIL),
     _r("GET", USER + "/mailFolders/(?P<folder>[^/]+)", "mailFolder", m.get_mail_folder, True, *MAIL),
+    _r("GET", USER + "/mailFolders/(?P<folder>[^/]+)/childFolders", "childFolders", m.list_child_folders, True,
+       *MAIL),
     _r("GET", USER + "/mailFolders/(?P<folder>[^/]+)/messages", "messages", m.list_messages, True, *MAIL),
     _r("GET", USER + "/mailFolders/(?P<folder>[^/]+)/messages" + DELTA, "messages.delta", m.message_delta, True,
        *MAIL),

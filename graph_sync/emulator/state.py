@@ -6,6 +6,7 @@ The state is not thread-safe: mutate it from the event loop that serves it (test
 
 from __future__ import annotations
 
+import hashlib
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from graph_sync.emulator.auth import ALL_ROLES, RegisteredApp, TokenAuthority
 from graph_sync.emulator.config import EmulatorConfig
 from graph_sync.emulator.errors import UnknownItem
 from graph_sync.emulator.faults import FaultScript
+from graph_sync.emulator.folders import DEFAULT_FOLDERS, ROOT, Folder, FolderTree
 from graph_sync.emulator.items import ItemStore
 from graph_sync.emulator.observe import Counters, RequestLog
 from graph_sync.emulator.render import opaque, render_event, render_message
@@ -25,7 +27,21 @@ from graph_sync.emulator.throttle import MailboxLimits
 if TYPE_CHECKING:
     import httpx
 
-WELL_KNOWN_FOLDERS = {"inbox": "Inbox", "sentitems": "Sent Items"}
+# With ``EmulatorConfig(custom_folders=True)``: folders every mailbox gets (key, display name, parent key, search
+# folder?) and where a share of its messages is filed, decided by a hash of the message id (deterministic, so
+# runs repeat). Some land in folders a sync must skip (Junk Email, Deleted Items and a folder deleted into it).
+CUSTOM_FOLDERS: tuple[tuple[str, str, str, bool], ...] = (
+    ("c-clients", "Clients", ROOT, False),
+    ("c-key-accounts", "Key accounts", "c-clients", False),
+    ("c-projects", "Projects", "inbox", False),
+    ("c-old-project", "Old project", "deleteditems", False),
+    ("s-unread", "Unread Mail", ROOT, True),
+)
+_FILING: dict[str, tuple[tuple[int, str], ...]] = {  # folder -> (upper bound of hash % 100, target) in order
+    "inbox": ((15, "c-clients"), (25, "c-key-accounts"), (35, "c-projects"), (40, "archive"), (43, "junkemail"),
+              (46, "deleteditems"), (48, "c-old-project")),
+    "sentitems": ((5, "deleteditems"), (15, "archive")),
+}
 
 
 @dataclass
@@ -33,7 +49,8 @@ class Mailbox:
     """One user's mail, calendar, contacts, to-do lists and Teams app installs."""
 
     user_id: str
-    folder_ids: dict[str, str]
+    folder_ids: dict[str, str]  # folder key -> id (the renderer reads it, so it is kept in step with ``tree``)
+    tree: FolderTree
     messages: ItemStore
     events: ItemStore
     todo_lists: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -43,14 +60,14 @@ class Mailbox:
     contacts: dict[str, dict[str, Any]] = field(default_factory=dict)  # id → contact (handlers_contacts)
 
     def folder(self, key: str) -> str | None:
-        """The well-known name of a folder given by name or by opaque id."""
-        lowered = key.lower()
-        if lowered in self.folder_ids:
-            return lowered
-        for name, folder_id in self.folder_ids.items():
-            if folder_id == key:
-                return name
-        return None
+        """The key of a folder given by well-known name or by id."""
+        return self.tree.resolve(key)
+
+    def add_folder(self, key: str, folder_id: str, display_name: str, parent: str | None,
+                   search: bool = False) -> None:
+        """Create a folder under ``parent`` (a key; None for the root)."""
+        self.tree.folders[key] = Folder(key, folder_id, display_name, parent, search)
+        self.folder_ids[key] = folder_id
 
 
 class EmulatorState:
@@ -82,8 +99,10 @@ class EmulatorState:
         for user_id, messages in data.mail.items():
             box = self.mailboxes[user_id]
             for message in messages:
-                folder = str(message.get("parentFolderId", "inbox")).lower()
-                box.messages.add(message["id"], dict(message), self._known_folder(box, folder), logged=False)
+                folder = self._known_folder(box, str(message.get("parentFolderId", "inbox")).lower())
+                if self.config.custom_folders:
+                    folder = _filed(str(message["id"]), folder)
+                box.messages.add(message["id"], dict(message), folder, logged=False)
         for user_id, events in data.events.items():
             store = self.mailboxes[user_id].events
             for event in events:
@@ -126,9 +145,10 @@ class EmulatorState:
     # Live changes ---------------------------------------------------------------------------------------
 
     def add_message(self, user_id: str, message: dict[str, Any]) -> str:
-        """Deliver a message (``parentFolderId`` = ``inbox`` or ``sentitems``); returns its id."""
+        """Deliver a message (``parentFolderId``: a well-known name such as ``inbox``, or a folder id); returns its
+        id."""
         box = self.mailbox(user_id)
-        folder = self._known_folder(box, str(message.get("parentFolderId", "inbox")).lower())
+        folder = self._known_folder(box, str(message.get("parentFolderId", "inbox")))
         item_id = str(message.get("id") or self.new_id())
         box.messages.add(item_id, {**message, "id": item_id}, folder)
         return item_id
@@ -138,15 +158,39 @@ class EmulatorState:
         self.mailbox(user_id).messages.update(message_id, patch)
 
     def move_message(self, user_id: str, message_id: str, folder: str) -> None:
-        """Move a message to another well-known folder."""
+        """Move a message to another folder (a well-known name or a folder id)."""
         box = self.mailbox(user_id)
-        name = self._known_folder(box, folder.lower())
+        name = self._known_folder(box, folder)
         box.messages.move(message_id, name)
         box.messages.items[message_id].data["parentFolderId"] = name
 
     def delete_message(self, user_id: str, message_id: str) -> None:
         """Delete a message."""
         self.mailbox(user_id).messages.delete(message_id)
+
+    def add_folder(self, user_id: str, display_name: str, parent: str | None = None) -> str:
+        """Create a mail folder under ``parent`` (a well-known name or folder id; None: the root); returns its id."""
+        box = self.mailbox(user_id)
+        parent_key = self._known_folder(box, parent) if parent is not None else ROOT
+        folder_id = self.new_id()
+        box.add_folder("c-" + folder_id, folder_id, display_name, parent_key)
+        return folder_id
+
+    def delete_folder(self, user_id: str, folder: str, *, permanent: bool = False) -> None:
+        """Delete a mail folder as Outlook does: it moves, with its subfolders and messages, under Deleted Items;
+        ``permanent`` removes it and its subfolders and deletes their messages (their ids then answer 404)."""
+        box = self.mailbox(user_id)
+        key = self._known_folder(box, folder)
+        if key in DEFAULT_FOLDERS or key == ROOT:
+            raise ValueError(f"{key} is a default folder and cannot be deleted")
+        if not permanent:
+            box.tree.folders[key].parent = "deleteditems"
+            return
+        doomed = box.tree.subtree(key)
+        for item in [i for i in box.messages.items.values() if i.folder in doomed]:
+            box.messages.delete(item.id)
+        for gone in doomed:
+            del box.tree.folders[gone]
 
     def add_event(self, user_id: str, event: dict[str, Any]) -> str:
         """Put an event on a calendar; returns its id."""
@@ -177,17 +221,30 @@ class EmulatorState:
     def _mailbox_of(self, user_id: str) -> Mailbox:
         box = self.mailboxes.get(user_id)
         if box is None:
-            folder_ids = {name: opaque(user_id, name) for name in WELL_KNOWN_FOLDERS}
-            box = Mailbox(user_id, folder_ids, ItemStore("message", render_message(folder_ids)),
+            folder_ids: dict[str, str] = {}
+            box = Mailbox(user_id, folder_ids, FolderTree(), ItemStore("message", render_message(folder_ids)),
                           ItemStore("event", render_event))
+            box.add_folder(ROOT, opaque(user_id, ROOT), "Top of Information Store", None)
+            for name, display in DEFAULT_FOLDERS.items():
+                box.add_folder(name, opaque(user_id, name), display, ROOT)
+            if self.config.custom_folders:
+                for key, display, parent, search in CUSTOM_FOLDERS:
+                    box.add_folder(key, opaque(user_id, key), display, parent, search)
             self.mailboxes[user_id] = box
         return box
 
     @staticmethod
     def _known_folder(box: Mailbox, folder: str) -> str:
-        if folder in box.folder_ids:
-            return folder
         name = box.folder(folder)
         if name is None:
             raise UnknownItem("mail folder", folder)
         return name
+
+
+def _filed(message_id: str, folder: str) -> str:
+    """Where ``custom_folders`` files a message that the tenant directory puts in ``folder``."""
+    share = int.from_bytes(hashlib.sha256(message_id.encode()).digest()[:4], "big") % 100
+    for bound, target in _FILING.get(folder, ()):
+        if share < bound:
+            return target
+    return folder
