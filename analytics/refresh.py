@@ -10,9 +10,11 @@ once with array operations, exactly as ``health.evaluate`` does for one.
 * :func:`full_refresh` reads the rollups of the horizon as integer columns straight into arrays and sums them
   per contact, day and kind with NumPy, derives accounts by adding their contacts' days, reads
   per-user rows only for leads and opportunities (whose scope is their owner and team), scores every record,
-  and writes ``score``, ``score_history`` and the per-record aggregates ``health_state`` (each contact's and
-  account's daily counts from the horizon's first day on, packed) in one transaction. It empties the rollup
-  change journal ``rollup_change``: everything in it is in the rollups it just read.
+  and writes ``score`` and the per-record aggregates ``health_state`` (each contact's and account's daily
+  counts from the horizon's first day on, packed) in one transaction; scores of an earlier UTC day that it
+  replaces go to ``score_history`` first (a current score is its own day's point in the history: see
+  ``queries_relationships.write_health_scores``). It empties the rollup change journal ``rollup_change``:
+  everything in it is in the rollups it just read.
 * :func:`incremental_refresh` consumes the journal (the ingest adds every rollup difference to it in the
   sync's transaction), adds the changes to the stored aggregates of the contacts they concern and of those
   contacts' accounts, rescores exactly those records from their updated aggregates — no history is re-read —
@@ -153,7 +155,8 @@ def _split_writes(record_type: str, ids: Sequence[str], delta: Counts, total: Co
                   folded: list[tuple[str, str, bytes]]) -> None:
     """What an incremental refresh stores of each record's aggregate: its delta (``delta``, summed per record)
     appended, or — once the record has :data:`_MAX_DELTAS` deltas — its whole aggregate (``total``, the parts
-    of :func:`_aggregate`) as its new state, so reading a record's aggregate never takes more than that many extra rows."""
+    of :func:`_aggregate`) as its new state, so reading a record's aggregate never takes more than that many
+    extra rows."""
     changed = _pack(delta, len(ids))
     whole: list[bytes] | None = None
     for n, record_id in enumerate(ids):
