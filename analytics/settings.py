@@ -75,6 +75,9 @@ OPTIONS: tuple[Option, ...] = (
            minimum=1, maximum=3650),
     Option("sync_calendar_future_days", "sync.calendar_future_days", "int", 90, "Calendar window end (days ahead)",
            minimum=1, maximum=3650),
+    Option("sync_calendar_rebaseline_days", "sync.calendar_rebaseline_days", "int", 30,
+           "Move the calendar window once its end lags now + future days by this much (at most half of them)",
+           minimum=1, maximum=3650),
     Option("sync_skip_disabled", "sync.skip_disabled", "bool", True, "Skip disabled accounts"),
     Option("sync_skip_shared", "sync.skip_shared", "bool", True, "Skip shared mailboxes"),
     Option("sync_skip_rooms", "sync.skip_rooms", "bool", True, "Skip room and equipment mailboxes"),
@@ -147,6 +150,7 @@ class Settings:
     sync_all_folders: bool = False
     sync_calendar_past_days: int = 365
     sync_calendar_future_days: int = 90
+    sync_calendar_rebaseline_days: int = 30
     sync_skip_disabled: bool = True
     sync_skip_shared: bool = True
     sync_skip_rooms: bool = True

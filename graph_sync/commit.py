@@ -38,6 +38,7 @@ from analytics.store import models
 from analytics.store.ids import key64
 from analytics.store.ingest import ingest_activities, remove_sources, remove_unseen_sources
 from analytics.store.records import ActivityIn
+from graph_sync.calendar_window import outside_window
 from graph_sync.delta import DeltaState, PageChanges
 from graph_sync.errors import LeaseLost
 
@@ -200,6 +201,8 @@ def apply_removals_and_moves(conn: Connection, job: PageJob, activities: Sequenc
             keep.update(conn.execute(select(SRC.c.source_id).where(
                 SRC.c.tenant_id == tid, SRC.c.mailbox_id == mid, SRC.c.resource == "messages",
                 SRC.c.folder_id != spec.folder)).scalars())
+        else:  # meetings outside the enumerated window (history after the window moved) are not vanished
+            keep.update(outside_window(conn, tid, mid, job.window))
         result = remove_unseen_sources(conn, tid, mid, spec.store_resource, keep)
         if result.sources_removed:
             log.info("resync removed %d vanished items tenant=%s mailbox=%s resource=%s",

@@ -29,6 +29,7 @@ from analytics.settings import Settings
 from analytics.store import models
 from analytics.store.records import ActivityIn
 from graph_sync import leases
+from graph_sync.calendar_window import desired_window, rebaseline_due
 from graph_sync.client import GraphClient
 from graph_sync.commit import Mode, PageJob, PageWriter
 from graph_sync.delta import DeltaState, PageChanges, apply_page
@@ -90,6 +91,7 @@ class ResourceOutcome:
     removed: int = 0
     rejected: int = 0
     resynced: bool = False
+    rebaselined: bool = False  # the calendar moved to a new window (graph_sync.calendar_window)
     complete: bool = False
     mode: Mode = "delta"
     errors: list[str] = field(default_factory=list)
@@ -98,8 +100,9 @@ class ResourceOutcome:
 def _initial_url(ctx: MailboxContext, spec: ResourceSpec, row: ResourceState, mode: Mode) -> tuple[str, datetime,
                                                                                                    datetime]:
     now = ctx.clock()
-    start = row.window_start or now - timedelta(days=ctx.settings.sync_calendar_past_days)
-    end = row.window_end or now + timedelta(days=ctx.settings.sync_calendar_future_days)
+    start, end = desired_window(ctx.settings, now)
+    if row.window_start is not None and row.window_end is not None:
+        start, end = row.window_start, row.window_end
     uid = ctx.mailbox.user_id
     if not spec.is_events:
         return ctx.client.messages_delta_url(uid, ctx.folder_ids.get(spec.folder, spec.folder)), start, end
@@ -116,11 +119,15 @@ async def sync_resource(ctx: MailboxContext, spec: ResourceSpec, row: ResourceSt
     if mode == "poll":
         state = DeltaState(initial, full=True)  # a listing is always a full enumeration
     else:
-        state = DeltaState(initial, row.next_link, row.delta_link, full=row.resyncs > 0 and row.delta_link is None)
+        # A round without a delta link on a resource that has data (a resync, or a calendar re-baseline) must
+        # see everything to sweep what vanished; interrupted, it starts over (the ids seen are gone).
+        full = row.delta_link is None and (row.resyncs > 0 or row.last_success_at is not None)
+        state = DeltaState(initial, row.next_link, row.delta_link, full=full)
         if state.full and state.next_link:
-            state = state.restart(full=True)  # the ids seen before the interruption are gone: start over
+            state = state.restart(full=True)
     seen: set[str] = set()
     expirations = 0
+    rebaselined = False
     while True:
         url = state.url
         try:
@@ -148,6 +155,17 @@ async def sync_resource(ctx: MailboxContext, spec: ResourceSpec, row: ResourceSt
         ctx.on_progress("events" if spec.is_events else "messages", len(activities))
         state = new_state
         if changes.done:
+            if spec.is_events and not rebaselined and rebaseline_due(ctx.settings, w_end, ctx.clock()):
+                # The old window's changes are in; now enumerate the new window (graph_sync.calendar_window).
+                rebaselined = outcome.rebaselined = True
+                w_start, w_end = desired_window(ctx.settings, ctx.clock())
+                log.info("calendar window moved tenant=%s mailbox=%s window=%s..%s", ctx.tenant.tenant_id,
+                         ctx.mailbox.user_id, w_start.date(), w_end.date())
+                uid = ctx.mailbox.user_id
+                state = DeltaState(ctx.client.calendar_view_url(uid, w_start, w_end) if mode == "poll" else
+                                   ctx.client.events_delta_url(uid, w_start, w_end), full=True)
+                seen.clear()
+                continue
             outcome.complete = True
             return outcome
 
