@@ -97,6 +97,16 @@ async def _pages(client: GraphClient, url: str) -> list[Mapping[str, Any]]:
     return items
 
 
+async def _all_pages(client: GraphClient, *urls: str) -> list[list[Mapping[str, Any]]]:
+    """Several collections at once; all are read to the end before a failure of one is raised (no request is
+    left running behind the caller's back)."""
+    got: list[Any] = await asyncio.gather(*(_pages(client, u) for u in urls), return_exceptions=True)
+    for answer in got:
+        if isinstance(answer, BaseException):
+            raise answer
+    return got
+
+
 async def _batch_get(client: GraphClient, paths: Mapping[str, str]) -> dict[str, tuple[int, Any]]:
     """GET many relative paths through ``$batch``; retries throttled sub-requests. Returns id → (status, body)."""
     pending = dict(paths)
@@ -132,10 +142,11 @@ async def _batch_get(client: GraphClient, paths: Mapping[str, str]) -> dict[str,
 
 async def fetch_directory(client: GraphClient, tenant_id: str, settings: Settings) -> DirectorySnapshot:
     """Read domains, users, mailbox purposes and managers from Graph."""
-    domains = await _pages(client, client.domains_url())
+    # Domains and users do not depend on each other: one round trip for both.
+    domains, user_items = await _all_pages(client, client.domains_url(), client.users_url())
     verified = frozenset(str(d["id"]).lower() for d in domains
                          if isinstance(d.get("id"), str) and _bool(d.get("isVerified")))
-    users = [u for u in (_user_of(i) for i in await _pages(client, client.users_url())) if u is not None]
+    users = [u for u in (_user_of(i) for i in user_items) if u is not None]
 
     paths = {f"m:{u.user_id}": f"/users/{u.user_id}/manager?$select=id" for u in users}
     paths.update({f"s:{u.user_id}": f"/users/{u.user_id}/mailboxSettings" for u in users if u.purpose == "unknown"})
