@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import numpy as np
@@ -360,9 +360,10 @@ def incremental_refresh(engine: Engine, tenant_id: str, settings: Settings, *, n
 def _incremental(conn: Connection, tenant_id: str, settings: Settings, now: datetime) -> RefreshResult:
     config = _config(conn, tenant_id, settings)
     as_of = now.date()
-    covered = q.health_refresh_since(conn, tenant_id)
-    if covered is None or covered > as_of - timedelta(days=health_math.history_days_needed(config)):
+    marks = q.health_refresh_since(conn, tenant_id)
+    if marks is None or marks[0] > as_of - timedelta(days=health_math.history_days_needed(config)):
         return _full(conn, tenant_id, settings, now)
+    covered, full_at = marks
     changes = [c for c in q.take_rollup_changes(conn, tenant_id) if c[2] >= covered.toordinal()]
     if not changes:
         return RefreshResult()
@@ -402,7 +403,10 @@ def _incremental(conn: Connection, tenant_id: str, settings: Settings, now: date
     since = as_of - timedelta(days=health_math.history_days_needed(config))
     n_leads, n_opps = _crm_records(conn, tenant_id, batch, _all_crm_records(conn, tenant_id, involved), since)
     rows = batch.score(as_of, config)
-    q.write_health_scores(conn, tenant_id, rows, now=now)
+    # A full refresh copies every score of an earlier UTC day into the history; when it ran on now's day (and
+    # later refreshes never run on an earlier day: they would be full ones), no score can need that copy.
+    full_today = full_at.astimezone(UTC).date() >= now.astimezone(UTC).date()
+    q.write_health_scores(conn, tenant_id, rows, now=now, earlier_days=not full_today)
     deltas: list[tuple[str, str, bytes]] = []
     folded: list[tuple[str, str, bytes]] = []
     for record_type, ids, delta, total, stored in (("contact", contact_ids, delta_c, contacts, stored_c),

@@ -683,10 +683,11 @@ def clear_rollup_changes(conn: Connection, tenant_id: str) -> None:
     conn.execute(delete(CHANGE).where(CHANGE.c.tenant_id == tenant_id))
 
 
-def health_refresh_since(conn: Connection, tenant_id: str) -> date | None:
-    """The first day the tenant's stored health aggregates cover (None: no full refresh stored them yet)."""
-    value = conn.execute(select(REFRESH.c.since).where(REFRESH.c.tenant_id == tenant_id)).scalar_one_or_none()
-    return value if isinstance(value, date) else None
+def health_refresh_since(conn: Connection, tenant_id: str) -> tuple[date, datetime] | None:
+    """The first day the tenant's stored health aggregates cover and when the full refresh that stored them ran
+    (None: no full refresh stored them yet)."""
+    row = conn.execute(select(REFRESH.c.since, REFRESH.c.full_at).where(REFRESH.c.tenant_id == tenant_id)).first()
+    return None if row is None else (row.since, row.full_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -778,7 +779,7 @@ def _timestamp_param(conn: Connection, at: datetime) -> Any:
 
 def write_health_scores(conn: Connection, tenant_id: str,
                         scores: Sequence[tuple[str, str, float | None, str | None, str | None, str]], *,
-                        now: datetime, every_record: bool = False) -> int:
+                        now: datetime, every_record: bool = False, earlier_days: bool = True) -> int:
     """Upsert the current health scores and add them to the history (one row per record and time):
     rows ``(record type, id, value, label, trend, details as JSON text)``,
     straight through the driver's ``executemany`` (a tenant's refresh writes tens of thousands of rows).
@@ -793,7 +794,9 @@ def write_health_scores(conn: Connection, tenant_id: str,
     day's point, so a refresh writes no history row for it; a score about to be replaced by one of a later UTC
     day is copied into ``score_history`` first (it was its day's last). Readers add the current score
     (:func:`health_history`). So the rounds of a watching sync write history only for a record's first change
-    of a day. Returns how many score rows the refresh computed."""
+    of a day. ``earlier_days=False`` (an incremental refresh after a full refresh of ``now``'s UTC day, which
+    copied every score of an earlier day): no stored score can be of an earlier day, none is looked up for that
+    copy. Returns how many score rows the refresh computed."""
     if not scores:
         return 0
     mark = _mark(conn)
@@ -813,7 +816,7 @@ def write_health_scores(conn: Connection, tenant_id: str,
         # One statement per record type and chunk, not per record. A score of an earlier day that this refresh
         # leaves as it is gets copied too: harmless, readers take the current score for its day.
         by_type: dict[str, list[str]] = {}
-        for t, i, *_rest in scores:
+        for t, i, *_rest in scores if earlier_days else ():
             by_type.setdefault(t, []).append(i)
         for t, ids in sorted(by_type.items()):
             for chunk in _chunks(sorted(ids)):

@@ -293,3 +293,28 @@ def _full_copy_scores(engine: Engine, tenant_id: str, at: datetime) -> dict[tupl
                                                  t.c.trend, t.c.details))}
         finally:
             trans.rollback()
+
+
+def test_scores_of_earlier_days_stay_in_the_history_whichever_refresh_replaces_them(
+    engine: Engine, tenant_id: str, now: datetime
+) -> None:
+    seed(engine, tenant_id, now)
+    frank = ext("frank@fabrikam.com")
+    then = now - timedelta(days=400)
+    ingest(engine, tenant_id, [mail(frank, [ALICE], then - timedelta(hours=5)),
+                               mail(ALICE, [frank], then - timedelta(hours=4))], then)
+    full_refresh(engine, tenant_id, Settings(), now=then)
+    full_refresh(engine, tenant_id, Settings(), now=now)  # Frank's mail is past its horizon: his score stays
+    next_day = now + timedelta(days=1, hours=2)
+    for at in (now + timedelta(hours=2), next_day):  # the full refresh's day, then the next day
+        ingest(engine, tenant_id, [mail(frank, [ALICE], at - timedelta(minutes=5)),
+                                   mail(CAROL, [ALICE], at - timedelta(minutes=5))], at)
+        incremental_refresh(engine, tenant_id, Settings(), now=at)
+    with engine.connect() as conn:
+        points = q.health_histories(conn, tenant_id, [("contact", "frank@fabrikam.com"),
+                                                      ("contact", "carol@fabrikam.com")])
+    naive = now.replace(tzinfo=None)
+    assert [p.computed_at.replace(tzinfo=None) for p in points[("contact", "frank@fabrikam.com")]] == [
+        then.replace(tzinfo=None), naive + timedelta(hours=2), next_day.replace(tzinfo=None)]
+    assert [p.computed_at.replace(tzinfo=None) for p in points[("contact", "carol@fabrikam.com")]] == [
+        then.replace(tzinfo=None), naive + timedelta(hours=2), next_day.replace(tzinfo=None)]
