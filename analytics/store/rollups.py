@@ -98,25 +98,27 @@ def contribution(
         c.minutes_us += minutes_us
         c.minutes_them += minutes_them
 
+    if kind == "email":
+        # Only sender-recipient pairs count, so the other side is looked for among the recipients alone (an email
+        # without an internal and an external participant finds no pair either way).
+        sender = next((p for p in people if p.role in SENDER_ROLES), None)
+        if sender is None:
+            return {}
+        if sender.side == "internal" and sender.user_id:
+            for c in sorted({p.contact_id for p in people if p.role not in SENDER_ROLES and p.side == "external"
+                             and p.contact_id is not None}):
+                bump(sender.user_id, c, True, EMAIL_WRITE_MINUTES, EMAIL_READ_MINUTES)
+        elif sender.side == "external" and sender.contact_id is not None:
+            for u in sorted({p.user_id for p in people if p.role not in SENDER_ROLES and p.side == "internal"
+                             and p.user_id}):
+                bump(u, sender.contact_id, False, EMAIL_READ_MINUTES, EMAIL_WRITE_MINUTES)
+        return out
+
     internal = sorted({p.user_id for p in people if p.side == "internal" and p.user_id})
     external = sorted({p.contact_id for p in people if p.side == "external" and p.contact_id is not None})
     if not internal or not external:
         return {}
     senders = [p for p in people if p.role in SENDER_ROLES]
-
-    if kind == "email":
-        sender = senders[0] if senders else None
-        if sender is None:
-            return {}
-        recipients = [p for p in people if p.role not in SENDER_ROLES]
-        if sender.side == "internal" and sender.user_id:
-            for c in sorted({p.contact_id for p in recipients if p.side == "external" and p.contact_id is not None}):
-                bump(sender.user_id, c, True, EMAIL_WRITE_MINUTES, EMAIL_READ_MINUTES)
-        elif sender.side == "external" and sender.contact_id is not None:
-            for u in sorted({p.user_id for p in recipients if p.side == "internal" and p.user_id}):
-                bump(u, sender.contact_id, False, EMAIL_READ_MINUTES, EMAIL_WRITE_MINUTES)
-        return out
-
     ours = senders[0].side == "internal" if senders else initiator_side != "them"
     for u in internal:
         for c in external:

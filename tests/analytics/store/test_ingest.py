@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -187,3 +187,22 @@ def test_naive_datetimes_are_refused(engine: Engine, tenant_id: str, now: dateti
     naive = replace(email(1, now), start_at=now.replace(tzinfo=None))
     with pytest.raises(IngestError, match="naive"), engine.begin() as conn:
         ingest_activities(conn, tenant_id, [naive], now=now, subject_key=KEY)
+
+
+def test_email_contribution_counts_sender_recipient_pairs_only() -> None:
+    from analytics.store.rollups import PairParticipant, contribution
+
+    at = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
+
+    def email(*people: PairParticipant) -> dict[tuple[str, int, bool], tuple[int, int]]:
+        out = contribution("email", at, 0.0, is_bulk=False, is_cancelled=False, initiator_side=None,
+                           participants=people)
+        return {(k[1], k[2], v.from_us > 0): (v.from_us, v.from_them) for k, v in out.items()}
+
+    me, you = PairParticipant("from", "internal", "u1", None), PairParticipant("to", "internal", "u2", None)
+    carol, dave = PairParticipant("to", "external", None, 7), PairParticipant("cc", "external", None, 8)
+    assert email(me, carol, dave, you) == {("u1", 7, True): (1, 0), ("u1", 8, True): (1, 0)}
+    assert email(PairParticipant("from", "external", None, 7), you, me) == {("u2", 7, False): (0, 1)}
+    # A second sender-role participant is not a recipient; no internal-external pair, no contribution.
+    assert email(me, PairParticipant("organizer", "external", None, 9)) == {}
+    assert email(me, you) == {} and email(carol, dave) == {} and email(carol) == {}
