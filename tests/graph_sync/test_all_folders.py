@@ -68,21 +68,23 @@ def _resources(engine: Engine, user: str) -> set[str]:
 
 
 class _Hooked(httpx.AsyncBaseTransport):
-    """The emulator's transport, running ``action`` once, right after the ``after``-th request whose path
-    contains ``path`` (so a change lands in the middle of a pass)."""
+    """The emulator's transport, running each trigger's action once, right after the ``after``-th request whose
+    path contains the trigger's ``path`` (so a change lands in the middle of a round)."""
 
-    def __init__(self, state: EmulatorState, path: str, after: int, action: Callable[[], None]) -> None:
+    def __init__(self, state: EmulatorState, *triggers: tuple[str, int, Callable[[], None]]) -> None:
         self._inner = state.mock_transport()
-        self._path, self._left, self._action = path, after, action
-        self.fired = False
+        self._triggers = [[path, after, action] for path, after, action in triggers]
+        self.fired = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self._inner.handle_async_request(request)
-        if self._path in request.url.path and self._left > 0:
-            self._left -= 1
-            if self._left == 0:
-                self._action()
-                self.fired = True
+        for trigger in self._triggers:
+            path, left, action = trigger
+            if path in request.url.path and left > 0:
+                trigger[1] = left - 1
+                if left == 1:
+                    action()
+                    self.fired += 1
         return response
 
 
@@ -144,28 +146,33 @@ def test_moves_new_and_deleted_folders_mid_sync_stay_exact(engine: Engine, trimm
     state = emulator(trimmed_tenant, custom_folders=True)
     register(engine, state)
     users = synced_users(trimmed_tenant)
-    me = next(u for u in users if len(state.mailboxes[u].messages.items) > 40)
+    box_of = {u: state.mailboxes[u] for u in users}
+    me = max(users, key=lambda u: sum(1 for i in box_of[u].messages.items.values() if i.folder == "c-projects"))
     box = state.mailboxes[me]
-    settings = ALL.with_overrides(sync_page_size=5)
+    settings = ALL.with_overrides(sync_page_size=2)
 
     def in_folder(key: str) -> list[str]:
         return [i.id for i in box.messages.items.values() if i.folder == key]
 
     clients, projects, inbox = in_folder("c-clients"), in_folder("c-projects"), in_folder("inbox")
     key_accounts = in_folder("c-key-accounts")
-    assert len(clients) >= 2 and projects and len(inbox) >= 3 and key_accounts
+    assert len(clients) >= 2 and len(projects) >= 3 and len(inbox) >= 3 and key_accounts
 
-    # Pass 1: mid-way through the first inbox round, a message moves Clients -> Inbox, another Inbox -> Projects,
-    # Key accounts is deleted (it moves under Deleted Items, with its mail) and Projects is deleted for good.
+    # Pass 1: mid-way through the first inbox round, a message moves Clients -> Inbox and Key accounts is deleted
+    # (it moves under Deleted Items, with its mail); mid-way through its own first round, a message moves Inbox ->
+    # Projects and Projects is deleted for good, with it (its next page answers 404).
     def changes() -> None:
         state.move_message(me, clients[0], "inbox")
-        state.move_message(me, inbox[0], box.folder_ids["c-projects"])
         state.delete_folder(me, box.folder_ids["c-key-accounts"])
+
+    def drop_projects() -> None:
+        state.move_message(me, inbox[0], box.folder_ids["c-projects"])
         state.delete_folder(me, box.folder_ids["c-projects"], permanent=True)
 
-    hooked = _Hooked(state, f"/users/{me}/mailFolders/inbox/messages/delta", 2, changes)
+    hooked = _Hooked(state, (f"/users/{me}/mailFolders/inbox/messages/delta", 2, changes),
+                     (f"/mailFolders/{box.folder_ids['c-projects']}/messages/delta", 1, drop_projects))
     first = _run(engine, hooked, settings)
-    assert first.mailboxes == len(users) and hooked.fired
+    assert first.mailboxes == len(users) and hooked.fired == 2
     assert first.mailboxes_failed == 1  # Projects' delta answered 404 once the folder was gone
 
     # Pass 2 and 3: the listing no longer shows the deleted folders: their rows and sightings go (the permanent
