@@ -116,27 +116,36 @@ class _Backend(httpcore.AnyIOBackend):
 
 
 class _Pool(httpcore.AsyncConnectionPool):
-    """httpcore's pool with its bookkeeping scan made linear in the number of connections.
+    """httpcore's pool with a linear bookkeeping scan that never hands one HTTP/1.1 connection to two requests.
 
-    httpcore rescans the pool each time a request enters or leaves it (several times per request). Its scan asks
-    every idle connection for the length of a list of *all* connections' ``is_idle()`` (quadratic: ~250 calls
-    per scan at the worker's 16 connections) and builds the full lists of available and idle connections for
-    every queued request. This scan takes the same decisions in the same order — drop closed connections, close
-    expired ones, close idle ones while more than ``max_keepalive_connections`` remain (httpcore counts every
-    remaining connection there, not only idle ones; kept as is), then give each queued request the first
-    available connection for its origin, else a new one under ``max_connections``, else a new one in place of
-    the first idle connection — with one pass over the connections and a first match instead of full lists.
-    ``tests/graph_sync/test_transport.py`` checks it against httpcore's own on random pool states.
+    httpcore rescans the pool each time a request enters or leaves it. Its scan asks every idle connection for
+    the length of a list of *all* connections' ``is_idle()`` (quadratic: ~250 calls per scan at the worker's 16
+    connections) and builds full lists of available and idle connections for every queued request. Worse, a
+    connection assigned to a request stays "available" until that request's task runs and starts on it, so the
+    next request entering the pool (many start in one event-loop turn) is assigned the same connection, gets
+    ``ConnectionNotAvailable`` when it tries, and goes round again: ~4 failed tries and ~6 scans per request at
+    the worker's concurrency.
+
+    This scan takes httpcore's decisions in httpcore's order — drop closed connections, close expired ones, close
+    idle ones while more than ``max_keepalive_connections`` remain (httpcore counts every remaining connection
+    there, not only idle ones; kept as is), then give each queued request the first available connection for its
+    origin, else a new one under ``max_connections``, else a new one in place of the first idle connection — in
+    one pass, except that (HTTP/1.1 only, the worker's case) a connection some request of the pool holds counts
+    as busy: it is neither offered to another request nor closed as idle surplus. Those are exactly the
+    assignments that could only fail. ``tests/graph_sync/test_transport.py`` checks the decisions against
+    httpcore's own scan on random pool states.
     """
 
     def _assign_requests_to_connections(self) -> list[httpcore.AsyncConnectionInterface]:
+        # Held: assigned to a request that has not let go of it (HTTP/2 connections are shared, so none is).
+        held = set() if self._http2 else {id(r.connection) for r in self._requests if r.connection is not None}
         closing: list[httpcore.AsyncConnectionInterface] = []
         kept: list[httpcore.AsyncConnectionInterface] = []
         remaining = len(self._connections)
         for connection in self._connections:
             if connection.is_closed():
                 remaining -= 1
-            elif connection.has_expired() or (connection.is_idle()
+            elif connection.has_expired() or (id(connection) not in held and connection.is_idle()
                                               and remaining > self._max_keepalive_connections):
                 remaining -= 1
                 closing.append(connection)
@@ -147,18 +156,21 @@ class _Pool(httpcore.AsyncConnectionPool):
             if not pool_request.is_queued():
                 continue
             origin = pool_request.request.url.origin
-            found = next((c for c in kept if c.can_handle_request(origin) and c.is_available()), None)
+            found = next((c for c in kept if id(c) not in held and c.can_handle_request(origin)
+                          and c.is_available()), None)
             if found is not None:
                 connection = found
             else:
                 if len(kept) >= self._max_connections:
-                    idle = next((c for c in kept if c.is_idle()), None)
+                    idle = next((c for c in kept if id(c) not in held and c.is_idle()), None)
                     if idle is None:
                         continue  # stays queued until a connection is given back
                     kept.remove(idle)
                     closing.append(idle)
                 connection = self.create_connection(origin)
                 kept.append(connection)
+            if not self._http2:
+                held.add(id(connection))
             pool_request.assign_to_connection(connection)
         return closing
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpcore
@@ -84,18 +84,29 @@ class _FakeRequest:
 class _FakePoolRequest:
     request: _FakeRequest
     connection: Any = None
-    log: list[Any] = field(default_factory=list)
+    starts_at_once: bool = False
 
     def is_queued(self) -> bool:
         return self.connection is None
 
     def assign_to_connection(self, connection: Any) -> None:
         self.connection = connection
+        if self.starts_at_once:
+            _start(connection)
+
+
+def _start(connection: _FakeConnection) -> None:
+    """What an HTTP/1.1 connection looks like once a request runs on it."""
+    connection.idle = connection.available = False
 
 
 def _scan(pool_class: type[httpcore.AsyncConnectionPool], seed: int) -> tuple[list[Any], list[Any], list[Any]]:
     """A random pool state through ``pool_class``'s scan: (connections kept, closing, each request's connection),
-    all as indices into one numbering so two pools' answers compare."""
+    all as indices into one numbering so two pools' answers compare.
+
+    For httpcore's scan, a connection held by a request is shown as its request would make it once started
+    (neither idle nor available), at once: that is the state in which httpcore's choices are the ones that can
+    succeed, and the one :class:`_Pool` assumes without waiting for the request's task to run."""
     rng = random.Random(seed)
     origins = ["a", "b", "c"]
 
@@ -109,10 +120,14 @@ def _scan(pool_class: type[httpcore.AsyncConnectionPool], seed: int) -> tuple[li
         idle = rng.random() < 0.5
         conns.append(_FakeConnection(rng.choice(origins), closed=rng.random() < 0.15, expired=rng.random() < 0.15,
                                      idle=idle, available=idle or rng.random() < 0.2))
-    requests = [_FakePoolRequest(_FakeRequest(rng.choice(origins))) for _ in range(rng.randint(0, 6))]
+    reference = pool_class is httpcore.AsyncConnectionPool
+    requests = [_FakePoolRequest(_FakeRequest(rng.choice(origins)), starts_at_once=reference)
+                for _ in range(rng.randint(0, 6))]
     for r in requests:
         if rng.random() < 0.3 and conns:
-            r.connection = rng.choice(conns)
+            r.connection = c = rng.choice(conns)
+            if reference:
+                _start(c)
     pool._connections = list(conns)
     pool._requests = list(requests)
     closing = pool._assign_requests_to_connections()
@@ -125,6 +140,21 @@ def _scan(pool_class: type[httpcore.AsyncConnectionPool], seed: int) -> tuple[li
 def test_linear_pool_scan_decides_as_httpcore_does() -> None:
     for seed in range(3000):
         assert _scan(_Pool, seed) == _scan(httpcore.AsyncConnectionPool, seed), seed
+
+
+def test_a_connection_is_never_handed_to_two_requests() -> None:
+    """httpcore gives both queued requests the one idle connection (the second then fails and goes round
+    again); the pool gives the second a new connection, or keeps it queued at the connection limit."""
+    for limit, second in ((2, ("new", "a")), (1, None)):
+        pool = _Pool(max_connections=limit, max_keepalive_connections=4)
+        pool.create_connection = lambda origin: _FakeConnection(origin, created=True)  # type: ignore[method-assign]
+        idle = _FakeConnection("a", idle=True, available=True)
+        pool._connections = [idle]
+        first, other = _FakePoolRequest(_FakeRequest("a")), _FakePoolRequest(_FakeRequest("a"))
+        pool._requests = [first, other]  # type: ignore[list-item]
+        assert pool._assign_requests_to_connections() == []
+        assert first.connection is idle
+        assert (None if other.connection is None else ("new", other.connection.origin)) == second
 
 
 def test_requests_reuse_pooled_connections() -> None:
