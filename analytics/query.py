@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 from analytics.relationships import health as health_math
@@ -20,7 +20,6 @@ from analytics.relationships.config import HealthConfig, health_config
 from analytics.relationships.errors import AmbiguousTarget, TargetNotFound
 from analytics.relationships.kpis import RecordPeople, compute_kpis
 from analytics.settings import Settings
-from analytics.store import models
 from analytics.store import queries_relationships as q
 from analytics.stored_views import current_view
 from analytics.views import (
@@ -43,7 +42,6 @@ CLOSED_OPPORTUNITY = frozenset({"won", "lost", "closed"})
 LOOKAHEAD_DAYS = 365  # how far ahead "next interaction" looks
 TWO_HOP_CANDIDATES = 50  # people linked to the target whose colleagues we look up
 SAME_COMPANY_CANDIDATES = 200
-_ROLLUP = models.table_of(models.InteractionRollup)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +196,7 @@ class RelationshipQueries:
                            viewer_user_id: str | None, now: datetime) -> ColleagueView | None:
         if viewer_user_id is None or not contact_ids:
             return None
-        found = wk.edges(_user_rollups(conn, tenant_id, viewer_user_id, contact_ids, until=now.date()),
+        found = wk.edges(q.user_rollups_for_contacts(conn, tenant_id, viewer_user_id, contact_ids, until=now.date()),
                          as_of=now.date())
         return self._colleagues(conn, tenant_id, found[:1])[0] if found else None
 
@@ -350,21 +348,6 @@ def health_view_of(ref: TargetRef, result: health_math.HealthResult | None, kpis
         for f in result.factors)
     return HealthView(ref, result.score, result.state, result.trend,  # type: ignore[arg-type]
                       result.previous_score, factors, kpis, points, now, viewer)
-
-
-def _user_rollups(conn: Connection, tenant_id: str, user_id: str, contact_ids: Sequence[int], *,
-                  until: date) -> list[q.RollupRow]:
-    """One user's rollup rows with these contacts (filtered in the database, not after reading every user's)."""
-    r = _ROLLUP.c
-    out: list[q.RollupRow] = []
-    ids = sorted(set(contact_ids))
-    for start in range(0, len(ids), 500):
-        stmt = (select(r.day, r.user_id, r.contact_id, r.kind, r.from_us, r.from_them, r.last_at)
-                .where(r.tenant_id == tenant_id, r.contact_id.in_(ids[start:start + 500]), r.user_id == user_id,
-                       r.day <= until))
-        out.extend(q.RollupRow(x.day, x.user_id, x.contact_id, x.kind, x.from_us, x.from_them, x.last_at)
-                   for x in conn.execute(stmt))
-    return out
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:
