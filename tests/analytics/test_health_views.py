@@ -262,3 +262,31 @@ def test_ensure_current_rebuilds_views_missing_or_in_an_older_format(engine: Eng
     assert queries.health(tenant_id, fab, now=NOW + timedelta(minutes=1)).computed_at > NOW  # not decoded: live
     assert health_views.ensure_current(engine, tenant_id, settings).views == 2
     assert queries.health(tenant_id, fab, now=NOW + timedelta(minutes=1)).computed_at == NOW
+
+
+def test_the_watching_sync_writes_the_views_after_its_refresh(engine: Engine, tenant_id: str) -> None:
+    import asyncio
+
+    from graph_sync.worker import build_worker
+
+    from .builders import add_account, add_users, ext, user
+
+    add_users(engine, tenant_id, "alice")
+    add_account(engine, tenant_id, "acc-fab", "Fabrikam", "fabrikam.com")
+    ingest(engine, tenant_id, [mail(user("alice"), [ext("carol@fabrikam.com")], NOW - timedelta(days=2))], NOW)
+    clock = {"now": NOW}
+
+    async def rounds() -> None:
+        async with build_worker(Settings(), engine=engine, clock=lambda: clock["now"], owner="views") as worker:
+            await worker._refresh_health(tenant_id)  # first: a full refresh, all views
+            assert {k for k in _stored(engine, tenant_id)} == {("contact", "carol@fabrikam.com"),
+                                                               ("account", "acc-fab")}
+            clock["now"] = NOW + timedelta(hours=1)
+            ingest(engine, tenant_id, [mail(ext("dave@fabrikam.com"), [user("alice")], NOW)], clock["now"])
+            await worker._refresh_health(tenant_id)  # then incremental: the rescored records only
+
+    asyncio.run(rounds())
+    views = _stored(engine, tenant_id)
+    assert views[("contact", "dave@fabrikam.com")][0] == NOW + timedelta(hours=1)
+    assert views[("account", "acc-fab")][0] == NOW + timedelta(hours=1)
+    assert views[("contact", "carol@fabrikam.com")][0] == NOW
