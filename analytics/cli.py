@@ -16,7 +16,7 @@ from rich.table import Table
 from analytics import health_views
 from analytics.cli_context import CliContext, cli_context
 from analytics.query import RelationshipQueries
-from analytics.refresh import full_refresh, incremental_refresh
+from analytics.refresh import full_refresh, refresh_for_now
 from analytics.relationships.charts import activity_chart, health_chart
 from analytics.relationships.errors import AmbiguousTarget
 from analytics.store import queries_relationships as q
@@ -164,15 +164,17 @@ def refresh_cmd(
     tenant: str | None = TENANT,
     as_of: str | None = AS_OF,
     full: bool = typer.Option(False, "--full", help="Recompute every record from the rollups (default: only "
-                              "the records the sync changed since the last refresh, when stored aggregates exist)."),
+                              "the records the sync changed since the last refresh, when a full refresh of the "
+                              "same UTC day stored aggregates)."),
 ) -> None:
-    """Update the stored health scores: incrementally from the sync's change journal when a full refresh has
-    stored aggregates (a full refresh otherwise), or of every record with ``--full``."""
+    """Update the stored health scores: incrementally from the sync's change journal when a full refresh of the
+    same UTC day has stored aggregates (a full refresh otherwise, so every score follows the day), or of every
+    record with ``--full``."""
     c = cli_context(ctx)
     tid = _tenant(c, tenant)
     now = _now(as_of)
     previous = health_views.latest_refresh(c.engine, tid)
-    result = (full_refresh if full else incremental_refresh)(c.engine, tid, c.settings, now=now)
+    result = (full_refresh if full else refresh_for_now)(c.engine, tid, c.settings, now=now)
     kind = "Full refresh" if result.full else "Incremental refresh"
     c.console.print(f"{kind}: scored {result.contacts} contacts, {result.accounts} accounts, {result.leads} leads "
                     f"and {result.opportunities} opportunities of tenant {tid}.")

@@ -348,6 +348,32 @@ def _full(conn: Connection, tenant_id: str, settings: Settings, now: datetime) -
     return RefreshResult(len(contact_ids), len(account_ids), n_leads, n_opps, full=True)
 
 
+# --- What a running sync calls --------------------------------------------------------------------------------------
+
+
+def _utc_day(at: datetime) -> date:
+    return (at.astimezone(UTC) if at.tzinfo is not None else at).date()
+
+
+def daily_full_refresh_due(engine: Engine, tenant_id: str, *, now: datetime) -> bool:
+    """Whether the tenant's last full refresh ran on an earlier UTC day than ``now`` (False before the first).
+
+    An incremental refresh rescores only the records the sync touched; a score is a function of the day
+    (interactions decay with age, the trend compares windows ending today), so without a daily full refresh a
+    relationship nobody touches would keep the score of the day it was last touched and never turn Declining."""
+    with engine.connect() as conn:
+        marks = q.health_refresh_since(conn, tenant_id)
+    return marks is not None and _utc_day(marks[1]) < _utc_day(now)
+
+
+def refresh_for_now(engine: Engine, tenant_id: str, settings: Settings, *, now: datetime) -> RefreshResult:
+    """The refresh a continuously running sync does after a round: a full refresh for the first refresh of each
+    UTC day (:func:`daily_full_refresh_due`), an incremental one otherwise."""
+    if daily_full_refresh_due(engine, tenant_id, now=now):
+        return full_refresh(engine, tenant_id, settings, now=now)
+    return incremental_refresh(engine, tenant_id, settings, now=now)
+
+
 # --- Incremental refresh --------------------------------------------------------------------------------------------
 
 

@@ -30,7 +30,7 @@ import httpx
 from sqlalchemy.engine import Engine
 
 from analytics import health_views
-from analytics.refresh import incremental_refresh
+from analytics.refresh import daily_full_refresh_due, refresh_for_now
 from analytics.settings import Settings
 from analytics.store.engine import make_engine
 from graph_sync import leases
@@ -66,6 +66,7 @@ class PassReport:
     resyncs: int = 0
     errors: list[str] = field(default_factory=list)
     changed_tenants: list[str] = field(default_factory=list)  # tenants whose pass stored or removed items
+    tenant_ids: list[str] = field(default_factory=list)  # every tenant the pass visited
 
 
 @dataclass
@@ -175,6 +176,7 @@ class SyncWorker:
         tenants = await self._db_call(lambda: list_tenants(self.engine, active_only=True))
         for tenant in tenants:
             report.tenants += 1
+            report.tenant_ids.append(tenant.tenant_id)
             before = report.upserted + report.removed
             await self._tenant_pass(self._runtime(tenant), report)
             if report.upserted + report.removed > before:
@@ -196,8 +198,10 @@ class SyncWorker:
                     log.exception("sync pass failed")
             else:
                 self.failures.succeeded("pass")
-                for tid in report.changed_tenants:
-                    await self._refresh_health(tid)
+                for tid in report.tenant_ids:
+                    if tid in report.changed_tenants or await self._db_call(
+                            lambda t=tid: daily_full_refresh_due(self.engine, t, now=self._clock())):
+                        await self._refresh_health(tid)
             sleeper = asyncio.ensure_future(self._sleep(pause))
             stopper = asyncio.ensure_future(stop.wait())
             await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -206,12 +210,12 @@ class SyncWorker:
 
     async def _refresh_health(self, tid: str) -> None:
         """Fold what the pass ingested into the tenant's stored health scores (analytics.refresh; a full
-        refresh the first time, when no stored aggregates exist yet) and health views (analytics.health_views).
-        A failure is logged; the sync goes on."""
+        refresh the first time and the first time each UTC day, so untouched records' scores follow the day)
+        and health views (analytics.health_views). A failure is logged; the sync goes on."""
         def refresh() -> None:
             previous = health_views.latest_refresh(self.engine, tid)
             now = self._clock()
-            result = incremental_refresh(self.engine, tid, self.settings, now=now)
+            result = refresh_for_now(self.engine, tid, self.settings, now=now)
             # The rescored records' materialised health answers (all of them after a full refresh).
             health_views.update_after_refresh(self.engine, tid, self.settings, result, previous=previous, now=now)
 

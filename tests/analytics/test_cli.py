@@ -61,3 +61,8 @@ def test_refresh_is_incremental_once_aggregates_exist_and_full_on_request(
     result = runner.invoke(build_app(), ["analytics", "refresh", "--full", "--as-of", later.isoformat()], env=env)
     assert result.exit_code == 0, result.output
     assert "Full refresh: scored 2 contacts, 1 accounts" in result.output
+    # The first refresh of the next UTC day rescores everything (nothing new: scores still follow the day).
+    result = runner.invoke(build_app(), ["analytics", "refresh", "--as-of", (now + timedelta(days=1)).isoformat()],
+                           env=env)
+    assert result.exit_code == 0, result.output
+    assert "Full refresh: scored 2 contacts, 1 accounts" in result.output

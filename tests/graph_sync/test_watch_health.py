@@ -1,5 +1,5 @@
 """``rapport sync --watch``: after each round that ingested something, each changed tenant's stored health
-scores follow the new mail through an incremental refresh (no full refresh)."""
+scores follow the new mail through an incremental refresh; the first round of each UTC day runs a full one."""
 
 from __future__ import annotations
 
@@ -76,3 +76,37 @@ def test_watch_round_refreshes_health_incrementally(engine: Engine, trimmed_tena
     assert NEW_CONTACT in watched and watched[NEW_CONTACT][1] != "Not computed"
     full_refresh(engine, tid, SETTINGS, now=NOW + timedelta(hours=1))
     assert watched[NEW_CONTACT] == _health(engine, tid)[NEW_CONTACT]
+
+
+def test_watch_rescores_every_record_once_per_utc_day_without_new_mail(engine: Engine,
+                                                                       trimmed_tenant: Path) -> None:
+    """A round with nothing new refreshes nothing on the same day; the first round of the next UTC day runs a
+    full refresh, so scores of records nobody touched follow the day (recency decay, trends)."""
+    state = emulator(trimmed_tenant)
+    register(engine, state)
+    tid = state.tenant_id
+    times = [NOW, NOW + timedelta(minutes=1), NOW + timedelta(days=1)]
+    clock = {"now": times[0]}
+    rounds: list[tuple[datetime, datetime | None]] = []
+    stop = asyncio.Event()
+
+    async def sleep(_seconds: float) -> None:
+        rounds.append(_refresh_row(engine, tid))
+        if len(rounds) == len(times):
+            stop.set()
+            return
+        clock["now"] = times[len(rounds)]
+
+    async def go() -> None:
+        async with build_worker(SETTINGS, engine=engine, transport=state.mock_transport(),
+                                clock=lambda: clock["now"], sleep=sleep, owner="watch") as worker:
+            await worker.run_watch(stop, interval=0)
+
+    asyncio.run(go())
+    naive = [(full.replace(tzinfo=None), inc) for full, inc in rounds]
+    assert naive[0] == (NOW.replace(tzinfo=None), None)  # the first round: a full refresh
+    assert naive[1] == naive[0]  # nothing new, same day: no refresh
+    assert naive[2] == ((NOW + timedelta(days=1)).replace(tzinfo=None), None)  # a new day: full
+    before = _health(engine, tid)
+    full_refresh(engine, tid, SETTINGS, now=NOW + timedelta(days=1))
+    assert _health(engine, tid) == before
