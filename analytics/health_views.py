@@ -87,11 +87,15 @@ def update_after_refresh(engine: Engine, tenant_id: str, settings: Settings, res
         marked = q.health_view_mark(conn, tenant_id)
     if latest is None:
         return ViewsResult(skipped="no health refresh yet")
-    if marked == latest:
+    # A refresh that rescored something changed views even when it ran at the instant the views are marked for
+    # (two refreshes with the same --as-of, a clock that did not move): the mark alone cannot tell.
+    changed = result.full or bool(result.records)
+    if marked == latest and not changed:
         return ViewsResult(refreshed_at=latest, skipped="views already current")
     if not result.full and result.records and previous is not None and marked == previous and latest == now:
-        return materialise(engine, tenant_id, settings, records=result.records, expect_mark=previous)
-    return materialise(engine, tenant_id, settings)
+        return materialise(engine, tenant_id, settings, records=result.records, expect_mark=previous,
+                           rewrite=True)
+    return materialise(engine, tenant_id, settings, rewrite=changed)
 
 
 def ensure_current(engine: Engine, tenant_id: str, settings: Settings) -> ViewsResult:

@@ -238,6 +238,28 @@ def test_analytics_refresh_writes_the_views(engine: Engine, db_url: str, tenant_
                  env=env)
     assert result.exit_code == 0, result.output
     assert '"computed_at": "' + later.isoformat() in result.output
+    # New mail refreshed at the very instant the views are marked for (the same --as-of again): the rescored
+    # records' views are rewritten all the same, and a stored answer equals the live one.
+    ingest(engine, tenant_id, [mail(ext("erin@fabrikam.com"), [user("alice")], later - timedelta(minutes=2))], later)
+    result = run(build_app(), ["analytics", "refresh", "--as-of", later.isoformat()], env=env)
+    assert result.exit_code == 0, result.output
+    assert "Health views: 2 written (the rescored records)" in result.output  # erin and Fabrikam
+    queries = RelationshipQueries(engine, Settings())
+    fabrikam = queries.resolve_target(tenant_id, "Fabrikam")
+    served = queries.health(tenant_id, fabrikam, now=later)
+    assert served == queries.health(tenant_id, fabrikam, now=later, stored=False)
+    assert served.kpis.total_interactions == views_total(engine, tenant_id, fabrikam, later)
+
+
+def views_total(engine: Engine, tenant_id: str, target: TargetRef, at: datetime) -> int:
+    """The interactions of ``target``'s stored view (decoded from the table, not through ``health``)."""
+    with engine.connect() as conn:
+        body = conn.execute(select(VIEW.c.body).where(VIEW.c.tenant_id == tenant_id,
+                                                      VIEW.c.record_type == target.kind,
+                                                      VIEW.c.record_id == target.key)).scalar_one()
+    found = decode(body, target)
+    assert found is not None and found.view.computed_at == at
+    return found.view.kpis.total_interactions
 
 
 def test_ensure_current_rebuilds_views_missing_or_in_an_older_format(engine: Engine, tenant_id: str) -> None:
