@@ -34,6 +34,7 @@ from aiohttp import web
 from rich.console import Console
 from sqlalchemy.engine import Engine
 
+from analytics import health_views
 from analytics.cli_context import cli_context
 from analytics.refresh import full_refresh
 from analytics.scoring import service
@@ -149,6 +150,9 @@ def _import_and_train(engine: Engine, tenant: DemoTenant, settings: Settings, no
     result = full_refresh(engine, tenant.tenant_id, settings, now=now)
     say(f"  health of {result.contacts:,} contacts, {result.accounts} accounts, {result.leads:,} leads, "
         f"{result.opportunities:,} opportunities")
+    views = health_views.update_after_refresh(engine, tenant.tenant_id, settings, result, previous=None, now=now)
+    if views.skipped is None:  # what `rapport analytics refresh` does: the bot serves these stored answers
+        say(f"  {views.views:,} health answers stored in {views.seconds:.1f} s")
     config = TrainingConfig(window_days=settings.scoring_window_days, auc_bar=settings.scoring_auc_bar)
     providers = default_providers(engine, settings)
     started = time.monotonic()
