@@ -367,6 +367,20 @@ class GraphClient:
             log.debug("retry %s after %.2f s (HTTP %s, attempt %d)", url, delay, status, attempt)
             await self._sleep(delay)
 
+    async def get_collection(self, url: str, *, mailbox: str = DIRECTORY_KEY) -> list[Mapping[str, Any]]:
+        """Every item of a collection (``value`` arrays, following ``@odata.nextLink``); a page that is not a
+        collection raises :class:`BadPage`, items that are not objects are skipped."""
+        items: list[Mapping[str, Any]] = []
+        next_url: str | None = url
+        while next_url:
+            page = await self.get_json(next_url, mailbox=mailbox)
+            if not isinstance(page, Mapping) or not isinstance(page.get("value"), list):
+                raise BadPage(next_url, "not a collection page")
+            items.extend(v for v in page["value"] if isinstance(v, Mapping))
+            link = page.get("@odata.nextLink")
+            next_url = link if isinstance(link, str) and link else None
+        return items
+
     async def _send(self, url: str, mailbox: str, events: bool, payload: bytes | None,
                     paged: bool) -> tuple[int, Mapping[str, str], bytes]:
         limiter = self._limiter

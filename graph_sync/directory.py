@@ -23,7 +23,7 @@ from analytics.store import models
 from analytics.store.ids import normalise_address
 from analytics.store.ingest import dialect_insert
 from graph_sync.client import GraphClient
-from graph_sync.errors import BadPage, Throttled
+from graph_sync.errors import Throttled
 from graph_sync.normalise import Directory, Mailbox, _bool, _str
 
 log = logging.getLogger(__name__)
@@ -84,23 +84,10 @@ def should_sync(user: DirectoryUser, settings: Settings) -> bool:
     return not (settings.sync_skip_rooms and user.purpose in ("room", "equipment"))
 
 
-async def _pages(client: GraphClient, url: str) -> list[Mapping[str, Any]]:
-    items: list[Mapping[str, Any]] = []
-    next_url: str | None = url
-    while next_url:
-        page = await client.get_json(next_url)
-        if not isinstance(page, Mapping) or not isinstance(page.get("value"), list):
-            raise BadPage(next_url, "not a collection page")
-        items.extend(v for v in page["value"] if isinstance(v, Mapping))
-        link = page.get("@odata.nextLink")
-        next_url = link if isinstance(link, str) and link else None
-    return items
-
-
 async def _all_pages(client: GraphClient, *urls: str) -> list[list[Mapping[str, Any]]]:
     """Several collections at once; all are read to the end before a failure of one is raised (no request is
     left running behind the caller's back)."""
-    got: list[Any] = await asyncio.gather(*(_pages(client, u) for u in urls), return_exceptions=True)
+    got: list[Any] = await asyncio.gather(*(client.get_collection(u) for u in urls), return_exceptions=True)
     for answer in got:
         if isinstance(answer, BaseException):
             raise answer

@@ -35,7 +35,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, delete, select
 
@@ -43,7 +43,7 @@ from analytics.store import models
 from analytics.store.ingest import dialect_insert, remove_sources
 from graph_sync import leases
 from graph_sync.client import GraphClient
-from graph_sync.errors import BadPage, GraphError
+from graph_sync.errors import GraphError
 from graph_sync.leases import ResourceState
 
 if TYPE_CHECKING:
@@ -93,8 +93,8 @@ class FolderDiscovery:
         level: list[str | None] = [None]
         seen: set[str] = set()
         while level and len(seen) < MAX_FOLDERS:
-            pages = await asyncio.gather(*(_all_pages(client, client.mail_folders_url(user_id, parent), user_id)
-                                           for parent in level))
+            pages = await asyncio.gather(*(client.get_collection(client.mail_folders_url(user_id, parent),
+                                                                 mailbox=user_id) for parent in level))
             level = []
             for item in (i for page in pages for i in page):
                 fid = item.get("id")
@@ -133,19 +133,6 @@ async def _folder_id(client: GraphClient, user_id: str, name: str) -> str | None
         raise
     fid = body.get("id") if isinstance(body, Mapping) else None
     return fid if isinstance(fid, str) and fid else None
-
-
-async def _all_pages(client: GraphClient, url: str, user_id: str) -> list[Mapping[str, Any]]:
-    out: list[Mapping[str, Any]] = []
-    next_url: str | None = url
-    while next_url:
-        page = await client.get_json(next_url, mailbox=user_id)
-        if not isinstance(page, Mapping) or not isinstance(page.get("value"), list):
-            raise BadPage(next_url, "not a collection page")
-        out.extend(i for i in page["value"] if isinstance(i, Mapping))
-        link = page.get("@odata.nextLink")
-        next_url = link if isinstance(link, str) and link else None
-    return out
 
 
 @dataclass
