@@ -16,7 +16,8 @@ and opportunity. Each record's scope (its people) is the live answer's (``Relati
   in one statement over the start-time index, each handed to the records whose people are on it; the score
   history in one statement.
 * After an **incremental** refresh only the records it rescored (``RefreshResult.records``) are rebuilt, from
-  their own people's rows; the views of its contacts' asked domains are dropped (answered live until the next
+  their own people's rows: their rollups in chunked statements, the KPI window's activities of all their
+  contacts at once (``queries_relationships.window_activities_of_contacts``), handed out as in the full pass; the views of its contacts' asked domains are dropped (answered live until the next
   full materialisation: see ``_targets_of``).
 
 The computation reads in one connection; the views are written in a short transaction that first locks the
@@ -244,7 +245,7 @@ def _views(conn: Connection, tenant_id: str, settings: Settings, targets: Sequen
 
     start, end = at - timedelta(days=config.window_days), at + timedelta(days=LOOKAHEAD_DAYS)
     activities = (q.window_activities(conn, tenant_id, start=start, end=end) if needed is None
-                  else q.activities_for_contacts(conn, tenant_id, needed, start=start, end=end))
+                  else q.window_activities_of_contacts(conn, tenant_id, needed, start=start, end=end))
     per_target = _activities_per_target(targets, activities)
     keys = [(t.ref.kind, t.ref.key) for t in targets]
     histories = q.health_histories(conn, tenant_id, None if every_record else keys)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from itertools import chain
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import numpy as np
@@ -1055,3 +1056,62 @@ def health_view(conn: Connection, tenant_id: str, record_type: str, record_id: s
 
     return StoredViewRow(instant(computed), bytes(body), instant(marked),
                          instant(incremental if incremental is not None else full))
+
+
+def window_activities_of_contacts(conn: Connection, tenant_id: str, contact_ids: Collection[int], *,
+                                  start: datetime, end: datetime) -> list[ActivityRow]:
+    """What :func:`activities_for_contacts` returns (same rows, same order), read for many contacts at once (an
+    incremental materialisation of the health views: thousands of contacts, a large share of the window).
+
+    :func:`activities_for_contacts` checks every activity the contacts were ever on against its start time, one
+    primary-key look-up each (482,800 for 4,021 contacts on the large benchmark store, to keep 140,255). Here
+    the contacts' activity ids come from the participant contact index alone; the window's activities are then
+    either scanned once over the start-time index (when the candidates are at least half as many as the
+    window's activities) or looked up by id; and their participants are read by activity id, each activity
+    once."""
+    mark = _mark(conn)
+    window = _bind(conn, ACT.c.start_at)
+    candidates: set[int] = set()
+    for chunk in _chunks(sorted(set(contact_ids))):
+        sql = (f"SELECT activity_id FROM activity_participant WHERE tenant_id = {mark} "
+               f"AND contact_id IN ({', '.join([mark] * len(chunk))})")
+        candidates.update(r[0] for r in _driver_rows(conn, sql, (tenant_id, *chunk)))
+    if not candidates:
+        return []
+    core_sql = ("SELECT activity_id, kind, start_at, duration_minutes, conversation_id, initiator_side, is_reply "
+                f"FROM activity WHERE tenant_id = {mark} AND start_at >= {mark} AND start_at < {mark} "
+                "AND NOT is_bulk AND NOT is_cancelled")
+    bounds = (window(start), window(end))
+    in_window = _driver_rows(conn, f"SELECT COUNT(*) FROM activity WHERE tenant_id = {mark} AND start_at >= {mark} "
+                                   f"AND start_at < {mark}", (tenant_id, *bounds))[0][0]
+    cores_rows: list[tuple[Any, ...]] = []
+    if 2 * len(candidates) >= in_window:
+        cores_rows = [r for r in _driver_rows(conn, core_sql, (tenant_id, *bounds)) if r[0] in candidates]
+    else:
+        for chunk in _chunks(sorted(candidates)):
+            sql = f"{core_sql} AND activity_id IN ({', '.join([mark] * len(chunk))})"
+            cores_rows.extend(_driver_rows(conn, sql, (tenant_id, *bounds, *chunk)))
+    start_at = ACT.c.start_at.type.result_processor(conn.dialect, None)
+    cores = {r[0]: (r[1], start_at(r[2]) if start_at is not None else r[2], *r[3:]) for r in cores_rows}
+    rows: list[tuple[Any, ...]] = []
+    for chunk in _chunks(sorted(cores)):
+        sql = (f"SELECT activity_id, role, side, address, display_name, user_id, contact_id "
+               f"FROM activity_participant WHERE tenant_id = {mark} "
+               f"AND activity_id IN ({', '.join([mark] * len(chunk))})")
+        rows.extend(_driver_rows(conn, sql, (tenant_id, *chunk)))
+    rows.sort(key=itemgetter(0, 1, 3))  # by activity, then each activity's participants in _part_order
+    parts: dict[int, list[PartRow]] = {aid: [] for aid in cores}
+    # The same person in the same role recurs on many activities: one PartRow each (they are immutable).
+    known: dict[tuple[Any, ...], PartRow] = {}
+    for aid, *fields in rows:
+        key = tuple(fields)
+        part = known.get(key)
+        if part is None:
+            role, side, address, name, user, contact = fields
+            part = known[key] = PartRow(role, side, address, name or address, user, contact)
+        parts[aid].append(part)
+    out = [ActivityRow(aid, kind, start, float(minutes or 0.0), conversation, initiator, bool(reply),
+                       tuple(parts[aid]))
+           for aid, (kind, start, minutes, conversation, initiator, reply) in cores.items()]
+    out.sort(key=attrgetter("start_at", "activity_id"))  # as _activity_rows
+    return out

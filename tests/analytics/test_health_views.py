@@ -178,6 +178,22 @@ def test_stored_views_equal_live_answers_after_full_and_incremental_refreshes(
     assert served.computed_at == later and served.kpis.next_interaction is not None
 
 
+def test_window_activities_of_contacts_equal_the_per_chunk_read(engine: Engine, tenant_dir: Path) -> None:
+    """The incremental materialisation's read returns what ``activities_for_contacts`` does, in the same order,
+    whether it looks the few contacts' activities up by id or scans the window for many contacts."""
+    tenant_id, _truth = load_tenant(engine, tenant_dir, now=NOW)
+    with engine.connect() as conn:
+        every = sorted(q.all_contacts_fast(conn, tenant_id))
+        for start, end in ((NOW - timedelta(days=90), NOW + timedelta(days=365)),
+                           (NOW - timedelta(days=20), NOW - timedelta(days=5))):
+            for ids in (every[:3], every[::7], every, []):
+                got = q.window_activities_of_contacts(conn, tenant_id, ids, start=start, end=end)
+                assert got == q.activities_for_contacts(conn, tenant_id, ids, start=start, end=end)
+                assert got or not ids  # every set of contacts here has activity in both windows
+        assert len(q.window_activities_of_contacts(conn, tenant_id, every, start=NOW - timedelta(days=90),
+                                                   end=NOW + timedelta(days=365))) > 100
+
+
 def test_views_of_a_refresh_not_materialised_are_not_served(engine: Engine, tenant_dir: Path) -> None:
     tenant_id, truth = load_tenant(engine, tenant_dir, now=NOW, limit=3000)
     settings = Settings()
