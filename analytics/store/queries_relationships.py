@@ -1078,18 +1078,23 @@ def window_activities_of_contacts(conn: Connection, tenant_id: str, contact_ids:
         candidates.update(r[0] for r in _driver_rows(conn, sql, (tenant_id, *chunk)))
     if not candidates:
         return []
-    core_sql = ("SELECT activity_id, kind, start_at, duration_minutes, conversation_id, initiator_side, is_reply "
-                f"FROM activity WHERE tenant_id = {mark} AND start_at >= {mark} AND start_at < {mark} "
+    def core_sql(start_at: str) -> str:
+        return ("SELECT activity_id, kind, start_at, duration_minutes, conversation_id, initiator_side, is_reply "
+                f"FROM activity WHERE tenant_id = {mark} AND {start_at} >= {mark} AND {start_at} < {mark} "
                 "AND NOT is_bulk AND NOT is_cancelled")
+
     bounds = (window(start), window(end))
     in_window = _driver_rows(conn, f"SELECT COUNT(*) FROM activity WHERE tenant_id = {mark} AND start_at >= {mark} "
                                    f"AND start_at < {mark}", (tenant_id, *bounds))[0][0]
     cores_rows: list[tuple[Any, ...]] = []
     if 2 * len(candidates) >= in_window:
-        cores_rows = [r for r in _driver_rows(conn, core_sql, (tenant_id, *bounds)) if r[0] in candidates]
+        cores_rows = [r for r in _driver_rows(conn, core_sql("start_at"), (tenant_id, *bounds)) if r[0] in candidates]
     else:
+        # By primary key: left free, SQLite's planner ranges the start-time index over the whole window for
+        # every chunk (7 s instead of 0.1 s for 630 contacts); a unary plus keeps it off that index.
+        by_key = core_sql("+start_at" if conn.dialect.name == "sqlite" else "start_at")
         for chunk in _chunks(sorted(candidates)):
-            sql = f"{core_sql} AND activity_id IN ({', '.join([mark] * len(chunk))})"
+            sql = f"{by_key} AND activity_id IN ({', '.join([mark] * len(chunk))})"
             cores_rows.extend(_driver_rows(conn, sql, (tenant_id, *bounds, *chunk)))
     start_at = ACT.c.start_at.type.result_processor(conn.dialect, None)
     cores = {r[0]: (r[1], start_at(r[2]) if start_at is not None else r[2], *r[3:]) for r in cores_rows}
