@@ -145,11 +145,6 @@ def materialise(engine: Engine, tenant_id: str, settings: Settings, *,
 # --- Targets --------------------------------------------------------------------------------------------------------
 
 
-def _account_of(c: q.ContactRow, domains: Mapping[str, str]) -> str | None:
-    """The account whose contact ``c`` is (``queries_relationships.contacts_of_account``'s rule)."""
-    return c.account_id if c.account_id is not None else domains.get(c.domain)
-
-
 class _People:
     """Contacts grouped as the live answer scopes them: per account, per domain, by email."""
 
@@ -160,7 +155,7 @@ class _People:
         for c in contacts:
             self.by_email[c.email] = c
             self.of_domain.setdefault(c.domain, []).append(c.contact_id)
-            account_id = _account_of(c, domains)
+            account_id = c.account_in(domains)
             if account_id is not None:
                 self.of_account.setdefault(account_id, []).append(c.contact_id)
 

@@ -289,7 +289,7 @@ class RelationshipQueries:
             per_account: dict[str, tuple[int, datetime | None]] = {}
             for cid, (n, last) in per_contact.items():
                 c = contacts.get(cid)
-                account_id = c.account_id or domains.get(c.domain) if c else None
+                account_id = c.account_in(domains) if c else None
                 if account_id is None:
                     continue
                 m, prev = per_account.get(account_id, (0, None))

@@ -205,10 +205,6 @@ def _config(conn: Connection, tenant_id: str, settings: Settings) -> HealthConfi
     return health_config(q.tenant_options(conn, tenant_id), window_days=settings.analytics_window_days)
 
 
-def _account_of(c: q.ContactRow, domains: Mapping[str, str]) -> str | None:
-    return c.account_id or domains.get(c.domain)
-
-
 def _crm_records(conn: Connection, tenant_id: str, batch: _Batch, records: Sequence[q.CrmRecordRow],
                  since: date) -> tuple[int, int]:
     """Add leads and opportunities, scored from their own people's rollups (closed ones: not computed)."""
@@ -329,7 +325,7 @@ def _full(conn: Connection, tenant_id: str, settings: Settings, now: datetime) -
             continue
         contact_index[i] = len(contact_ids)
         contact_ids.append(c.email)
-        account_id = _account_of(c, domains)
+        account_id = c.account_in(domains)
         if account_id is not None:
             account_index[i] = account_ids.setdefault(account_id, len(account_ids))
     batch = _Batch()
@@ -398,7 +394,7 @@ def _incremental(conn: Connection, tenant_id: str, settings: Settings, now: date
     domains = q.account_domains_fast(conn, tenant_id)
     contact_ids = sorted(c.email for c in people.values())
     contact_at = {e: i for i, e in enumerate(contact_ids)}
-    account_ids = sorted({a for c in people.values() if (a := _account_of(c, domains)) is not None})
+    account_ids = sorted({a for c in people.values() if (a := c.account_in(domains)) is not None})
     account_at = {a: i for i, a in enumerate(account_ids)}
 
     delta_contact: list[int] = []
@@ -408,7 +404,7 @@ def _incremental(conn: Connection, tenant_id: str, settings: Settings, now: date
         c = people.get(cid)
         if c is None:
             continue
-        account_id = _account_of(c, domains)
+        account_id = c.account_in(domains)
         delta_contact.append(contact_at[c.email])
         delta_account.append(-1 if account_id is None else account_at[account_id])
         delta_rows.append((day, kind, us, them))

@@ -7,7 +7,7 @@ the tenant-leading indexes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from itertools import chain
@@ -60,6 +60,11 @@ class ContactRow:
     display_name: str
     account_id: str | None
     sender_class: str
+
+    def account_in(self, account_domains: Mapping[str, str]) -> str | None:
+        """The contact's account: its explicit link, else the account owning its domain (``account_domains``:
+        domain → account id) — :func:`contacts_of_account`'s rule in Python."""
+        return self.account_id if self.account_id is not None else account_domains.get(self.domain)
 
 
 @dataclass(frozen=True, slots=True)
