@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import statistics
@@ -45,7 +46,9 @@ from analytics.store.ingest import delete_activities, ingest_activities
 from analytics.store.records import ActivityIn, ParticipantIn
 from analytics.store.schema import upgrade
 
-OUT = Path(__file__).resolve().parent / "out"
+# RAPPORT_BENCH_OUT: another cache directory (e.g. a private copy of the large store, so that two benchmark runs
+# that write to the store do not share one file).
+OUT = Path(os.environ.get("RAPPORT_BENCH_OUT") or Path(__file__).resolve().parent / "out")
 NOW = datetime(2026, 11, 1, tzinfo=UTC)  # the generator's reference "now"
 
 
