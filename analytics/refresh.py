@@ -50,6 +50,7 @@ from analytics.relationships.config import HealthConfig, health_config
 from analytics.relationships.health import Counts, IntArray
 from analytics.relationships.who_knows import is_automated
 from analytics.settings import Settings
+from analytics.store import health_factors
 from analytics.store import queries_relationships as q
 
 T = TypeVar("T")
@@ -77,6 +78,7 @@ class RefreshResult:
 
 
 _Scored = tuple[str, str, float | None, str | None, str | None, str]  # type, id, value, state, trend, details
+_Changed = tuple[str, str, float | None, str | None, str | None, bytes | None]  # … packed factors (None: closed)
 
 
 def _closed_row(record_type: str, record_id: str) -> _Scored:
@@ -195,10 +197,22 @@ class _Batch:
         return offset
 
     def score(self, as_of: date, config: HealthConfig) -> list[_Scored]:
+        """Every record's score with its ``details`` as JSON text (a full refresh's ``score`` rows)."""
         scores = health_math.score_batch(_counts(self.parts), [t for t, _ in self.keys], as_of, config)
         rows = [(t, i, value, state, trend, details) for (t, i), (value, state, trend, details)
                 in zip(self.keys, scores.details_json(config), strict=True)]
         return rows + self.closed
+
+    def score_packed(self, as_of: date, config: HealthConfig) -> list[_Changed]:
+        """Every record's score with the numbers of its ``details`` packed (``health_factors``; None for a
+        closed record): what an incremental refresh stores, without formatting a document per record."""
+        scores = health_math.score_batch(_counts(self.parts), [t for t, _ in self.keys], as_of, config)
+        now = scores.now
+        values = [None if v != v else v for v in now.score.tolist()]  # NaN: not enough information
+        factors = health_factors.pack(scores.then.score, now.values, now.weights, now.points, scores.changes())
+        rows: list[_Changed] = [(t, i, value, state, trend, packed) for (t, i), value, state, trend, packed
+                                in zip(self.keys, values, scores.state(config), scores.trend, factors, strict=True)]
+        return rows + [(t, i, value, state, trend, None) for t, i, value, state, trend, _ in self.closed]
 
 
 def _config(conn: Connection, tenant_id: str, settings: Settings) -> HealthConfig:
@@ -337,7 +351,7 @@ def _full(conn: Connection, tenant_id: str, settings: Settings, now: datetime) -
     batch.add("account", list(account_ids), accounts)
     n_leads, n_opps = _crm_records(conn, tenant_id, batch, _all_crm_records(conn, tenant_id), since)
     rows = batch.score(as_of, config)
-    q.write_health_scores(conn, tenant_id, rows, now=now, every_record=True)
+    q.write_health_scores(conn, tenant_id, rows, now=now)
     states = [("contact", i, s) for i, s in zip(contact_ids, _pack(contacts, len(contact_ids)), strict=True)]
     states += [("account", i, s) for i, s in zip(account_ids, _pack(accounts, len(account_ids)), strict=True)]
     q.replace_health_states(conn, tenant_id, states, since=since, now=now)
@@ -424,11 +438,11 @@ def _incremental(conn: Connection, tenant_id: str, settings: Settings, now: date
     involved = q.crm_records_for(conn, tenant_id, contact_ids, account_ids)
     since = as_of - timedelta(days=health_math.history_days_needed(config))
     n_leads, n_opps = _crm_records(conn, tenant_id, batch, _all_crm_records(conn, tenant_id, involved), since)
-    rows = batch.score(as_of, config)
+    rows = batch.score_packed(as_of, config)
     # A full refresh copies every score of an earlier UTC day into the history; when it ran on now's day (and
     # later refreshes never run on an earlier day: they would be full ones), no score can need that copy.
     full_today = full_at.astimezone(UTC).date() >= now.astimezone(UTC).date()
-    q.write_health_scores(conn, tenant_id, rows, now=now, earlier_days=not full_today)
+    q.write_health_score_changes(conn, tenant_id, rows, now=now, earlier_days=not full_today)
     deltas: list[tuple[str, str, bytes]] = []
     folded: list[tuple[str, str, bytes]] = []
     for record_type, ids, delta, total, stored in (("contact", contact_ids, delta_c, contacts, stored_c),

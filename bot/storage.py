@@ -14,13 +14,14 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.engine import Engine
 
 from analytics.query import RelationshipQueries
 from analytics.store import models
 from analytics.store.ids import contact_key, normalise_address
 from analytics.store.ingest import dialect_insert
+from analytics.store.queries_relationships import latest_health_score_at
 from analytics.views import DayBreakdown, HealthView, MyRecordsView, TargetRef, WhoKnowsView
 from bot.conversation.model import ConversationRecord, Principal, Role
 from bot.ports import StoredPrediction
@@ -259,8 +260,7 @@ class RefreshGenerations:
         if seen is not None and now - seen[0] < self._ttl:
             return seen[1]
         with self._engine.connect() as conn:
-            latest = conn.execute(select(func.max(_SCORE.c.computed_at)).where(
-                _SCORE.c.tenant_id == tenant_id, _SCORE.c.score_kind == "health")).scalar()
+            latest = latest_health_score_at(conn, tenant_id)  # incremental refreshes' scores included
         self._seen[tenant_id] = (now, latest)
         return latest
 

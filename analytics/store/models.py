@@ -314,6 +314,27 @@ class HealthRefresh(SQLModel, table=True):
     increments: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
+class HealthScoreChange(SQLModel, table=True):
+    """A health score an incremental refresh computed since the tenant's last full refresh.
+
+    It replaces the record's ``score`` row for every reader of health scores (``queries_relationships`` merges
+    them) until the next full refresh rewrites ``score`` and empties this table. One small row per record (no
+    JSON document: ``factors`` packs the numbers the ``details`` document is built from when read), so an
+    incremental refresh writes a few pages of a small table instead of a scattered page of ``score`` per record.
+    """
+
+    __tablename__ = "health_score_change"
+    __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenant.tenant_id"], ondelete="CASCADE"),)
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    record_type: str = Field(primary_key=True, max_length=16)  # contact | account | lead | opportunity
+    record_id: str = Field(primary_key=True, max_length=128)
+    value: float | None = None
+    label: str | None = Field(default=None, max_length=24)
+    trend: str | None = Field(default=None, max_length=24)
+    computed_at: datetime = _utc()
+    factors: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))  # None: closed
+
+
 
 class HealthView(SQLModel, table=True):
     """A record's health answer materialised after a refresh (see :mod:`analytics.health_views`): everything

@@ -7,6 +7,7 @@ the tenant-leading indexes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -16,9 +17,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, null, or_, select, update
 
-from analytics.store import models
+from analytics.store import health_factors, models
 from analytics.store.ingest import dialect_insert
 
 ACT = models.table_of(models.Activity)
@@ -33,6 +34,7 @@ OPP = models.table_of(models.Opportunity)
 MEMBER = models.table_of(models.CrmMember)
 SCORE = models.table_of(models.Score)
 HISTORY = models.table_of(models.ScoreHistory)
+SCORE_CHANGE = models.table_of(models.HealthScoreChange)
 OPT_OUT = models.table_of(models.UserOptOut)
 TENANT = models.table_of(models.Tenant)
 CHANGE = models.table_of(models.RollupChange)
@@ -806,61 +808,91 @@ def _timestamp_param(conn: Connection, at: datetime) -> Any:
     return naive if conn.dialect.name == "postgresql" else naive.isoformat(sep=" ", timespec="microseconds")
 
 
+def _history_copy(conn: Connection, records: str) -> str:
+    """``INSERT … SELECT`` of the current health scores of an earlier day than a bound day into the history: the
+    tenant's changed scores (``health_score_change``) and the ``score`` rows no change replaces. ``records``
+    narrows both to some records (SQL on the columns ``record_type`` and ``record_id``). Parameters: tenant,
+    day start, (``records``'s), tenant, day start, (``records``'s)."""
+    mark = _mark(conn)
+    head = ("INSERT INTO score_history (tenant_id, score_kind, record_type, record_id, computed_at, value, label, "
+            "model_id) ")
+    changed = (f"SELECT tenant_id, 'health', record_type, record_id, computed_at, value, label, NULL "
+               f"FROM health_score_change WHERE tenant_id = {mark} AND computed_at < {mark}{records}")
+    kept = (f"SELECT s.tenant_id, s.score_kind, s.record_type, s.record_id, s.computed_at, s.value, s.label, "
+            f"s.model_id FROM score s WHERE s.tenant_id = {mark} AND s.score_kind = 'health' AND s.computed_at < "
+            f"{mark}{records.replace('record_', 's.record_')} AND NOT EXISTS (SELECT 1 FROM health_score_change c "
+            "WHERE c.tenant_id = s.tenant_id AND c.record_type = s.record_type AND c.record_id = s.record_id)")
+    return (head + changed + " UNION ALL " + kept + " ON CONFLICT (tenant_id, score_kind, record_type, record_id, "
+            "computed_at) DO UPDATE SET value = excluded.value, label = excluded.label")
+
+
+def _day_start(conn: Connection, now: datetime) -> Any:
+    return _timestamp_param(conn, datetime.combine(now.astimezone(UTC).date(), time.min, UTC))
+
+
 def write_health_scores(conn: Connection, tenant_id: str,
                         scores: Sequence[tuple[str, str, float | None, str | None, str | None, str]], *,
-                        now: datetime, every_record: bool = False, earlier_days: bool = True) -> int:
-    """Upsert the current health scores and add them to the history (one row per record and time):
-    rows ``(record type, id, value, label, trend, details as JSON text)``,
-    straight through the driver's ``executemany`` (a tenant's refresh writes tens of thousands of rows).
+                        now: datetime) -> int:
+    """A full refresh: rewrite every current health score, rows ``(record type, id, value, label, trend,
+    details as JSON text)``, straight through the driver's ``executemany`` (a tenant's refresh writes tens of
+    thousands of rows), and empty the tenant's ``health_score_change`` (scores of incremental refreshes, see
+    :func:`write_health_score_changes`: these rows replace them).
 
-    ``every_record`` (a full refresh): every score row is rewritten. Otherwise (an incremental refresh, which a
-    watching sync runs after every round) only the scores whose value, state, trend or details differ from the
-    stored ones are written (an unchanged row keeps its ``computed_at``: the time it last changed — a busy
-    account's score often does not move with one more email, and every row not written is a page not rewritten
-    and not checkpointed).
-
-    History (one point per record and UTC day, the day's last score): the current ``score`` row is its own
-    day's point, so a refresh writes no history row for it; a score about to be replaced by one of a later UTC
-    day is copied into ``score_history`` first (it was its day's last). Readers add the current score
-    (:func:`health_history`). So the rounds of a watching sync write history only for a record's first change
-    of a day. ``earlier_days=False`` (an incremental refresh after a full refresh of ``now``'s UTC day, which
-    copied every score of an earlier day): no stored score can be of an earlier day, none is looked up for that
-    copy. Returns how many score rows the refresh computed."""
+    History (one point per record and UTC day, the day's last score): the current score is its own day's point,
+    so a refresh writes no history row for it; current scores of an earlier UTC day are copied into
+    ``score_history`` first (each was its day's last), in one ``INSERT … SELECT``. Readers add the current score
+    (:func:`health_history`). Returns how many score rows were written."""
+    mark = _mark(conn)
+    conn.exec_driver_sql(_history_copy(conn, ""), (tenant_id, _day_start(conn, now)) * 2)
+    conn.execute(delete(SCORE_CHANGE).where(SCORE_CHANGE.c.tenant_id == tenant_id))
     if not scores:
         return 0
-    mark = _mark(conn)
-    at = _timestamp_param(conn, now)
-    day_start = _timestamp_param(conn, datetime.combine(now.astimezone(UTC).date(), time.min, UTC))
     details = f"CAST({mark} AS jsonb)" if conn.dialect.name == "postgresql" else mark
-    differs = "IS DISTINCT FROM" if conn.dialect.name == "postgresql" else "IS NOT"
-    history = ("INSERT INTO score_history (tenant_id, score_kind, record_type, record_id, computed_at, value, "
-               "label, model_id) SELECT tenant_id, score_kind, record_type, record_id, computed_at, value, label, "
-               f"model_id FROM score WHERE tenant_id = {mark} AND score_kind = 'health' AND computed_at < {mark} ")
-    upsert = (" ON CONFLICT (tenant_id, score_kind, record_type, record_id, computed_at) DO UPDATE SET "
-              "value = excluded.value, label = excluded.label")
-    if every_record:
-        conn.exec_driver_sql(history + upsert, (tenant_id, day_start))
-        only_changed = ""
-    else:
-        # One statement per record type and chunk, not per record. A score of an earlier day that this refresh
-        # leaves as it is gets copied too: harmless, readers take the current score for its day.
-        by_type: dict[str, list[str]] = {}
-        for t, i, *_rest in scores if earlier_days else ():
-            by_type.setdefault(t, []).append(i)
-        for t, ids in sorted(by_type.items()):
-            for chunk in _chunks(sorted(ids)):
-                conn.exec_driver_sql(
-                    history + f"AND record_type = {mark} AND record_id IN ({', '.join([mark] * len(chunk))})"
-                    + upsert, (tenant_id, day_start, t, *chunk))
-        only_changed = (f" WHERE score.value {differs} excluded.value OR score.label {differs} excluded.label "
-                        f"OR score.trend {differs} excluded.trend OR score.details {differs} excluded.details")
     conn.exec_driver_sql(
         "INSERT INTO score (tenant_id, score_kind, record_type, record_id, value, label, trend, model_id, "
         f"computed_at, details) VALUES ({mark}, 'health', {mark}, {mark}, {mark}, {mark}, {mark}, NULL, {mark}, "
         f"{details}) ON CONFLICT (tenant_id, score_kind, record_type, record_id) DO UPDATE SET "
         "value = excluded.value, label = excluded.label, trend = excluded.trend, "
-        "computed_at = excluded.computed_at, details = excluded.details" + only_changed,
-        [(tenant_id, t, i, v, label, trend, at, d) for t, i, v, label, trend, d in scores])
+        "computed_at = excluded.computed_at, details = excluded.details",
+        [(tenant_id, t, i, v, label, trend, _timestamp_param(conn, now), d) for t, i, v, label, trend, d in scores])
+    return len(scores)
+
+
+def write_health_score_changes(conn: Connection, tenant_id: str,
+                               scores: Sequence[tuple[str, str, float | None, str | None, str | None, bytes | None]],
+                               *, now: datetime, earlier_days: bool = True) -> int:
+    """An incremental refresh: store the scores it computed, rows ``(record type, id, value, label, trend,
+    packed factors)`` (``health_factors.pack``; None for a closed record), as the records' current scores in
+    ``health_score_change`` — one small row per record, replacing the record's earlier change — instead of
+    rewriting their ``score`` rows: those are ≈ 7 to a page (the ``details`` document), so a refresh touching a
+    tenth of the records dirtied half the table's pages; the changes of a day share a few pages of a small table,
+    which the day's first full refresh empties. Readers merge both tables (:func:`stored_health`,
+    :func:`health_histories`, :func:`stored_health_details`).
+
+    History as in :func:`write_health_scores`: a current score of an earlier UTC day that one of these replaces is
+    copied into ``score_history`` first. ``earlier_days=False`` (after a full refresh of ``now``'s UTC day, which
+    copied every score of an earlier day): no stored score can be of an earlier day, none is looked up. Returns
+    how many scores were written."""
+    if not scores:
+        return 0
+    mark = _mark(conn)
+    if earlier_days:
+        day_start = _day_start(conn, now)
+        by_type: dict[str, list[str]] = {}
+        for t, i, *_rest in scores:
+            by_type.setdefault(t, []).append(i)
+        for t, ids in sorted(by_type.items()):
+            for chunk in _chunks(sorted(ids)):
+                records = f" AND record_type = {mark} AND record_id IN ({', '.join([mark] * len(chunk))})"
+                conn.exec_driver_sql(_history_copy(conn, records), (tenant_id, day_start, t, *chunk) * 2)
+    at = _timestamp_param(conn, now)
+    conn.exec_driver_sql(
+        "INSERT INTO health_score_change (tenant_id, record_type, record_id, value, label, trend, computed_at, "
+        f"factors) VALUES ({mark}, {mark}, {mark}, {mark}, {mark}, {mark}, {mark}, {mark}) "
+        "ON CONFLICT (tenant_id, record_type, record_id) DO UPDATE SET value = excluded.value, "
+        "label = excluded.label, trend = excluded.trend, computed_at = excluded.computed_at, "
+        "factors = excluded.factors",
+        sorted((tenant_id, t, i, v, label, trend, at, f) for t, i, v, label, trend, f in scores))
     return len(scores)
 
 
@@ -877,15 +909,48 @@ def _with_current(points: list[StoredScore], current: StoredScore | None, limit:
     return kept[-limit:]
 
 
+def _current_scores(conn: Connection, tenant_id: str, records: Collection[tuple[str, str]] | None,
+                    *columns: str) -> dict[tuple[str, str], Any]:
+    """The current health score rows (columns ``record_type``, ``record_id`` and ``columns``) of some records,
+    or of every record: a record's ``health_score_change`` row, else its ``score`` row."""
+    out: dict[tuple[str, str], Any] = {}
+    for table in (SCORE, SCORE_CHANGE):  # a change replaces the score of the last full refresh
+        cols = (table.c.record_type, table.c.record_id,
+                *(table.c[c] if c in table.c else null().label(c) for c in columns))
+        base = select(*cols).where(table.c.tenant_id == tenant_id)
+        if table is SCORE:
+            base = base.where(SCORE.c.score_kind == "health")
+        if records is None:
+            out.update(((r.record_type, r.record_id), r) for r in conn.execute(base))
+            continue
+        by_type: dict[str, list[str]] = {}
+        for t, i in records:
+            by_type.setdefault(t, []).append(i)
+        for t, ids in sorted(by_type.items()):
+            for chunk in _chunks(sorted(set(ids))):
+                rows = conn.execute(base.where(table.c.record_type == t, table.c.record_id.in_(chunk)))
+                out.update(((r.record_type, r.record_id), r) for r in rows)
+    return out
+
+
 def stored_health(conn: Connection, tenant_id: str, record_type: str,
                   record_ids: Collection[str]) -> dict[str, StoredScore]:
-    out: dict[str, StoredScore] = {}
-    for chunk in _chunks(sorted(record_ids)):
-        q = select(SCORE.c.record_id, SCORE.c.value, SCORE.c.label, SCORE.c.trend, SCORE.c.computed_at).where(
-            SCORE.c.tenant_id == tenant_id, SCORE.c.score_kind == "health", SCORE.c.record_type == record_type,
-            SCORE.c.record_id.in_(chunk))
-        out.update((r.record_id, StoredScore(record_type, r.record_id, r.value, r.label, r.trend, r.computed_at))
-                   for r in conn.execute(q))
+    """The current health scores of some records (see :func:`write_health_score_changes`)."""
+    rows = _current_scores(conn, tenant_id, [(record_type, i) for i in record_ids],
+                           "value", "label", "trend", "computed_at")
+    return {i: StoredScore(t, i, r.value, r.label, r.trend, r.computed_at) for (t, i), r in rows.items()}
+
+
+def stored_health_details(conn: Connection, tenant_id: str,
+                          records: Collection[tuple[str, str]] | None = None) -> dict[tuple[str, str], dict[str, Any]]:
+    """The ``details`` documents of the current health scores of some records, or of every record: stored by a
+    full refresh, or built from the numbers an incremental refresh stored (:mod:`analytics.store.health_factors`)."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for key, r in _current_scores(conn, tenant_id, records, "value", "details", "factors").items():
+        if r.details is None:  # a change: the numbers of its document
+            out[key] = health_factors.document(None if r.factors is None else bytes(r.factors), r.value)
+        else:
+            out[key] = r.details if isinstance(r.details, dict) else json.loads(r.details)
     return out
 
 
@@ -900,6 +965,16 @@ def health_history(conn: Connection, tenant_id: str, record_type: str, record_id
     rows = [StoredScore(record_type, record_id, r.value, r.label, None, r.computed_at) for r in conn.execute(q)]
     current = stored_health(conn, tenant_id, record_type, [record_id]).get(record_id)
     return _with_current(rows[::-1], current, limit)
+
+
+def latest_health_score_at(conn: Connection, tenant_id: str) -> datetime | None:
+    """When the tenant's latest stored health score was computed (None: none yet), changes included."""
+    latest = [conn.execute(select(func.max(SCORE.c.computed_at)).where(
+                  SCORE.c.tenant_id == tenant_id, SCORE.c.score_kind == "health")).scalar(),
+              conn.execute(select(func.max(SCORE_CHANGE.c.computed_at)).where(
+                  SCORE_CHANGE.c.tenant_id == tenant_id)).scalar()]
+    found = [t for t in latest if t is not None]
+    return max(found) if found else None
 
 
 def tenant_ids(conn: Connection) -> list[str]:
@@ -953,26 +1028,24 @@ def health_histories(conn: Connection, tenant_id: str, records: Collection[tuple
     """:func:`health_history` of many records at once (every record's when ``records`` is None), keyed by
     (record type, record id)."""
     out: dict[tuple[str, str], list[StoredScore]] = {}
-    current: dict[tuple[str, str], StoredScore] = {}
-    for table in (HISTORY, SCORE):  # the current scores are their days' points (see write_health_scores)
-        cols = (table.c.record_type, table.c.record_id, table.c.computed_at, table.c.value, table.c.label)
-        base = select(*cols).where(table.c.tenant_id == tenant_id, table.c.score_kind == "health")
-        rows: list[Any] = []
-        if records is None:
-            rows = list(conn.execute(base))
-        else:
-            by_type: dict[str, list[str]] = {}
-            for t, i in records:
-                by_type.setdefault(t, []).append(i)
-            for t, ids in sorted(by_type.items()):
-                for chunk in _chunks(sorted(set(ids))):
-                    rows.extend(conn.execute(base.where(table.c.record_type == t, table.c.record_id.in_(chunk))))
-        for r in rows:
-            point = StoredScore(r.record_type, r.record_id, r.value, r.label, None, r.computed_at)
-            if table is SCORE:
-                current[(r.record_type, r.record_id)] = point
-            else:
-                out.setdefault((r.record_type, r.record_id), []).append(point)
+    cols = (HISTORY.c.record_type, HISTORY.c.record_id, HISTORY.c.computed_at, HISTORY.c.value, HISTORY.c.label)
+    base = select(*cols).where(HISTORY.c.tenant_id == tenant_id, HISTORY.c.score_kind == "health")
+    rows: list[Any] = []
+    if records is None:
+        rows = list(conn.execute(base))
+    else:
+        by_type: dict[str, list[str]] = {}
+        for t, i in records:
+            by_type.setdefault(t, []).append(i)
+        for t, ids in sorted(by_type.items()):
+            for chunk in _chunks(sorted(set(ids))):
+                rows.extend(conn.execute(base.where(HISTORY.c.record_type == t, HISTORY.c.record_id.in_(chunk))))
+    for r in rows:
+        out.setdefault((r.record_type, r.record_id), []).append(
+            StoredScore(r.record_type, r.record_id, r.value, r.label, None, r.computed_at))
+    # the current scores are their days' points (see write_health_scores)
+    current = {key: StoredScore(key[0], key[1], r.value, r.label, None, r.computed_at) for key, r in
+               _current_scores(conn, tenant_id, records, "value", "label", "computed_at").items()}
     for key in out.keys() | current.keys():
         points = sorted(out.get(key, []), key=lambda s: s.computed_at)
         out[key] = _with_current(points, current.get(key), limit)

@@ -20,10 +20,8 @@ CAROL, DAVE, EVE = ext("carol@fabrikam.com"), ext("dave@fabrikam.com"), ext("eve
 
 
 def scores(engine: Engine) -> dict[tuple[str, str], tuple[float | None, str | None, str | None]]:
-    t = models.Score.__table__
-    with engine.connect() as conn:
-        return {(r.record_type, r.record_id): (r.value, r.label, r.trend)
-                for r in conn.execute(select(t.c.record_type, t.c.record_id, t.c.value, t.c.label, t.c.trend))}
+    """Every current health score (a full refresh's ``score`` row or an incremental refresh's change)."""
+    return {key: v[:3] for key, v in stored(engine).items()}
 
 
 def seed(engine: Engine, tenant_id: str, now: datetime) -> None:
@@ -80,12 +78,17 @@ def test_incremental_refresh_matches_a_full_refresh_for_the_touched_records(
 
 
 def stored(engine: Engine) -> dict[tuple[str, str], tuple[object, ...]]:
-    """Every stored health score with its details and time."""
-    t = models.Score.__table__
+    """Every current health score with its details and time, as the store's readers give them."""
     with engine.connect() as conn:
-        return {(r.record_type, r.record_id): (r.value, r.label, r.trend, r.details, r.computed_at)
-                for r in conn.execute(select(t.c.record_type, t.c.record_id, t.c.value, t.c.label, t.c.trend,
-                                             t.c.details, t.c.computed_at))}
+        tenants = q.tenant_ids(conn)
+        out: dict[tuple[str, str], tuple[object, ...]] = {}
+        for tenant_id in tenants:
+            details = q.stored_health_details(conn, tenant_id)
+            for record_type in {t for t, _ in details}:
+                for i, s in q.stored_health(conn, tenant_id, record_type, [k for t, k in details if t == record_type]
+                                            ).items():
+                    out[(record_type, i)] = (s.value, s.label, s.trend, details[(record_type, i)], s.computed_at)
+        return out
 
 
 def pending_changes(engine: Engine) -> int:
@@ -221,7 +224,7 @@ def test_incremental_refreshes_keep_one_history_row_per_record_and_day(
     assert [p.computed_at.replace(tzinfo=None) for p in stale] == [naive]  # untouched: the full refresh's score
 
 
-def test_an_unchanged_score_is_not_rewritten_and_gets_no_history_row(
+def test_a_rescored_record_whose_score_did_not_move_keeps_one_history_point_per_day(
     engine: Engine, tenant_id: str, now: datetime
 ) -> None:
     seed(engine, tenant_id, now)
@@ -233,16 +236,25 @@ def test_an_unchanged_score_is_not_rewritten_and_gets_no_history_row(
     result = incremental_refresh(engine, tenant_id, Settings(), now=later)
     assert (result.contacts, result.accounts) == (1, 1)
     after = stored(engine)
-    for key in [("contact", "carol@fabrikam.com"), ("account", "acc-fab")]:
-        assert after[key] == before[key], key  # same score, same computed_at: nothing written
+    rescored = sorted(result.records)
+    assert rescored == [("account", "acc-fab"), ("contact", "carol@fabrikam.com"), ("lead", "lead-1")]
+    for key in rescored:
+        assert after[key][:4] == before[key][:4], key  # the same score and details, computed at the refresh
+        assert after[key][4] == later, key
+    assert {k: v for k, v in after.items() if k not in rescored} == {
+        k: v for k, v in before.items() if k not in rescored}
     with engine.connect() as conn:
         histories = q.health_histories(conn, tenant_id)
-    times = {p.computed_at for points in histories.values() for p in points}
-    assert [t.replace(tzinfo=None) for t in times] == [now.replace(tzinfo=None)]
+        history_rows = len(conn.execute(select(models.ScoreHistory.__table__)).all())
+    assert {k: [p.computed_at for p in points] for k, points in histories.items()} == {
+        k: [later if k in rescored else now] for k in before}
+    assert history_rows == 0  # the same UTC day: the current scores are the day's points
     full_refresh(engine, tenant_id, Settings(), now=later)
     full = stored(engine)
-    for key in [("contact", "carol@fabrikam.com"), ("account", "acc-fab")]:
-        assert full[key][:4] == after[key][:4], key  # and it is what a full refresh computes
+    for key in rescored:
+        assert full[key] == after[key], key  # and it is what a full refresh computes
+    with engine.connect() as conn:
+        assert len(conn.execute(select(models.HealthScoreChange.__table__)).all()) == 0  # folded into score
 
 
 def test_incremental_refreshes_append_deltas_and_fold_them_into_the_state(

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from analytics.refresh import full_refresh
 from analytics.store import models
+from analytics.store import queries_relationships as q
 from graph_sync.worker import build_worker
 from tests.graph_sync.support import NOW, SETTINGS, emulator, register, synced_users
 
@@ -19,11 +20,11 @@ NEW_CONTACT = "new.pal@fabrikam-watch.example"
 
 
 def _health(engine: Engine, tenant_id: str) -> dict[str, tuple[object, ...]]:
-    t = models.Score.__table__
+    """The contacts' current health scores as the store's readers give them (incremental changes included)."""
     with engine.connect() as conn:
-        rows = conn.execute(select(t.c.record_id, t.c.value, t.c.label, t.c.trend, t.c.details, t.c.computed_at)
-                            .where(t.c.tenant_id == tenant_id, t.c.record_type == "contact"))
-        return {r.record_id: tuple(r[1:]) for r in rows}
+        details = {i: d for (t, i), d in q.stored_health_details(conn, tenant_id).items() if t == "contact"}
+        return {i: (s.value, s.label, s.trend, details[i], s.computed_at)
+                for i, s in q.stored_health(conn, tenant_id, "contact", list(details)).items()}
 
 
 def _refresh_row(engine: Engine, tenant_id: str) -> tuple[datetime, datetime | None]:
