@@ -45,7 +45,10 @@ from analytics.relationships.who_knows import is_automated
 from analytics.settings import Settings
 from analytics.store import queries_relationships as q
 from analytics.stored_views import FORMAT, body_format, encode
+from analytics.stored_who_knows import FORMAT as WHO_KNOWS_FORMAT
+from analytics.stored_who_knows import body_format as who_knows_format
 from analytics.views import TargetRef
+from analytics.who_knows_views import WhoTarget, answers
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,9 @@ class ViewsResult:
     refreshed_at: datetime | None = None
     seconds: float = 0.0
     skipped: str | None = None  # why nothing was written (already current, no refresh yet, …)
+    who_knows: int = 0  # who-knows answers written with the views (analytics.who_knows_views)
+    who_knows_seconds: float = 0.0  # the part of ``seconds`` spent computing them
+    two_hop: int = 0  # of them, records nobody available knew (a two-hop path computed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +112,13 @@ def ensure_current(engine: Engine, tenant_id: str, settings: Settings) -> ViewsR
         latest = q.latest_health_refresh(conn, tenant_id)
         marked = q.health_view_mark(conn, tenant_id)
         sample = q.any_health_view_body(conn, tenant_id)
+        who_sample = q.any_who_knows_view_body(conn, tenant_id)
     if latest is None:
         return ViewsResult(skipped="no health refresh yet")
-    if marked == latest and (sample is None or body_format(sample) == FORMAT):
+    # Health views without who-knows answers: written before these were (a store migrated since).
+    who_current = (who_sample is None and sample is None) or (
+        who_sample is not None and who_knows_format(who_sample) == WHO_KNOWS_FORMAT)
+    if marked == latest and (sample is None or body_format(sample) == FORMAT) and who_current:
         return ViewsResult(refreshed_at=latest, skipped="views already current")
     return materialise(engine, tenant_id, settings, rewrite=True)
 
@@ -128,18 +138,25 @@ def materialise(engine: Engine, tenant_id: str, settings: Settings, *,
             at = q.latest_health_refresh(conn, tenant_id)
             if at is None:
                 return ViewsResult(skipped="no health refresh yet")
-            targets, dropped = ((_all_targets(conn, tenant_id), []) if records is None
-                                else _targets_of(conn, tenant_id, records))
+            targets, contacts, dropped = ((*_all_targets(conn, tenant_id), []) if records is None
+                                          else _targets_of(conn, tenant_id, records))
             views = _views(conn, tenant_id, settings, targets, at, every_record=records is None)
+            who_started = time.perf_counter()
+            who = answers(conn, tenant_id, [WhoTarget(t.ref.kind, t.ref.key, t.contact_ids) for t in targets],
+                          contacts, at, every_contact=records is None)
+            who_seconds = time.perf_counter() - who_started
     with engine.begin() as conn:
         marked = q.health_view_mark(conn, tenant_id, lock=True)
         if marked == at and not rewrite:
             return ViewsResult(refreshed_at=at, skipped="views already current")
         if records is not None and marked != expect_mark:
             return ViewsResult(refreshed_at=at, skipped="views not those of the previous refresh")
-        q.write_health_views(conn, tenant_id, views, computed_at=at, every_record=records is None,
-                             dropped=[("domain", d) for d in dropped])
-    return ViewsResult(len(views), records is None, at, time.perf_counter() - started)
+        gone = [("domain", d) for d in dropped]
+        q.write_who_knows_views(conn, tenant_id, who.bodies, computed_at=at, every_record=records is None,
+                                dropped=gone)
+        q.write_health_views(conn, tenant_id, views, computed_at=at, every_record=records is None, dropped=gone)
+    return ViewsResult(len(views), records is None, at, time.perf_counter() - started, who_knows=len(who.bodies),
+                       who_knows_seconds=who_seconds, two_hop=who.two_hop)
 
 
 # --- Targets --------------------------------------------------------------------------------------------------------
@@ -179,7 +196,7 @@ def _asked_domains(domains: Iterable[str], account_domains: Mapping[str, str], a
                   if "." in d and " " not in d and account_domains.get(d) not in accounts)
 
 
-def _all_targets(conn: Connection, tenant_id: str) -> list[_Target]:
+def _all_targets(conn: Connection, tenant_id: str) -> tuple[list[_Target], dict[int, q.ContactRow]]:
     contacts = q.all_contacts_fast(conn, tenant_id)
     account_domains = q.account_domains_fast(conn, tenant_id)
     accounts = {a.account_id: a for a in q.accounts(conn, tenant_id)}
@@ -193,11 +210,11 @@ def _all_targets(conn: Connection, tenant_id: str) -> list[_Target]:
     crm = [*q.crm_records(conn, tenant_id, "lead"), *q.crm_records(conn, tenant_id, "opportunity")]
     user_of = q.user_ids_by_email(conn, tenant_id, {a for rec in crm for a in rec.internal_addresses})
     out += [people.crm_target(rec, user_of) for rec in crm]
-    return out
+    return out, contacts
 
 
 def _targets_of(conn: Connection, tenant_id: str, records: Collection[tuple[str, str]]
-                ) -> tuple[list[_Target], list[str]]:
+                ) -> tuple[list[_Target], dict[int, q.ContactRow], list[str]]:
     """The targets of some records, with every contact their scopes need; and their contacts' asked domains,
     whose views are dropped rather than rebuilt (a free-mail domain's scope is thousands of contacts: rebuilding
     it after every sync round cost more than all the other records together; they are answered live until the
@@ -222,7 +239,7 @@ def _targets_of(conn: Connection, tenant_id: str, records: Collection[tuple[str,
                     tuple(sorted(people.of_account.get(a, []))), None) for a in sorted(account_ids) if a in accounts]
     user_of = q.user_ids_by_email(conn, tenant_id, {a for rec in crm for a in rec.internal_addresses})
     out += [people.crm_target(rec, user_of) for rec in crm]
-    return out, domains
+    return out, contacts, domains
 
 
 # --- Views ----------------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ opens one short read-only connection.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
@@ -22,6 +22,7 @@ from analytics.relationships.kpis import RecordPeople, compute_kpis
 from analytics.settings import Settings
 from analytics.store import queries_relationships as q
 from analytics.stored_views import current_view
+from analytics.stored_who_knows import colleague_views, current_answer
 from analytics.views import (
     AccountSummary,
     ColleagueView,
@@ -198,17 +199,23 @@ class RelationshipQueries:
             return None
         found = wk.edges(q.user_rollups_for_contacts(conn, tenant_id, viewer_user_id, contact_ids, until=now.date()),
                          as_of=now.date())
-        return self._colleagues(conn, tenant_id, found[:1])[0] if found else None
+        return colleague_views(conn, tenant_id, found[:1])[0] if found else None
 
     # --- who knows whom ------------------------------------------------------------------------------------
 
-    def who_knows(self, tenant_id: str, target: TargetRef | str, *, now: datetime) -> WhoKnowsView:
+    def who_knows(self, tenant_id: str, target: TargetRef | str, *, now: datetime,
+                  stored: bool = True) -> WhoKnowsView:
         """Up to five colleagues who know ``target``, strongest first; a two-hop path when nobody does.
 
         Shared, room and equipment mailboxes and disabled accounts are never offered: nobody can ask them.
+        ``stored``: serve the answer materialised by the latest refresh when the serving rule of
+        :mod:`analytics.stored_who_knows` allows it (then ``computed_at`` is the refresh instant); False: live.
         """
         with self.engine.connect() as conn:
             ref = target if isinstance(target, TargetRef) else self._resolve(conn, tenant_id, target)
+            found = current_answer(conn, tenant_id, ref, now) if stored else None
+            if found is not None:
+                return found
             scope = self._scope(conn, tenant_id, ref)
             people = [c for c in scope.contacts if not wk.is_automated(c)]
             ids = [c.contact_id for c in people]
@@ -217,59 +224,10 @@ class RelationshipQueries:
             rows = q.rollups_for_contacts(conn, tenant_id, ids, until=now.date())
             all_edges = wk.edges(rows, as_of=now.date(), excluded_users=unavailable)
             kept = [e for e in all_edges if e.user_id not in opted_out]
-            colleagues = self._colleagues(conn, tenant_id, kept[:wk.TOP_N])
+            colleagues = colleague_views(conn, tenant_id, kept[:wk.TOP_N])
             excluded = opted_out | unavailable
-            path = None if colleagues else self._two_hop(conn, tenant_id, people, excluded, now)
+            path = None if colleagues else two_hop_path(conn, tenant_id, people, excluded, now)
         return WhoKnowsView(ref, tuple(colleagues), path, len(all_edges) - len(kept), now)
-
-    def _colleagues(self, conn: Connection, tenant_id: str, found: Sequence[wk.Edge]) -> list[ColleagueView]:
-        directory = q.users(conn, tenant_id, [e.user_id for e in found])
-        out = []
-        for e in found:
-            u = directory.get(e.user_id)
-            out.append(ColleagueView(
-                e.user_id, u.display_name if u else e.user_id, u.email if u else "", e.strength,
-                e.level, e.last_at, e.last_kind, e.interactions, e.two_way))  # type: ignore[arg-type]
-        return out
-
-    def _two_hop(self, conn: Connection, tenant_id: str, targets: Sequence[q.ContactRow], opted_out: set[str],
-                 now: datetime) -> IntroPathView | None:
-        """Colleague → someone linked to the target (shared activities, else the same company) → target."""
-        if not targets:
-            return None
-        target_ids = {c.contact_id for c in targets}
-        shared = q.co_participants(conn, tenant_id, target_ids)
-        top = sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))[:TWO_HOP_CANDIDATES]
-        candidates = [c for c in q.contacts_by_ids(conn, tenant_id, [cid for cid, _ in top]).values()
-                      if not wk.is_automated(c)]
-        hop = self._best_hop(conn, tenant_id, candidates, shared, "shared interactions", opted_out, now)
-        if hop is None:
-            tenant_domains = q.tenant_domains(conn, tenant_id)
-            company: list[q.ContactRow] = []
-            for domain in sorted({c.domain for c in targets} - wk.FREE_MAIL - tenant_domains):
-                company.extend(c for c in q.contacts_of_domain(conn, tenant_id, domain)
-                               if c.contact_id not in target_ids and not wk.is_automated(c))
-            hop = self._best_hop(conn, tenant_id, company[:SAME_COMPANY_CANDIDATES], {}, "same company",
-                                 opted_out, now)
-        if hop is None:
-            return None
-        colleague = self._colleagues(conn, tenant_id, [hop.edge])[0]
-        return IntroPathView(colleague, hop.via.display_name, hop.via.email, hop.link,
-                             hop.relation)  # type: ignore[arg-type]
-
-    def _best_hop(self, conn: Connection, tenant_id: str, vias: Sequence[q.ContactRow], links: dict[int, int],
-                  relation: str, opted_out: set[str], now: datetime) -> wk.Hop | None:
-        if not vias:
-            return None
-        by_contact: dict[int, list[q.RollupRow]] = {}
-        for r in q.rollups_for_contacts(conn, tenant_id, [c.contact_id for c in vias], until=now.date()):
-            by_contact.setdefault(r.contact_id, []).append(r)
-        hops = []
-        for via in vias:
-            found = wk.edges(by_contact.get(via.contact_id, []), as_of=now.date(), excluded_users=opted_out)
-            if found:
-                hops.append(wk.Hop(found[0], via, links.get(via.contact_id, 0), relation))
-        return wk.best_hop(hops)
 
     # --- my records ----------------------------------------------------------------------------------------
 
@@ -332,6 +290,54 @@ class RelationshipQueries:
                                         *_score(opp_scores.get(r.record_id)), last_with(r)) for r in opps]
         opp_views.sort(key=lambda v: (v.status in CLOSED_OPPORTUNITY, -(v.amount or 0.0), v.label))
         return MyRecordsView(user_id, tuple(summaries), tuple(lead_views), tuple(opp_views))
+
+
+def two_hop_hop(conn: Connection, tenant_id: str, targets: Sequence[q.ContactRow], excluded: Collection[str],
+                now: datetime) -> wk.Hop | None:
+    """Colleague → someone linked to the target (shared activities, else the same company) → target: the best
+    hop leaving out the ``excluded`` users (opted out, unavailable)."""
+    if not targets:
+        return None
+    target_ids = {c.contact_id for c in targets}
+    shared = q.co_participants(conn, tenant_id, target_ids)
+    top = sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))[:TWO_HOP_CANDIDATES]
+    candidates = [c for c in q.contacts_by_ids(conn, tenant_id, [cid for cid, _ in top]).values()
+                  if not wk.is_automated(c)]
+    hop = _best_hop(conn, tenant_id, candidates, shared, "shared interactions", excluded, now)
+    if hop is None:
+        tenant_domains = q.tenant_domains(conn, tenant_id)
+        company: list[q.ContactRow] = []
+        for domain in sorted({c.domain for c in targets} - wk.FREE_MAIL - tenant_domains):
+            company.extend(c for c in q.contacts_of_domain(conn, tenant_id, domain)
+                           if c.contact_id not in target_ids and not wk.is_automated(c))
+        hop = _best_hop(conn, tenant_id, company[:SAME_COMPANY_CANDIDATES], {}, "same company", excluded, now)
+    return hop
+
+
+def two_hop_path(conn: Connection, tenant_id: str, targets: Sequence[q.ContactRow], excluded: Collection[str],
+                 now: datetime) -> IntroPathView | None:
+    """:func:`two_hop_hop` as the answer shows it (the colleague's name and email from the directory)."""
+    hop = two_hop_hop(conn, tenant_id, targets, excluded, now)
+    if hop is None:
+        return None
+    colleague = colleague_views(conn, tenant_id, [hop.edge])[0]
+    return IntroPathView(colleague, hop.via.display_name, hop.via.email, hop.link,
+                         hop.relation)  # type: ignore[arg-type]
+
+
+def _best_hop(conn: Connection, tenant_id: str, vias: Sequence[q.ContactRow], links: dict[int, int],
+              relation: str, excluded: Collection[str], now: datetime) -> wk.Hop | None:
+    if not vias:
+        return None
+    by_contact: dict[int, list[q.RollupRow]] = {}
+    for r in q.rollups_for_contacts(conn, tenant_id, [c.contact_id for c in vias], until=now.date()):
+        by_contact.setdefault(r.contact_id, []).append(r)
+    hops = []
+    for via in vias:
+        found = wk.edges(by_contact.get(via.contact_id, []), as_of=now.date(), excluded_users=excluded)
+        if found:
+            hops.append(wk.Hop(found[0], via, links.get(via.contact_id, 0), relation))
+    return wk.best_hop(hops)
 
 
 def health_view_of(ref: TargetRef, result: health_math.HealthResult | None, kpis: KpiView,

@@ -82,9 +82,24 @@ def level_of(strength: float) -> str:
     return "Weak"
 
 
+def decay(age_days: int) -> float:
+    """The weight of an interaction ``age_days`` old (0 for today and the future)."""
+    return float(0.5 ** (max(0, age_days) / HALF_LIFE_DAYS))
+
+
 def _decay(day: date, as_of: date) -> float:
-    age = max(0, (as_of - day).days)
-    return float(0.5 ** (age / HALF_LIFE_DAYS))
+    return decay((as_of - day).days)
+
+
+def edge_of(user_id: str, us: float, them: float, interactions: int, last_at: datetime | None,
+            last_kind: str | None) -> Edge | None:
+    """A user's edge from its decayed weighted sums (None when both are 0)."""
+    total = us + them
+    if total <= 0:
+        return None
+    raw = total * (0.5 + 2 * min(us, them) / total)
+    strength = round(100.0 * (1.0 - math.exp(-raw / STRENGTH_SCALE)), 1)
+    return Edge(user_id, strength, raw, us, them, interactions, last_at, last_kind)
 
 
 def edges(
@@ -106,17 +121,15 @@ def edges(
         a[0] += w * r.from_us
         a[1] += w * r.from_them
         counts[r.user_id] = counts.get(r.user_id, 0) + r.from_us + r.from_them
-        if r.last_at is not None and (r.user_id not in last or r.last_at > last[r.user_id][0]):
+        # The latest interaction; of two kinds at the same instant the greater name, whatever the rows' order.
+        if r.last_at is not None and (r.user_id not in last or (r.last_at, r.kind) > last[r.user_id]):
             last[r.user_id] = (r.last_at, r.kind)
     out: list[Edge] = []
     for user_id, (us, them) in acc.items():
-        total = us + them
-        if total <= 0:
-            continue
-        raw = total * (0.5 + 2 * min(us, them) / total)
-        strength = round(100.0 * (1.0 - math.exp(-raw / STRENGTH_SCALE)), 1)
         at, kind = last.get(user_id, (None, None))
-        out.append(Edge(user_id, strength, raw, us, them, counts[user_id], at, kind))
+        edge = edge_of(user_id, us, them, counts[user_id], at, kind)
+        if edge is not None:
+            out.append(edge)
     out.sort(key=lambda e: (-e.raw, e.user_id))
     return out
 

@@ -360,6 +360,22 @@ class HealthViewMark(SQLModel, table=True):
     refreshed_at: datetime = _utc()
 
 
+class WhoKnowsView(SQLModel, table=True):
+    """A record's who-knows answer materialised with its health view (see :mod:`analytics.who_knows_views`): every
+    colleague's connection to the record's people before anyone is left out, and the two-hop path when nobody
+    available knows them, as of the refresh instant ``computed_at``; zlib-compressed JSON. Served under the
+    tenant's ``health_view_mark`` (both are written in one transaction) and the rule of
+    :mod:`analytics.stored_who_knows`."""
+
+    __tablename__ = "who_knows_view"
+    __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenant.tenant_id"], ondelete="CASCADE"),)
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    record_type: str = Field(primary_key=True, max_length=16)  # contact | account | domain | lead | opportunity
+    record_id: str = Field(primary_key=True, max_length=320)  # contact email, account id, domain, record id
+    computed_at: datetime = _utc()
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
 # --- Sync state ------------------------------------------------------------------------------------------------
 
 

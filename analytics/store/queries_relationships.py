@@ -1201,3 +1201,100 @@ def window_activities_of_contacts(conn: Connection, tenant_id: str, contact_ids:
            for aid, (kind, start, minutes, conversation, initiator, reply) in cores.items()]
     out.sort(key=attrgetter("start_at", "activity_id"))  # as _activity_rows
     return out
+
+
+# --- Stored who-knows answers (analytics.who_knows_views) ----------------------------------------------------------
+
+WHO_VIEW = models.table_of(models.WhoKnowsView)
+
+
+def rollup_edge_rows(conn: Connection, tenant_id: str, *, until: date, contact_ids: Collection[int] | None = None
+                     ) -> tuple[list[IntArray], list[str], list[str]]:
+    """Every rollup row up to ``until`` (inclusive) of every contact, or of some, for who-knows edges: columns
+    contact id, user (an index into the returned user ids), day ordinal, kind (an index into the returned kinds),
+    from us, from them."""
+    mark = _mark(conn)
+    base = (f"SELECT contact_id, user_id, {_ordinal_sql(conn)}, kind, from_us, from_them "
+            f"FROM interaction_rollup WHERE tenant_id = {mark} AND day <= {mark}")
+    rows: list[Any] = []
+    if contact_ids is None:
+        rows = _driver_rows(conn, base, (tenant_id, until))
+    else:
+        for chunk in _chunks(sorted(set(contact_ids))):
+            sql = f"{base} AND contact_id IN ({', '.join([mark] * len(chunk))})"
+            rows.extend(_driver_rows(conn, sql, (tenant_id, until, *chunk)))
+    users: dict[str, int] = {}
+    kinds: dict[str, int] = {}
+    coded = [(r[0], users.setdefault(r[1], len(users)), r[2], kinds.setdefault(r[3], len(kinds)), r[4], r[5])
+             for r in rows]
+    return _columns(coded, 6), list(users), list(kinds)
+
+
+def rollup_last_at(conn: Connection, tenant_id: str, *, until: date, contact_ids: Collection[int] | None = None
+                   ) -> list[tuple[int, str, str, datetime]]:
+    """The latest ``last_at`` of each contact, user and kind up to ``until`` (pairs without one are left out)."""
+    base = (select(ROLLUP.c.contact_id, ROLLUP.c.user_id, ROLLUP.c.kind, func.max(ROLLUP.c.last_at).label("last"))
+            .where(ROLLUP.c.tenant_id == tenant_id, ROLLUP.c.day <= until, ROLLUP.c.last_at.is_not(None))
+            .group_by(ROLLUP.c.contact_id, ROLLUP.c.user_id, ROLLUP.c.kind))
+    process = ROLLUP.c.last_at.type.result_processor(conn.dialect, None)
+    chunks: Iterable[Sequence[int] | None] = [None] if contact_ids is None else _chunks(sorted(set(contact_ids)))
+    out: list[tuple[int, str, str, datetime]] = []
+    for chunk in chunks:
+        q = base if chunk is None else base.where(ROLLUP.c.contact_id.in_(chunk))
+        for r in conn.execute(q):
+            # MAX() of a column is typed as the column on both backends, so the UTC type has processed it; a raw
+            # SQLite text is processed here.
+            last = r.last if isinstance(r.last, datetime) or process is None else process(r.last)
+            assert isinstance(last, datetime)
+            out.append((r.contact_id, r.user_id, r.kind, last))
+    return out
+
+
+def write_who_knows_views(conn: Connection, tenant_id: str, views: Sequence[tuple[str, str, bytes]], *,
+                          computed_at: datetime, every_record: bool,
+                          dropped: Collection[tuple[str, str]] = ()) -> None:
+    """Store who-knows answers ``(record type, record id, body)`` computed at ``computed_at``, in the transaction
+    that writes the health views and their mark (:func:`write_health_views`). ``every_record``: they replace all
+    of the tenant's; else they are upserted and those of ``dropped`` (record type, record id) are deleted."""
+    if every_record:
+        conn.execute(delete(WHO_VIEW).where(WHO_VIEW.c.tenant_id == tenant_id))
+    for record_type, record_id in dropped:
+        conn.execute(delete(WHO_VIEW).where(WHO_VIEW.c.tenant_id == tenant_id, WHO_VIEW.c.record_type == record_type,
+                                            WHO_VIEW.c.record_id == record_id))
+    if views:
+        mark = _mark(conn)
+        sql = (f"INSERT INTO who_knows_view (tenant_id, record_type, record_id, computed_at, body) "
+               f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})")
+        if not every_record:
+            sql += (" ON CONFLICT (tenant_id, record_type, record_id) DO UPDATE SET "
+                    "computed_at = excluded.computed_at, body = excluded.body")
+        at = _timestamp_param(conn, computed_at)
+        conn.exec_driver_sql(sql, [(tenant_id, t, i, at, b) for t, i, b in views])
+
+
+def any_who_knows_view_body(conn: Connection, tenant_id: str) -> bytes | None:
+    """One stored who-knows body of the tenant (to check the format they were written in)."""
+    value = conn.execute(select(WHO_VIEW.c.body).where(WHO_VIEW.c.tenant_id == tenant_id).limit(1)
+                         ).scalar_one_or_none()
+    return None if value is None else bytes(value)
+
+
+def who_knows_view(conn: Connection, tenant_id: str, record_type: str, record_id: str) -> StoredViewRow | None:
+    """A record's stored who-knows answer with the tenant's view mark and latest refresh (one statement)."""
+    mark = _mark(conn)
+    sql = ("SELECT v.computed_at, v.body, m.refreshed_at, r.full_at, r.incremental_at FROM who_knows_view v "
+           "JOIN health_view_mark m ON m.tenant_id = v.tenant_id JOIN health_refresh r ON r.tenant_id = v.tenant_id "
+           f"WHERE v.tenant_id = {mark} AND v.record_type = {mark} AND v.record_id = {mark}")
+    rows = _driver_rows(conn, sql, (tenant_id, record_type, record_id))
+    if not rows:
+        return None
+    computed, body, marked, full, incremental = rows[0]
+    process = WHO_VIEW.c.computed_at.type.result_processor(conn.dialect, None)
+
+    def instant(value: Any) -> datetime:
+        out = process(value) if process is not None else value
+        assert isinstance(out, datetime)
+        return out
+
+    return StoredViewRow(instant(computed), bytes(body), instant(marked),
+                         instant(incremental if incremental is not None else full))
