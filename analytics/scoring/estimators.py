@@ -161,6 +161,8 @@ class PathBoostingClassifier(_BinaryExplainable):
         Leaves per tree: small trees keep interactions low-order, so attributions stay close to true effects.
     min_samples_leaf : int, default=20
     l2_regularization : float, default=1.0
+    max_features : float, default=1.0
+        Share of the features each split chooses among (drawn at random per split; 1.0: all).
     categorical_features : sequence of int, default=()
         Columns holding non-negative integer category codes (``NaN`` = missing).
     random_state : int or None, default=0
@@ -168,7 +170,7 @@ class PathBoostingClassifier(_BinaryExplainable):
 
     def __init__(self, n_estimators: int = 200, learning_rate: float = 0.05, max_leaf_nodes: int = 4,
                  min_samples_leaf: int = 20, l2_regularization: float = 1.0, categorical_features: Sequence[int] = (),
-                 random_state: int | None = 0) -> None:
+                 random_state: int | None = 0, max_features: float = 1.0) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.max_leaf_nodes = max_leaf_nodes
@@ -176,6 +178,7 @@ class PathBoostingClassifier(_BinaryExplainable):
         self.l2_regularization = l2_regularization
         self.categorical_features = categorical_features
         self.random_state = random_state
+        self.max_features = max_features
 
     def fit(self, X: Any, y: Any) -> PathBoostingClassifier:
         """Boost trees and precompute each tree's leaf-to-feature contribution table."""
@@ -191,7 +194,7 @@ class PathBoostingClassifier(_BinaryExplainable):
             max_iter=self.n_estimators, learning_rate=self.learning_rate, max_leaf_nodes=self.max_leaf_nodes,
             min_samples_leaf=self.min_samples_leaf, l2_regularization=self.l2_regularization,
             categorical_features=mask if mask.any() else None, early_stopping=False,
-            random_state=self.random_state,
+            random_state=self.random_state, max_features=self.max_features,
         )
         with _one_thread():
             self.model_ = model.fit(X, target)

@@ -22,6 +22,7 @@ from analytics.scoring.estimators import (
     TabularEncoder(n_bins=4),
     AdditiveLogisticClassifier(),
     PathBoostingClassifier(n_estimators=20, min_samples_leaf=1),
+    PathBoostingClassifier(n_estimators=20, min_samples_leaf=1, max_features=0.5),
     PlattCalibratedClassifier(cv=2),
     BlendedClassifier([PlattCalibratedClassifier(cv=2),
                        PlattCalibratedClassifier(PathBoostingClassifier(n_estimators=10), cv=2)]),
@@ -44,6 +45,7 @@ def _mixed_data(n: int = 600, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("model", [
     AdditiveLogisticClassifier(categorical_features=[0]),
     PathBoostingClassifier(n_estimators=40, categorical_features=[0]),
+    PathBoostingClassifier(n_estimators=40, categorical_features=[0], max_features=0.5),  # as training builds it
     PlattCalibratedClassifier(AdditiveLogisticClassifier(categorical_features=[0])),
     PlattCalibratedClassifier(PathBoostingClassifier(n_estimators=30, categorical_features=[0])),
     BlendedClassifier([PlattCalibratedClassifier(AdditiveLogisticClassifier(categorical_features=[0])),
