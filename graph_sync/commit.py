@@ -1,16 +1,15 @@
 """Committing sync pages: one transaction holds a page's changes **and** its new next/delta link.
 
-:func:`commit_page` writes one page: ``ingest_activities`` (rollups included), the folder bookkeeping, the
-removals, a resync's sweep, and the ``sync_state`` update that stores the link, renews the lease and fails with
+:func:`commit_page` writes one page: ``ingest_activities`` (rollups included; it also moves a sighting to the
+folder that reported it last), the removals, a resync's sweep, and the ``sync_state`` update that stores the link, renews the lease and fails with
 :class:`~graph_sync.errors.LeaseLost` if the mailbox is no longer ours, all in one transaction.
 
 :class:`PageWriter` is the group commit in front of it. Pages of every mailbox queue up while the database
 thread is busy; the next transaction takes them all: one ``ingest_activities`` per tenant over all their
-activities, one folder update per folder, one ``executemany`` of the ``sync_state`` updates. Each page's link
-is still committed in the same transaction as that page's changes, so a crash anywhere loses and duplicates
-nothing. What could depend on the order of pages is committed alone, in order: a page with ``@removed`` items
-or a resync sweep, and a group whose pages report the same item in different folders falls back to the
-per-page folder updates. If a group fails in any way (a lease lost, an item the store refuses, a deadlock), it
+activities (in page order, so an item two pages report in different folders ends in the later page's folder),
+one ``executemany`` of the ``sync_state`` updates. Each page's link is still committed in the same transaction
+as that page's changes, so a crash anywhere loses and duplicates nothing. What could depend on the order of
+pages is committed alone, in order: a page with ``@removed`` items or a resync sweep. If a group fails in any way (a lease lost, an item the store refuses, a deadlock), it
 is rolled back and its pages are committed one by one, each with the single-page rules (retries, bad items
 isolated in savepoints, :class:`LeaseLost` for its own mailbox only).
 
@@ -186,13 +185,11 @@ def apply_removals_and_moves(conn: Connection, job: PageJob, activities: Sequenc
     ctx, spec = job.ctx, job.spec
     tid, mid = ctx.tenant.tenant_id, ctx.mailbox.user_id
     removed: Sequence[str] = job.changes.removed
-    if not spec.is_events:
+    if not spec.is_events and removed:
         # Immutable ids survive a move between folders: the new folder reports the item, the old one reports
-        # it @removed, in either order. Sightings therefore belong to a folder, and a folder removes only its own.
-        if activities:
-            claim_for_folder(conn, tid, spec.folder, [key64(mid, a.source_id) for a in activities])
-        if removed:
-            removed = _owned_by_folder(conn, tid, mid, spec.folder, removed)
+        # it @removed, in either order. Sightings therefore belong to a folder (the ingest moves a sighting to
+        # the folder that reported it last), and a folder removes only its own.
+        removed = _owned_by_folder(conn, tid, mid, spec.folder, removed)
     if removed:
         remove_sources(conn, tid, mid, removed)
     if job.sweep is not None:
@@ -207,20 +204,6 @@ def apply_removals_and_moves(conn: Connection, job: PageJob, activities: Sequenc
         if result.sources_removed:
             log.info("resync removed %d vanished items tenant=%s mailbox=%s resource=%s",
                      result.sources_removed, tid, mid, spec.resource)
-
-
-def _placeholder(conn: Connection) -> str:
-    return "%s" if conn.dialect.name == "postgresql" else "?"
-
-
-def claim_for_folder(conn: Connection, tid: str, folder: str, keys: Sequence[int]) -> None:
-    """Sightings ``keys`` now belong to ``folder`` (a no-op for those already there, e.g. just inserted)."""
-    p = _placeholder(conn)
-    for i in range(0, len(keys), _IN):
-        chunk = keys[i:i + _IN]
-        conn.exec_driver_sql(
-            f"UPDATE activity_source SET folder_id = {p} WHERE tenant_id = {p} AND folder_id != {p} "
-            f"AND source_key IN ({', '.join([p] * len(chunk))})", (folder, tid, folder, *chunk))
 
 
 def _owned_by_folder(conn: Connection, tid: str, mid: str, folder: str, source_ids: Sequence[str]) -> list[str]:
@@ -243,31 +226,15 @@ def commit_group(jobs: Sequence[PageJob], releases: Sequence[Release] = ()) -> N
     first = jobs[0].ctx
     now = first.clock()
     by_tenant: dict[str, list[ActivityIn]] = {}
-    folders: dict[tuple[str, str], list[int]] = {}
-    folder_of: dict[int, str] = {}
-    ordered = True  # no item reported by two pages in different folders
     for j in jobs:
-        tid = j.ctx.tenant.tenant_id
-        by_tenant.setdefault(tid, []).extend(j.activities)
-        if j.spec.is_events or not j.activities:
-            continue
-        mid, folder = j.ctx.mailbox.user_id, j.spec.folder
-        keys = [key64(mid, a.source_id) for a in j.activities]
-        for k in keys:
-            if folder_of.setdefault(k, folder) != folder:
-                ordered = False
-        folders.setdefault((tid, folder), []).extend(keys)
+        by_tenant.setdefault(j.ctx.tenant.tenant_id, []).extend(j.activities)
     with first.engine.begin() as conn:
         for tid, activities in by_tenant.items():
             tenant = next(j.ctx for j in jobs if j.ctx.tenant.tenant_id == tid)
+            # In page order: an item two pages report in different folders ends in the later page's folder, as
+            # page-by-page commits would leave it (the ingest moves a sighting to its last folder).
             ingest_activities(conn, tid, activities, now=now, subject_policy=tenant.tenant.subject_policy,
                               subject_key=tenant.settings.secret_key)
-        if ordered:
-            for (tid, folder), keys in folders.items():
-                claim_for_folder(conn, tid, folder, keys)
-        else:  # the last page to report an item decides its folder, as page-by-page commits would
-            for j in jobs:
-                apply_removals_and_moves(conn, j, j.activities)
         save_pages(conn, jobs, now)
         release_leases(conn, releases)
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
@@ -43,18 +44,6 @@ def _pg_type(column: Any) -> str:
     return "text"
 
 
-def _pg_value(pg_type: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if pg_type == "jsonb":
-        return json.dumps(value)
-    if pg_type == "timestamp" and isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: the store takes timezone-aware datetimes only")
-        return value.astimezone(UTC).replace(tzinfo=None)
-    return value
-
-
 def bulk_insert(
     conn: Connection,
     table: Table,
@@ -72,17 +61,73 @@ def bulk_insert(
     """
     if not rows:
         return []
-    columns = list(rows[0].keys())
-    kinds = [_pg_type(table.c[c]) for c in columns]
+    columns = tuple(rows[0].keys())
+    kinds = _kinds(table, columns)
+    form = driver_form(conn)
+    values = _driver_values(form, rows, columns, kinds)
+    return insert_values(conn, table, columns, values, conflict=conflict, update=update, returning=returning)
+
+
+@dataclass(frozen=True, slots=True)
+class DriverForm:
+    """How Python values are handed to the backend's driver: for callers that build row tuples themselves
+    (the ingest's hot path), so each value is converted once, where it is made, instead of per column here."""
+
+    dialect: str
+    timestamp: Callable[[datetime], Any]  # an aware datetime
+    day: Callable[[date], Any]
+    json: Callable[[Any], Any]
+
+
+def _pg_timestamp(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: the store takes timezone-aware datetimes only")
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def driver_form(conn: Connection) -> DriverForm:
+    """The :class:`DriverForm` of ``conn``'s backend (booleans, numbers and text pass as they are on both)."""
+    return _PG_FORM if conn.dialect.name == "postgresql" else _SQLITE_FORM
+
+
+def insert_values(
+    conn: Connection,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    conflict: Sequence[str],
+    update: Mapping[str, str] | None = None,
+    returning: str | None = None,
+) -> list[Any]:
+    """:func:`bulk_insert` for rows already in :func:`driver_form` (tuples in ``columns`` order).
+
+    With ``returning`` (a ``(tenant_id, key)`` conflict, DO NOTHING only), SQLite learns the new keys from a
+    look-up and then inserts only those rows: the rows it skips would have been conflicts doing nothing.
+    """
+    if not rows:
+        return []
+    kinds = _kinds(table, columns)
     dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
     # SQLite's executemany cannot return rows: there, new keys come from a look-up (see _sqlite_new_keys).
-    sql = _statement(dialect, table.name, tuple(columns), tuple(kinds), tuple(conflict),
-                     tuple((update or {}).items()), returning if dialect == "postgresql" else None)
+    sql = _statement(dialect, table.name, columns, kinds, tuple(conflict), tuple((update or {}).items()),
+                     returning if dialect == "postgresql" else None)
     if dialect == "postgresql":
-        return _pg_execute(conn, sql, rows, columns, kinds, returning)
-    new = _sqlite_new_keys(conn, table, rows, conflict, update, returning) if returning else []
-    conn.exec_driver_sql(sql, _sqlite_params(rows, columns, kinds))
+        return _pg_execute(conn, sql, rows, returning)
+    new: list[Any] = []
+    if returning:
+        at = columns.index(returning)
+        new = _sqlite_new_keys(conn, table, rows, columns, conflict, update, returning)
+        fresh = set(new)
+        rows = [r for r in rows if r[at] in fresh]
+    if rows:
+        conn.exec_driver_sql(sql, rows)
     return new
+
+
+@lru_cache(maxsize=256)
+def _kinds(table: Table, columns: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(_pg_type(table.c[c]) for c in columns)
 
 
 def _sqlite_timestamp(value: datetime) -> str:
@@ -93,23 +138,22 @@ def _sqlite_timestamp(value: datetime) -> str:
     return v.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-_SQLITE_CONVERTERS: dict[str, Callable[[Any], Any]] = {
-    "timestamp": _sqlite_timestamp,
-    "jsonb": json.dumps,
-    "date": lambda d: d.isoformat(),
-    "boolean": int,
-}
+_SQLITE_FORM = DriverForm("sqlite", _sqlite_timestamp, date.isoformat, json.dumps)
+_PG_FORM = DriverForm("postgresql", _pg_timestamp, lambda d: d, json.dumps)
 
 
-def _sqlite_params(rows: Sequence[Mapping[str, Any]], columns: list[str], kinds: list[str]) -> list[Any]:
-    """Row tuples in column order, converting only the columns whose Python type SQLite cannot take."""
+def _driver_values(form: DriverForm, rows: Sequence[Mapping[str, Any]], columns: tuple[str, ...],
+                   kinds: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """Row tuples in column order, converting only the columns whose Python type the driver cannot take."""
+    converters: dict[str, Callable[[Any], Any]] = {"timestamp": form.timestamp, "jsonb": form.json,
+                                                   "date": form.day}
     getter = itemgetter(*columns)
-    convert = [(i, _SQLITE_CONVERTERS[k]) for i, k in enumerate(kinds) if k in _SQLITE_CONVERTERS]
+    convert = [(i, converters[k]) for i, k in enumerate(kinds) if k in converters]
     if len(columns) == 1:
         return [(getter(r),) for r in rows]
     if not convert:
         return [getter(r) for r in rows]
-    out: list[Any] = []
+    out: list[tuple[Any, ...]] = []
     for r in rows:
         values = list(getter(r))
         for i, fn in convert:
@@ -148,7 +192,8 @@ def _statement(
 def _sqlite_new_keys(
     conn: Connection,
     table: Table,
-    rows: Sequence[Mapping[str, Any]],
+    rows: Sequence[tuple[Any, ...]],
+    columns: tuple[str, ...],
     conflict: Sequence[str],
     update: Mapping[str, str] | None,
     returning: str,
@@ -156,11 +201,12 @@ def _sqlite_new_keys(
     """The ``returning`` keys of ``rows`` not yet in ``table`` (what the insert is about to add)."""
     if update or list(conflict) != ["tenant_id", returning]:
         raise ValueError("returning= is supported for (tenant_id, key) conflicts with DO NOTHING only")
-    tenants = {r["tenant_id"] for r in rows}
+    t_at, k_at = columns.index("tenant_id"), columns.index(returning)
+    tenants = {r[t_at] for r in rows}
     if len(tenants) != 1:
         raise ValueError("one tenant per bulk insert")
     tenant = tenants.pop()
-    wanted = list(dict.fromkeys(r[returning] for r in rows))
+    wanted = list(dict.fromkeys(r[k_at] for r in rows))
     existing: set[Any] = set()
     for i in range(0, len(wanted), 500):
         chunk = wanted[i : i + 500]
@@ -170,20 +216,8 @@ def _sqlite_new_keys(
     return [k for k in wanted if k not in existing]
 
 
-def _pg_execute(
-    conn: Connection,
-    sql: str,
-    rows: Sequence[Mapping[str, Any]],
-    columns: list[str],
-    types: list[str],
-    returning: str | None,
-) -> list[Any]:
-    params: list[list[Any]] = []
-    for c, t in zip(columns, types, strict=True):
-        values = [r[c] for r in rows]
-        if t in ("jsonb", "timestamp"):
-            values = [_pg_value(t, v) for v in values]
-        params.append(values)
+def _pg_execute(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]], returning: str | None) -> list[Any]:
+    params = [list(column) for column in zip(*rows, strict=True)]
     # Straight to the driver with binary parameters: psycopg's text array format quotes every element through
     # a regular expression, which costs more than the server's work on the rows.
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]

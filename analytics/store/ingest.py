@@ -17,7 +17,7 @@ Guarantees, for a batch ingested inside the caller's transaction:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from analytics.errors import IngestError
 from analytics.store import models, rollups
-from analytics.store.bulk import bulk_insert
+from analytics.store.bulk import bulk_insert, driver_form, insert_values
 from analytics.store.ids import contact_key, domain_of, key64, normalise_address, subject_digest
 from analytics.store.records import ActivityIn, IngestResult, ParticipantIn, RemoveResult
 from analytics.store.rollups import Contribution, PairParticipant, RollupKey, contribution, diff
@@ -59,34 +59,66 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
         yield items[i : i + size]
 
 
-@dataclass
+class _Person:
+    """What the ingest derives from one :class:`ParticipantIn`, once: the normaliser hands out one shared object per
+    distinct participant, and they recur on thousands of items."""
+
+    __slots__ = ("address", "contact_id", "display_name", "pair", "response_status", "role", "side", "user_id")
+
+    def __init__(self, p: ParticipantIn) -> None:
+        self.address = normalise_address(p.address)
+        self.role = p.role
+        self.side = p.side
+        self.display_name = p.display_name[:512]
+        self.user_id = p.user_id if p.side == "internal" else None
+        self.contact_id = contact_key(self.address) if p.side == "external" else None
+        self.response_status = p.response_status
+        self.pair = PairParticipant(p.role, p.side, self.user_id, self.contact_id)
+
+    def row(self, tenant_id: str, activity_id: int) -> tuple[Any, ...]:
+        return (tenant_id, activity_id, self.role, self.address, self.display_name, self.side, self.user_id,
+                self.contact_id, self.response_status)
+
+
+_PEOPLE: dict[ParticipantIn, _Person] = {}
+_PEOPLE_CACHE = 100_000
+
+
+def _person(p: ParticipantIn) -> _Person:
+    info = _PEOPLE.get(p)
+    if info is None:
+        if len(_PEOPLE) >= _PEOPLE_CACHE:
+            _PEOPLE.clear()
+        info = _PEOPLE[p] = _Person(p)
+    return info
+
+
+@dataclass(slots=True)
 class _Pending:
     """One activity of the batch, merged over all its sightings in the batch."""
 
     activity_id: int
     first: ActivityIn
-    participants: dict[tuple[str, str], ParticipantIn] = field(default_factory=dict)
+    participants: dict[tuple[str, str], _Person] = field(default_factory=dict)
     sources: dict[int, ActivityIn] = field(default_factory=dict)
 
-    def add(self, a: ActivityIn) -> None:
+    def add(self, a: ActivityIn, source_key: int) -> None:
+        parts = self.participants
         for p in a.participants:
-            self.participants.setdefault((p.role, normalise_address(p.address)), p)
-        self.sources[key64(a.mailbox_id, a.source_id)] = a
+            info = _person(p)
+            key = (info.role, info.address)
+            if key not in parts:
+                parts[key] = info
+        self.sources[source_key] = a
 
 
-def _participant_row(tenant_id: str, activity_id: int, p: ParticipantIn) -> dict[str, Any]:
-    address = normalise_address(p.address)
-    return {
-        "tenant_id": tenant_id,
-        "activity_id": activity_id,
-        "role": p.role,
-        "address": address,
-        "display_name": p.display_name[:512],
-        "side": p.side,
-        "user_id": p.user_id if p.side == "internal" else None,
-        "contact_id": contact_key(address) if p.side == "external" else None,
-        "response_status": p.response_status,
-    }
+_PART_COLUMNS = ("tenant_id", "activity_id", "role", "address", "display_name", "side", "user_id", "contact_id",
+                 "response_status")
+_ACT_COLUMNS = ("tenant_id", "activity_id", "dedup_key", "kind", "internet_message_id", "ical_uid", "conversation_id",
+                "start_at", "end_at", "duration_minutes", "direction", "initiator_side", "is_reply", "is_bulk",
+                "is_cancelled", "subject", "subject_hash", "attributes", "updated_at")
+_SRC_COLUMNS = ("tenant_id", "source_key", "activity_id", "mailbox_id", "resource", "source_id", "folder_id")
+_CONTACT_COLUMNS = ("tenant_id", "contact_id", "email", "domain", "display_name", "sender_class", "fields")
 
 
 def _pair(row: dict[str, Any]) -> PairParticipant:
@@ -101,32 +133,8 @@ def _contribution(core: dict[str, Any], parts: Iterable[dict[str, Any]]) -> dict
     )
 
 
-def _activity_row(
-    tenant_id: str, activity_id: int, a: ActivityIn, subject_policy: str, subject_key: str, now: datetime
-) -> dict[str, Any]:
-    subject = a.subject if subject_policy == "keep" else None
-    digest = subject_digest(a.subject, subject_key) if subject_policy == "hash" and a.subject else None
-    return {
-        "tenant_id": tenant_id,
-        "activity_id": activity_id,
-        "dedup_key": a.dedup_key,
-        "kind": a.kind,
-        "internet_message_id": a.internet_message_id,
-        "ical_uid": a.ical_uid,
-        "conversation_id": a.conversation_id,
-        "start_at": a.start_at,
-        "end_at": a.end_at,
-        "duration_minutes": float(a.duration_minutes),
-        "direction": a.direction,
-        "initiator_side": a.initiator_side,
-        "is_reply": a.is_reply,
-        "is_bulk": a.is_bulk,
-        "is_cancelled": a.is_cancelled,
-        "subject": subject,
-        "subject_hash": digest,
-        "attributes": dict(a.attributes),
-        "updated_at": now,
-    }
+def _part_dict(tenant_id: str, activity_id: int, info: _Person) -> dict[str, Any]:
+    return dict(zip(_PART_COLUMNS, info.row(tenant_id, activity_id), strict=True))
 
 
 # Fields of an existing activity that a later sighting may change (a moved meeting, a cancellation).
@@ -142,7 +150,11 @@ def ingest_activities(
     subject_policy: str = "hash",
     subject_key: str = "",
 ) -> IngestResult:
-    """Ingest ``batch`` for ``tenant_id`` inside the caller's transaction. See the module docstring."""
+    """Ingest ``batch`` for ``tenant_id`` inside the caller's transaction. See the module docstring.
+
+    A sighting already stored moves to the ``folder_id`` of its last sighting in ``batch`` (a mail moved between
+    folders keeps its immutable id; the folder that reported it last owns it).
+    """
     if not batch:
         return IngestResult()
     if subject_policy not in ("drop", "hash", "keep"):
@@ -158,26 +170,27 @@ def ingest_activities(
         p = pending.get(aid)
         if p is None:
             p = pending[aid] = _Pending(aid, a)
-        p.add(a)
+        p.add(a, key64(a.mailbox_id, a.source_id))
     ids = sorted(pending)  # one lock order for every worker avoids deadlocks
 
-    rows = {aid: _activity_row(tenant_id, aid, pending[aid].first, subject_policy, subject_key, now) for aid in ids}
-    inserted = set(bulk_insert(conn, ACT, [rows[aid] for aid in ids], conflict=("tenant_id", "activity_id"),
-                               returning="activity_id"))
-    existing_ids = [aid for aid in ids if aid not in inserted]
-
-    # Existing activities: lock, read their state and participants, so the rollup delta is exact.
-    old_core: dict[int, dict[str, Any]] = {}
-    old_parts: dict[int, dict[tuple[str, str], dict[str, Any]]] = {aid: {} for aid in existing_ids}
-    for chunk in _chunks(existing_ids):
-        q = select(ACT).where(ACT.c.tenant_id == tenant_id, ACT.c.activity_id.in_(chunk))
-        if conn.dialect.name == "postgresql":
-            q = q.with_for_update()
-        for r in conn.execute(q).mappings():
-            old_core[r["activity_id"]] = dict(r)
-        pq = select(PART).where(PART.c.tenant_id == tenant_id, PART.c.activity_id.in_(chunk))
-        for r in conn.execute(pq).mappings():
-            old_parts[r["activity_id"]][(r["role"], r["address"])] = dict(r)
+    # Rows are built as driver-ready tuples: one conversion per value, none per column afterwards.
+    form = driver_form(conn)
+    ts, as_json = form.timestamp, form.json
+    stamp = ts(now)
+    keep, hashed = subject_policy == "keep", subject_policy == "hash"
+    act_rows: list[tuple[Any, ...]] = []
+    for aid in ids:
+        a = pending[aid].first
+        subject = a.subject
+        act_rows.append((
+            tenant_id, aid, a.dedup_key, a.kind, a.internet_message_id, a.ical_uid, a.conversation_id,
+            ts(a.start_at), None if a.end_at is None else ts(a.end_at), float(a.duration_minutes), a.direction,
+            a.initiator_side, a.is_reply, a.is_bulk, a.is_cancelled, subject if keep else None,
+            subject_digest(subject, subject_key) if hashed and subject else None,
+            as_json(dict(a.attributes)) if a.attributes else "{}", stamp,
+        ))
+    inserted = set(insert_values(conn, ACT, _ACT_COLUMNS, act_rows, conflict=("tenant_id", "activity_id"),
+                                 returning="activity_id"))
 
     delta: dict[RollupKey, Contribution] = {}
 
@@ -189,70 +202,122 @@ def ingest_activities(
             else:
                 acc.add(c)
 
-    new_parts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    merged = 0
+    new_parts: list[tuple[Any, ...]] = []
+    existing_ids: list[int] = []
     for aid in ids:
-        p = pending[aid]
-        incoming = {k: _participant_row(tenant_id, aid, v) for k, v in p.participants.items()}
-        if aid in inserted:
-            new_parts.extend(incoming.values())
-            accumulate(_contribution(rows[aid], incoming.values()))
+        if aid not in inserted:
+            existing_ids.append(aid)
             continue
-        merged += 1
-        before_core = old_core[aid]
-        before_parts = old_parts[aid]
-        added = [row for k, row in incoming.items() if k not in before_parts]
-        new_parts.extend(added)
-        after_core = dict(before_core)
-        changes = {m: rows[aid][m] for m in _MUTABLE if rows[aid][m] is not None and rows[aid][m] != before_core[m]}
-        if changes:
-            after_core.update(changes)
-            updates.append({"b_activity_id": aid, **changes})
-        if added or changes:
-            after_parts = list(before_parts.values()) + added
-            accumulate(diff(_contribution(before_core, before_parts.values()), _contribution(after_core, after_parts)))
+        p = pending[aid]
+        a = p.first
+        people = p.participants.values()
+        new_parts.extend(info.row(tenant_id, aid) for info in people)
+        if not (a.is_bulk or a.is_cancelled):
+            accumulate(contribution(a.kind, a.start_at, float(a.duration_minutes), is_bulk=False,
+                                    is_cancelled=False, initiator_side=a.initiator_side,
+                                    participants=[info.pair for info in people]))
+    merged, updates = _merge_existing(conn, tenant_id, existing_ids, pending, subject_policy, subject_key,
+                                      new_parts, accumulate)
 
     _insert_contacts(conn, tenant_id, pending.values())
     if new_parts:
-        bulk_insert(conn, PART, new_parts, conflict=("tenant_id", "activity_id", "role", "address"))
-    for upd in updates:
-        aid = upd.pop("b_activity_id")
+        insert_values(conn, PART, _PART_COLUMNS, new_parts, conflict=("tenant_id", "activity_id", "role", "address"))
+    for aid, upd in updates:
         conn.execute(update(ACT).where(ACT.c.tenant_id == tenant_id, ACT.c.activity_id == aid).values(
             **upd, updated_at=now))
-    src_rows = [
-        {"tenant_id": tenant_id, "source_key": sk, "activity_id": aid, "mailbox_id": a.mailbox_id,
-         "resource": a.resource, "source_id": a.source_id, "folder_id": a.folder_id}
-        for aid in ids for sk, a in pending[aid].sources.items()
-    ]
-    sources_added = len(bulk_insert(conn, SRC, src_rows, conflict=("tenant_id", "source_key"),
-                                    returning="source_key"))
+    src_rows = [(tenant_id, sk, aid, a.mailbox_id, a.resource, a.source_id, a.folder_id)
+                for aid in ids for sk, a in pending[aid].sources.items()]
+    added = insert_values(conn, SRC, _SRC_COLUMNS, src_rows, conflict=("tenant_id", "source_key"),
+                          returning="source_key")
+    if len(added) < len(src_rows):
+        _move_sightings(conn, tenant_id, src_rows, set(added))
     _apply_rollup_delta(conn, tenant_id, delta)
     return IngestResult(
         activities_new=len(inserted),
         activities_merged=merged,
         participants_added=len(new_parts),
-        sources_added=sources_added,
+        sources_added=len(added),
         rollup_rows_touched=len(delta),
     )
 
 
+def _merge_existing(
+    conn: Connection,
+    tenant_id: str,
+    existing_ids: list[int],
+    pending: dict[int, _Pending],
+    subject_policy: str,
+    subject_key: str,
+    new_parts: list[tuple[Any, ...]],
+    accumulate: Callable[[dict[RollupKey, Contribution]], None],
+) -> tuple[int, list[tuple[int, dict[str, Any]]]]:
+    """Activities already stored: lock them, read their state and participants, and collect the participants
+    they gain, the fields that changed and the exact rollup difference. Returns (merged, updates)."""
+    old_core: dict[int, dict[str, Any]] = {}
+    old_parts: dict[int, dict[tuple[str, str], dict[str, Any]]] = {aid: {} for aid in existing_ids}
+    for chunk in _chunks(existing_ids):
+        q = select(ACT).where(ACT.c.tenant_id == tenant_id, ACT.c.activity_id.in_(chunk))
+        if conn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        for r in conn.execute(q).mappings():
+            old_core[r["activity_id"]] = dict(r)
+        pq = select(PART).where(PART.c.tenant_id == tenant_id, PART.c.activity_id.in_(chunk))
+        for r in conn.execute(pq).mappings():
+            old_parts[r["activity_id"]][(r["role"], r["address"])] = dict(r)
+    updates: list[tuple[int, dict[str, Any]]] = []
+    for aid in existing_ids:
+        p = pending[aid]
+        a = p.first
+        incoming = {
+            "start_at": a.start_at, "end_at": a.end_at, "duration_minutes": float(a.duration_minutes),
+            "is_cancelled": a.is_cancelled, "subject": a.subject if subject_policy == "keep" else None,
+            "subject_hash": (subject_digest(a.subject, subject_key) if subject_policy == "hash" and a.subject
+                             else None),
+            "conversation_id": a.conversation_id,
+        }
+        before_core = old_core[aid]
+        before_parts = old_parts[aid]
+        added = [info for k, info in p.participants.items() if k not in before_parts]
+        new_parts.extend(info.row(tenant_id, aid) for info in added)
+        after_core = dict(before_core)
+        changes = {m: incoming[m] for m in _MUTABLE if incoming[m] is not None and incoming[m] != before_core[m]}
+        if changes:
+            after_core.update(changes)
+            updates.append((aid, changes))
+        if added or changes:
+            after_parts = list(before_parts.values()) + [_part_dict(tenant_id, aid, info) for info in added]
+            accumulate(diff(_contribution(before_core, before_parts.values()), _contribution(after_core, after_parts)))
+    return len(existing_ids), updates
+
+
+def _move_sightings(conn: Connection, tenant_id: str, src_rows: list[tuple[Any, ...]], added: set[int]) -> None:
+    """Sightings already stored belong to the folder that reported them last (a no-op where they already do)."""
+    by_folder: dict[str, list[int]] = {}
+    for row in src_rows:
+        if row[1] not in added and row[6] is not None:
+            by_folder.setdefault(row[6], []).append(row[1])
+    p = "%s" if conn.dialect.name == "postgresql" else "?"
+    for folder, keys in by_folder.items():
+        for chunk in _chunks(keys):
+            conn.exec_driver_sql(
+                f"UPDATE activity_source SET folder_id = {p} WHERE tenant_id = {p} AND folder_id != {p} "
+                f"AND source_key IN ({', '.join([p] * len(chunk))})", (folder, tenant_id, folder, *chunk))
+
+
 def _insert_contacts(conn: Connection, tenant_id: str, pending: Iterable[_Pending]) -> None:
-    contacts: dict[int, dict[str, Any]] = {}
+    contacts: dict[int, tuple[Any, ...]] = {}
     for p in pending:
         bulk_sender = p.first.is_bulk
-        for (role, address), part in p.participants.items():
-            if part.side != "external":
+        for info in p.participants.values():
+            cid = info.contact_id
+            if cid is None or cid in contacts:
                 continue
-            cid = contact_key(address)
-            sender_class = "bulk" if bulk_sender and role == "from" else "person"
-            if cid not in contacts:
-                contacts[cid] = {"tenant_id": tenant_id, "contact_id": cid, "email": address,
-                                 "domain": domain_of(address), "display_name": part.display_name[:512],
-                                 "sender_class": sender_class, "fields": {}}
+            sender_class = "bulk" if bulk_sender and info.role == "from" else "person"
+            contacts[cid] = (tenant_id, cid, info.address, domain_of(info.address), info.display_name,
+                             sender_class, "{}")
     if contacts:
-        bulk_insert(conn, CONTACT, sorted(contacts.values(), key=lambda r: r["contact_id"]),
-                    conflict=("tenant_id", "contact_id"))
+        insert_values(conn, CONTACT, _CONTACT_COLUMNS, [contacts[c] for c in sorted(contacts)],
+                      conflict=("tenant_id", "contact_id"))
 
 
 def _apply_rollup_delta(conn: Connection, tenant_id: str, delta: dict[RollupKey, Contribution]) -> None:
