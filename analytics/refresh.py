@@ -25,7 +25,11 @@ once with array operations, exactly as ``health.evaluate`` does for one.
   refresh share a few new pages, where rewriting states dirtied one page (accounts: an overflow chain) per
   record — half of what the refresh wrote on the large benchmark tenant. A record's aggregate is its state
   plus its deltas; a record that already has ``_MAX_DELTAS`` of them gets its whole aggregate written as its
-  state instead (its deltas deleted), and a full refresh drops them all.
+  state instead (its deltas deleted), and a full refresh drops them all. Its scores go to
+  ``health_score_change`` (one small row per record, the ``details`` document's numbers packed by
+  ``health_factors``, not formatted) instead of the records' ``score`` rows; every reader of health scores
+  merges the two (``queries_relationships.stored_health`` and friends), and the next full refresh rewrites
+  ``score`` and empties ``health_score_change``.
 
 Aggregates follow the scope at the time of the last full refresh: a contact linked to another account later
 (a CRM import) moves with the next full refresh. Packed series: int32 rows (day ordinal, kind index, from us,
@@ -55,9 +59,6 @@ from analytics.store import queries_relationships as q
 
 T = TypeVar("T")
 _SERIALIZATION_RETRIES = 3
-# A record's aggregate is its state plus at most this many deltas: the refresh that would append one more
-# writes the whole aggregate instead (one state row rewritten per _MAX_DELTAS + 1 refreshes touching the record).
-_MAX_DELTAS = 15
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,33 +142,18 @@ def _unpack(records: Sequence[int], series: Sequence[bytes]) -> Counts:
     return Counts(owner, table[:, 0], table[:, 1], table[:, 2], table[:, 3])
 
 
-def _unpack_stored(at: Mapping[str, int], stored: Mapping[str, q.StoredAggregate]) -> Counts:
-    """The stored aggregates (state and deltas) of records ``at`` indexes, as one ``Counts``."""
+def _unpack_stored(at: Mapping[str, int], stored: Mapping[str, q.StoredAggregate], *,
+                   changed_only: bool = False) -> Counts:
+    """The stored aggregates (state and change since the full refresh) of records ``at`` indexes, as one
+    ``Counts``; ``changed_only``: only their changes."""
     owners: list[int] = []
     series: list[bytes] = []
     for record_id, aggregate in stored.items():
-        parts = ([aggregate.base] if aggregate.base is not None else []) + list(aggregate.deltas)
-        owners.extend([at[record_id]] * len(parts))
-        series.extend(parts)
+        for part in (aggregate.changed,) if changed_only else (aggregate.base, aggregate.changed):
+            if part:
+                owners.append(at[record_id])
+                series.append(part)
     return _unpack(owners, series)
-
-
-def _split_writes(record_type: str, ids: Sequence[str], delta: Counts, total: Counts,
-                  stored: Mapping[str, q.StoredAggregate], deltas: list[tuple[str, str, bytes]],
-                  folded: list[tuple[str, str, bytes]]) -> None:
-    """What an incremental refresh stores of each record's aggregate: its delta (``delta``, summed per record)
-    appended, or — once the record has :data:`_MAX_DELTAS` deltas — its whole aggregate (``total``, the parts
-    of :func:`_aggregate`) as its new state, so reading a record's aggregate never takes more than that many
-    extra rows."""
-    changed = _pack(delta, len(ids))
-    whole: list[bytes] | None = None
-    for n, record_id in enumerate(ids):
-        aggregate = stored.get(record_id)
-        if aggregate is not None and len(aggregate.deltas) >= _MAX_DELTAS:
-            whole = whole if whole is not None else _pack(_summed(total), len(ids))
-            folded.append((record_type, record_id, whole[n]))
-        elif changed[n]:  # changes that cancel out (a mail removed again) leave the aggregate as it was
-            deltas.append((record_type, record_id, changed[n]))
 
 
 def _from_columns(record: IntArray, day: IntArray, kind: IntArray, us: IntArray, them: IntArray,
@@ -439,15 +425,18 @@ def _incremental(conn: Connection, tenant_id: str, settings: Settings, now: date
     since = as_of - timedelta(days=health_math.history_days_needed(config))
     n_leads, n_opps = _crm_records(conn, tenant_id, batch, _all_crm_records(conn, tenant_id, involved), since)
     rows = batch.score_packed(as_of, config)
+    # Each contact's and account's change since the full refresh, stored with its score: the earlier change plus
+    # this refresh's, summed (a few recent days: the row stays small).
+    changed: dict[tuple[str, str], bytes] = {}
+    for record_type, ids, at, delta, stored in (("contact", contact_ids, contact_at, delta_c, stored_c),
+                                                ("account", account_ids, account_at, delta_a, stored_a)):
+        total = _summed(_counts([delta, _unpack_stored(at, stored, changed_only=True)]))
+        changed.update(((record_type, i), b) for i, b in zip(ids, _pack(total, len(ids)), strict=True))
     # A full refresh copies every score of an earlier UTC day into the history; when it ran on now's day (and
     # later refreshes never run on an earlier day: they would be full ones), no score can need that copy.
     full_today = full_at.astimezone(UTC).date() >= now.astimezone(UTC).date()
-    q.write_health_score_changes(conn, tenant_id, rows, now=now, earlier_days=not full_today)
-    deltas: list[tuple[str, str, bytes]] = []
-    folded: list[tuple[str, str, bytes]] = []
-    for record_type, ids, delta, total, stored in (("contact", contact_ids, delta_c, contacts, stored_c),
-                                                   ("account", account_ids, delta_a, accounts, stored_a)):
-        _split_writes(record_type, ids, delta, total, stored, deltas, folded)
-    q.update_health_states(conn, tenant_id, deltas, folded, now=now)
+    q.write_health_score_changes(conn, tenant_id, [(*r, changed.get((r[0], r[1]))) for r in rows], now=now,
+                                 earlier_days=not full_today)
+    q.mark_incremental_refresh(conn, tenant_id, now=now)
     return RefreshResult(len(contact_ids), len(account_ids), n_leads, n_opps,
                          records=frozenset((r[0], r[1]) for r in rows))

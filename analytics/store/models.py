@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKeyConstraint, Index, Integer, LargeBinary, MetaData, Table
+from sqlalchemy import Column, ForeignKeyConstraint, Index, LargeBinary, MetaData, Table
 from sqlmodel import Field, SQLModel
 
 from analytics.store.types import JSONDoc, Key64, UTCDateTime
@@ -273,8 +273,8 @@ class RollupChange(SQLModel, table=True):
 
 class HealthState(SQLModel, table=True):
     """The per-record aggregate a health score is computed from: the record's daily counts per kind and side
-    over the scoring horizon, packed (see :mod:`analytics.refresh`). Rebuilt by a full refresh, moved by
-    deltas in an incremental one."""
+    over the scoring horizon, packed (see :mod:`analytics.refresh`). Rebuilt by a full refresh; what incremental
+    refreshes add to it is kept beside the record's changed score (:class:`HealthScoreChange`)."""
 
     __tablename__ = "health_state"
     __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenant.tenant_id"], ondelete="CASCADE"),)
@@ -284,26 +284,9 @@ class HealthState(SQLModel, table=True):
     series: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
-class HealthDelta(SQLModel, table=True):
-    """What one incremental refresh added to a record's aggregate (:class:`HealthState`), packed the same way.
-
-    Appended rather than rewriting the record's :class:`HealthState` row: the rows of one refresh land on a few
-    new pages instead of one scattered page (or overflow chain) per record. A record's aggregate is its state
-    plus its deltas; a refresh folds them into the state once a record has many, and a full refresh drops them.
-    """
-
-    __tablename__ = "health_delta"
-    __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenant.tenant_id"], ondelete="CASCADE"),)
-    tenant_id: str = Field(primary_key=True, max_length=64)
-    record_type: str = Field(primary_key=True, max_length=16)  # contact | account
-    record_id: str = Field(primary_key=True, max_length=128)
-    increment: int = Field(primary_key=True, sa_type=Integer, sa_column_kwargs={"autoincrement": False})
-    series: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-
-
 class HealthRefresh(SQLModel, table=True):
-    """Per tenant: the first day the stored :class:`HealthState` rows cover, when they were built, and how many
-    incremental refreshes appended :class:`HealthDelta` rows since (their ``increment`` numbers)."""
+    """Per tenant: the first day the stored :class:`HealthState` rows cover, when they were built, and when and
+    how many incremental refreshes ran since."""
 
     __tablename__ = "health_refresh"
     __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenant.tenant_id"], ondelete="CASCADE"),)
@@ -320,7 +303,9 @@ class HealthScoreChange(SQLModel, table=True):
     It replaces the record's ``score`` row for every reader of health scores (``queries_relationships`` merges
     them) until the next full refresh rewrites ``score`` and empties this table. One small row per record (no
     JSON document: ``factors`` packs the numbers the ``details`` document is built from when read), so an
-    incremental refresh writes a few pages of a small table instead of a scattered page of ``score`` per record.
+    incremental refresh writes a few pages of a small table instead of a scattered page of ``score`` per record;
+    the same row carries the record's aggregate change since the full refresh (``series``), so that is not a
+    second row per record either.
     """
 
     __tablename__ = "health_score_change"
@@ -333,6 +318,9 @@ class HealthScoreChange(SQLModel, table=True):
     trend: str | None = Field(default=None, max_length=24)
     computed_at: datetime = _utc()
     factors: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))  # None: closed
+    # what the incremental refreshes since the full refresh added to the record's HealthState (None: a lead or
+    # opportunity, scored from its people's rollups)
+    series: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
 

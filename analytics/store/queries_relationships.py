@@ -39,7 +39,6 @@ OPT_OUT = models.table_of(models.UserOptOut)
 TENANT = models.table_of(models.Tenant)
 CHANGE = models.table_of(models.RollupChange)
 STATE = models.table_of(models.HealthState)
-DELTA = models.table_of(models.HealthDelta)
 REFRESH = models.table_of(models.HealthRefresh)
 
 _CHUNK = 500
@@ -723,80 +722,57 @@ def health_refresh_since(conn: Connection, tenant_id: str) -> tuple[date, dateti
 
 @dataclass(frozen=True, slots=True)
 class StoredAggregate:
-    """A record's stored aggregate: the series a full refresh (or a fold) wrote, and the deltas incremental
-    refreshes appended since, oldest first. The aggregate is their sum."""
+    """A record's stored aggregate: the series the last full refresh wrote (``health_state``) and what the
+    incremental refreshes since added to it, summed (``health_score_change.series``). The aggregate is their
+    sum."""
 
     base: bytes | None
-    deltas: tuple[bytes, ...]
+    changed: bytes | None
 
 
 def health_states(conn: Connection, tenant_id: str, record_type: str,
                   record_ids: Collection[str]) -> dict[str, StoredAggregate]:
     """The stored aggregates of some records (their ``health_state`` rows locked for this transaction on
-    PostgreSQL); records with neither a state nor a delta are absent."""
+    PostgreSQL); records with neither a state nor a change are absent."""
     mark = _mark(conn)
     lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
     bases: dict[str, bytes] = {}
-    deltas: dict[str, list[bytes]] = {}
+    changed: dict[str, bytes] = {}
     for chunk in _chunks(sorted(record_ids)):
         marks = ", ".join([mark] * len(chunk))
         where = f"tenant_id = {mark} AND record_type = {mark} AND record_id IN ({marks})"
         params = (tenant_id, record_type, *chunk)
         sql = f"SELECT record_id, series FROM health_state WHERE {where}{lock}"
         bases.update((r[0], bytes(r[1])) for r in _driver_rows(conn, sql, params))
-        sql = f"SELECT record_id, series FROM health_delta WHERE {where} ORDER BY record_id, increment"
-        for r in _driver_rows(conn, sql, params):
-            deltas.setdefault(r[0], []).append(bytes(r[1]))
-    return {i: StoredAggregate(bases.get(i), tuple(deltas.get(i, ()))) for i in bases.keys() | deltas.keys()}
+        sql = f"SELECT record_id, series FROM health_score_change WHERE {where} AND series IS NOT NULL"
+        changed.update((r[0], bytes(r[1])) for r in _driver_rows(conn, sql, params))
+    return {i: StoredAggregate(bases.get(i), changed.get(i)) for i in bases.keys() | changed.keys()}
 
 
 def replace_health_states(conn: Connection, tenant_id: str, states: Sequence[tuple[str, str, bytes]], *,
                           since: date, now: datetime) -> None:
-    """Replace all of the tenant's stored aggregates (a full refresh): new states, no deltas; record what they
-    cover."""
+    """Replace all of the tenant's stored aggregates (a full refresh, which also empties
+    ``health_score_change``: :func:`write_health_scores`); record what they cover."""
     conn.execute(delete(STATE).where(STATE.c.tenant_id == tenant_id))
-    conn.execute(delete(DELTA).where(DELTA.c.tenant_id == tenant_id))
-    _write_states(conn, tenant_id, states, upsert=False)
+    if states:
+        mark = _mark(conn)
+        # straight to the driver's executemany (both drivers take bytes for a binary column as is)
+        conn.exec_driver_sql(f"INSERT INTO health_state (tenant_id, record_type, record_id, series) "
+                             f"VALUES ({mark}, {mark}, {mark}, {mark})", [(tenant_id, t, i, b) for t, i, b in states])
     ins = dialect_insert(conn, REFRESH)
     done = {"since": since, "full_at": now, "incremental_at": None, "increments": 0}
     conn.execute(ins.values(tenant_id=tenant_id, **done).on_conflict_do_update(index_elements=["tenant_id"],
                                                                                  set_=done))
 
 
-def _write_states(conn: Connection, tenant_id: str, states: Sequence[tuple[str, str, bytes]], *,
-                  upsert: bool) -> None:
-    """Straight to the driver's ``executemany`` (both drivers take ``bytes`` for a binary column as is)."""
-    if not states:
-        return
+def mark_incremental_refresh(conn: Connection, tenant_id: str, *, now: datetime) -> int:
+    """Record an incremental refresh at ``now`` on the tenant's ``health_refresh`` row; returns how many ran since
+    the last full refresh. (On PostgreSQL two concurrent incremental refreshes of a tenant both update this row:
+    the second fails to serialize and is retried, so neither adds its changes to a stale aggregate.)"""
     mark = _mark(conn)
-    sql = (f"INSERT INTO health_state (tenant_id, record_type, record_id, series) "
-           f"VALUES ({mark}, {mark}, {mark}, {mark})")
-    if upsert:
-        sql += (" ON CONFLICT (tenant_id, record_type, record_id) DO UPDATE SET series = excluded.series "
-                "WHERE health_state.series <> excluded.series")  # an unchanged aggregate is not rewritten
-    conn.exec_driver_sql(sql, [(tenant_id, t, i, b) for t, i, b in states])
-
-
-def update_health_states(conn: Connection, tenant_id: str, deltas: Sequence[tuple[str, str, bytes]],
-                         folded: Sequence[tuple[str, str, bytes]], *, now: datetime) -> int:
-    """Store what an incremental refresh changed in some records' aggregates: ``deltas`` are appended as this
-    refresh's ``health_delta`` rows; ``folded`` records get their whole aggregate as their new state and lose
-    their deltas. Returns this refresh's increment number."""
-    mark = _mark(conn)
-    increment = int(_driver_rows(conn, f"UPDATE health_refresh SET increments = increments + 1, incremental_at = "
-                                       f"{mark} WHERE tenant_id = {mark} RETURNING increments",
-                                 (_timestamp_param(conn, now), tenant_id))[0][0])
-    if deltas:
-        conn.exec_driver_sql(
-            f"INSERT INTO health_delta (tenant_id, record_type, record_id, increment, series) "
-            f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})",
-            [(tenant_id, t, i, increment, b) for t, i, b in deltas])
-    if folded:
-        _write_states(conn, tenant_id, folded, upsert=True)
-        conn.exec_driver_sql(
-            f"DELETE FROM health_delta WHERE tenant_id = {mark} AND record_type = {mark} AND record_id = {mark}",
-            [(tenant_id, t, i) for t, i, _b in folded])
-    return increment
+    return int(_driver_rows(conn, f"UPDATE health_refresh SET increments = increments + 1, incremental_at = "
+                                  f"{mark} WHERE tenant_id = {mark} RETURNING increments",
+                            (_timestamp_param(conn, now), tenant_id))[0][0])
 
 
 # --- Scores -----------------------------------------------------------------------------------------------------
@@ -859,11 +835,14 @@ def write_health_scores(conn: Connection, tenant_id: str,
 
 
 def write_health_score_changes(conn: Connection, tenant_id: str,
-                               scores: Sequence[tuple[str, str, float | None, str | None, str | None, bytes | None]],
+                               scores: Sequence[tuple[str, str, float | None, str | None, str | None, bytes | None,
+                                                      bytes | None]],
                                *, now: datetime, earlier_days: bool = True) -> int:
     """An incremental refresh: store the scores it computed, rows ``(record type, id, value, label, trend,
-    packed factors)`` (``health_factors.pack``; None for a closed record), as the records' current scores in
-    ``health_score_change`` — one small row per record, replacing the record's earlier change — instead of
+    packed factors, aggregate change)`` (factors: ``health_factors.pack``, None for a closed record; aggregate
+    change: what the incremental refreshes since the last full refresh added to a contact's or account's
+    aggregate, packed as ``health_state.series``, None for a lead or opportunity), as the records' current scores
+    in ``health_score_change`` — one small row per record, replacing the record's earlier change — instead of
     rewriting their ``score`` rows: those are ≈ 7 to a page (the ``details`` document), so a refresh touching a
     tenth of the records dirtied half the table's pages; the changes of a day share a few pages of a small table,
     which the day's first full refresh empties. Readers merge both tables (:func:`stored_health`,
@@ -888,11 +867,11 @@ def write_health_score_changes(conn: Connection, tenant_id: str,
     at = _timestamp_param(conn, now)
     conn.exec_driver_sql(
         "INSERT INTO health_score_change (tenant_id, record_type, record_id, value, label, trend, computed_at, "
-        f"factors) VALUES ({mark}, {mark}, {mark}, {mark}, {mark}, {mark}, {mark}, {mark}) "
+        f"factors, series) VALUES ({mark}, {mark}, {mark}, {mark}, {mark}, {mark}, {mark}, {mark}, {mark}) "
         "ON CONFLICT (tenant_id, record_type, record_id) DO UPDATE SET value = excluded.value, "
         "label = excluded.label, trend = excluded.trend, computed_at = excluded.computed_at, "
-        "factors = excluded.factors",
-        sorted((tenant_id, t, i, v, label, trend, at, f) for t, i, v, label, trend, f in scores))
+        "factors = excluded.factors, series = excluded.series",
+        sorted((tenant_id, t, i, v, label, trend, at, f, b) for t, i, v, label, trend, f, b in scores))
     return len(scores)
 
 

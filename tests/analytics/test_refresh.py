@@ -3,8 +3,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta
 
-import pytest
-from sqlalchemy import select
+import numpy as np
+from sqlalchemy import Connection, select
 from sqlalchemy.engine import Engine
 
 from analytics.refresh import full_refresh, incremental_refresh
@@ -80,15 +80,18 @@ def test_incremental_refresh_matches_a_full_refresh_for_the_touched_records(
 def stored(engine: Engine) -> dict[tuple[str, str], tuple[object, ...]]:
     """Every current health score with its details and time, as the store's readers give them."""
     with engine.connect() as conn:
-        tenants = q.tenant_ids(conn)
-        out: dict[tuple[str, str], tuple[object, ...]] = {}
-        for tenant_id in tenants:
-            details = q.stored_health_details(conn, tenant_id)
-            for record_type in {t for t, _ in details}:
-                for i, s in q.stored_health(conn, tenant_id, record_type, [k for t, k in details if t == record_type]
-                                            ).items():
-                    out[(record_type, i)] = (s.value, s.label, s.trend, details[(record_type, i)], s.computed_at)
-        return out
+        return _stored_in(conn)
+
+
+def _stored_in(conn: Connection) -> dict[tuple[str, str], tuple[object, ...]]:
+    out: dict[tuple[str, str], tuple[object, ...]] = {}
+    for tenant_id in q.tenant_ids(conn):
+        details = q.stored_health_details(conn, tenant_id)
+        for record_type in {t for t, _ in details}:
+            ids = [k for t, k in details if t == record_type]
+            for i, s in q.stored_health(conn, tenant_id, record_type, ids).items():
+                out[(record_type, i)] = (s.value, s.label, s.trend, details[(record_type, i)], s.computed_at)
+    return out
 
 
 def pending_changes(engine: Engine) -> int:
@@ -257,38 +260,35 @@ def test_a_rescored_record_whose_score_did_not_move_keeps_one_history_point_per_
         assert len(conn.execute(select(models.HealthScoreChange.__table__)).all()) == 0  # folded into score
 
 
-def test_incremental_refreshes_append_deltas_and_fold_them_into_the_state(
-    engine: Engine, tenant_id: str, now: datetime, monkeypatch: pytest.MonkeyPatch
+def test_incremental_refreshes_accumulate_each_records_aggregate_change_until_the_full_refresh(
+    engine: Engine, tenant_id: str, now: datetime
 ) -> None:
-    import analytics.refresh as refresh
-
-    monkeypatch.setattr(refresh, "_MAX_DELTAS", 2)
     busy_seed(engine, tenant_id, now)
     full_refresh(engine, tenant_id, Settings(), now=now)
-    d = models.HealthDelta.__table__
+    c = models.HealthScoreChange.__table__
 
-    def deltas() -> dict[tuple[str, str], list[int]]:
+    def changes() -> dict[tuple[str, str], list[list[int]]]:
+        """Each record's stored change since the full refresh: (day ordinal, kind, from us, from them) rows."""
         with engine.connect() as conn:
-            rows = conn.execute(select(d.c.record_type, d.c.record_id, d.c.increment).order_by(d.c.increment))
-            out: dict[tuple[str, str], list[int]] = {}
-            for r in rows:
-                out.setdefault((r.record_type, r.record_id), []).append(r.increment)
-            return out
+            rows = conn.execute(select(c.c.record_type, c.c.record_id, c.c.series).where(c.c.series.is_not(None)))
+            return {(r.record_type, r.record_id): np.frombuffer(r.series, dtype=np.int32).reshape(-1, 4).tolist()
+                    for r in rows}
 
     carol = ("contact", "carol@fabrikam.com")
-    seen: list[list[int]] = []
-    for hours in range(1, 5):  # four rounds touching Carol: two deltas, a fold, then a delta again
+    for hours in range(1, 5):  # four rounds touching Carol: her change row adds them up
         at = now + timedelta(hours=hours)
         ingest(engine, tenant_id, [mail(CAROL, [ALICE], at - timedelta(minutes=10))], at)
         incremental_refresh(engine, tenant_id, Settings(), now=at)
-        seen.append(deltas().get(carol, []))
+        day = (at - timedelta(minutes=10)).date().toordinal()
+        assert changes()[carol] == [[day, 0, 0, hours]], hours  # one email row: from them, summed
+        assert changes()[("account", "acc-fab")] == [[day, 0, 0, hours]], hours
         incremental = stored(engine)
         full = _full_copy_scores(engine, tenant_id, at)
         for key in [carol, ("account", "acc-fab"), ("lead", "lead-1")]:
             assert incremental[key][:4] == full[key][:4], (hours, key)
-    assert seen == [[1], [1, 2], [], [4]]
+    assert ("lead", "lead-1") not in changes()  # scored from its people's rollups: no aggregate
     full_refresh(engine, tenant_id, Settings(), now=now + timedelta(hours=5))
-    assert deltas() == {}
+    assert changes() == {}
 
 
 def _full_copy_scores(engine: Engine, tenant_id: str, at: datetime) -> dict[tuple[str, str], tuple[object, ...]]:
@@ -299,10 +299,7 @@ def _full_copy_scores(engine: Engine, tenant_id: str, at: datetime) -> dict[tupl
         trans = conn.begin()
         try:
             _full(conn, tenant_id, Settings(), at)
-            t = models.Score.__table__
-            return {(r.record_type, r.record_id): (r.value, r.label, r.trend, r.details)
-                    for r in conn.execute(select(t.c.record_type, t.c.record_id, t.c.value, t.c.label,
-                                                 t.c.trend, t.c.details))}
+            return {key: v[:4] for key, v in _stored_in(conn).items()}
         finally:
             trans.rollback()
 
