@@ -2,8 +2,9 @@
 
 The store is the large synthetic tenant of :mod:`benchmarks.bench_analytics` (≈1.1M activities, generated and
 loaded once, cached under ``benchmarks/out/``; its health scores are computed by a full refresh here if no
-refresh has run yet, and the per-record health views of :mod:`analytics.health_views` are written for the latest
-refresh unless they already are — the setup line reports how long that took). Three processes, so the load generator does not share the bot's CPU time or GIL:
+refresh has run yet, and the per-record health views of :mod:`analytics.health_views` with the who-knows answers
+of :mod:`analytics.who_knows_views` are written for the latest refresh unless they already are — the setup line
+reports how many and how long that took, the who-knows part separately). Three processes, so the load generator does not share the bot's CPU time or GIL:
 
 * the **bot**: :func:`bot.app.create_app` with the store's relationship features plus one extra ``echo TEXT``
   command, authentication **on** (tokens from a loopback issuer, as in ``tests/bot``; ``--dev`` turns it off),
@@ -18,8 +19,8 @@ Each command runs ``--requests`` turns after a warm-up of one turn per conversat
 whole tenant (``--targets`` distinct ones). Target: p99 of health and who knows ≤ 2 × echo p99.
 
 ``python -m benchmarks.bench_bot`` (``--size small`` for a quick run, ``--profile FILE`` dumps a cProfile of
-the bot process; the setup rewrites every health view and reports how long it took, ``--keep-views`` skips
-that when they are marked current).
+the bot process; the setup rewrites every health view and who-knows answer and reports how long it took,
+``--keep-views`` skips that when they are marked current).
 """
 
 from __future__ import annotations
@@ -206,7 +207,9 @@ def _ensure_refreshed(engine: Any, tenant_id: str, keep_views: bool) -> str:
              else materialise(engine, tenant_id, Settings(), rewrite=True))
     if views.skipped is not None:
         return f"{done}; health views: {views.skipped}"
-    return f"{done}; health views materialised: {views.views:,} in {views.seconds:.1f} s"
+    return (f"{done}; health views materialised: {views.views:,} in {views.seconds:.1f} s, of which who-knows "
+            f"answers: {views.who_knows:,} ({views.two_hop:,} with a two-hop path looked for) in "
+            f"{views.who_knows_seconds:.1f} s")
 
 
 def main(argv: list[str]) -> int:
