@@ -184,7 +184,7 @@ def _pct(values: list[float], p: float) -> float:
 
 def _ensure_refreshed(engine: Any, tenant_id: str, keep_views: bool) -> str:
     """Materialise the health scores (``rapport analytics refresh``) unless a refresh already stored them."""
-    from analytics.health_views import ensure_current, materialise
+    from analytics.health_views import ensure_current, latest_refresh, materialise
     from analytics.refresh import full_refresh
     from analytics.settings import Settings
     from analytics.store.schema import upgrade
@@ -194,7 +194,9 @@ def _ensure_refreshed(engine: Any, tenant_id: str, keep_views: bool) -> str:
     with engine.connect() as conn:
         stored = conn.execute(select(func.count()).select_from(score).where(
             score.c.tenant_id == tenant_id, score.c.score_kind == "health")).scalar_one()
-    if stored:
+    # A migration may reset the refresh marker (0006 does), leaving scores without a refresh instant: views are
+    # written only for a refresh instant, so refresh then too.
+    if stored and latest_refresh(engine, tenant_id) is not None:
         done = f"{stored:,} stored health scores (an earlier refresh)"
     else:
         started = time.perf_counter()
