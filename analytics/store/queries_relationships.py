@@ -871,7 +871,7 @@ def write_health_score_changes(conn: Connection, tenant_id: str,
         "ON CONFLICT (tenant_id, record_type, record_id) DO UPDATE SET value = excluded.value, "
         "label = excluded.label, trend = excluded.trend, computed_at = excluded.computed_at, "
         "factors = excluded.factors, series = excluded.series",
-        sorted((tenant_id, t, i, v, label, trend, at, f, b) for t, i, v, label, trend, f, b in scores))
+        [(tenant_id, t, i, v, label, trend, at, f, b) for t, i, v, label, trend, f, b in scores])
     return len(scores)
 
 
