@@ -18,7 +18,6 @@ Guarantees, for a batch ingested inside the caller's transaction:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -80,27 +79,33 @@ class _Person:
                 self.contact_id, self.response_status)
 
 
-_PEOPLE: dict[ParticipantIn, _Person] = {}
+# Keyed by the object's id, not its value: hashing a participant's six fields cost more than the facts saved. The
+# value keeps the object alive, so its id cannot be reused by another object while it is cached.
+_PEOPLE: dict[int, tuple[ParticipantIn, _Person]] = {}
 _PEOPLE_CACHE = 100_000
 
 
 def _person(p: ParticipantIn) -> _Person:
-    info = _PEOPLE.get(p)
-    if info is None:
-        if len(_PEOPLE) >= _PEOPLE_CACHE:
-            _PEOPLE.clear()
-        info = _PEOPLE[p] = _Person(p)
+    hit = _PEOPLE.get(id(p))
+    if hit is not None:
+        return hit[1]
+    if len(_PEOPLE) >= _PEOPLE_CACHE:
+        _PEOPLE.clear()
+    info = _Person(p)
+    _PEOPLE[id(p)] = (p, info)
     return info
 
 
-@dataclass(slots=True)
 class _Pending:
     """One activity of the batch, merged over all its sightings in the batch."""
 
-    activity_id: int
-    first: ActivityIn
-    participants: dict[tuple[str, str], _Person] = field(default_factory=dict)
-    sources: dict[int, ActivityIn] = field(default_factory=dict)
+    __slots__ = ("dedup_key", "first", "participants", "sources")
+
+    def __init__(self, first: ActivityIn, dedup_key: str) -> None:
+        self.first = first
+        self.dedup_key = dedup_key
+        self.participants: dict[tuple[str, str], _Person] = {}
+        self.sources: dict[int, ActivityIn] = {}
 
     def add(self, a: ActivityIn, source_key: int) -> None:
         parts = self.participants
@@ -166,10 +171,11 @@ def ingest_activities(
     for a in batch:
         if a.start_at.tzinfo is None:
             raise IngestError(f"activity {a.source_id!r} has a naive start time")
-        aid = key64(a.dedup_key)
+        dedup_key = a.dedup_key
+        aid = key64(dedup_key)
         p = pending.get(aid)
         if p is None:
-            p = pending[aid] = _Pending(aid, a)
+            p = pending[aid] = _Pending(a, dedup_key)
         p.add(a, key64(a.mailbox_id, a.source_id))
     ids = sorted(pending)  # one lock order for every worker avoids deadlocks
 
@@ -180,10 +186,11 @@ def ingest_activities(
     keep, hashed = subject_policy == "keep", subject_policy == "hash"
     act_rows: list[tuple[Any, ...]] = []
     for aid in ids:
-        a = pending[aid].first
+        p = pending[aid]
+        a = p.first
         subject = a.subject
         act_rows.append((
-            tenant_id, aid, a.dedup_key, a.kind, a.internet_message_id, a.ical_uid, a.conversation_id,
+            tenant_id, aid, p.dedup_key, a.kind, a.internet_message_id, a.ical_uid, a.conversation_id,
             ts(a.start_at), None if a.end_at is None else ts(a.end_at), float(a.duration_minutes), a.direction,
             a.initiator_side, a.is_reply, a.is_bulk, a.is_cancelled, subject if keep else None,
             subject_digest(subject, subject_key) if hashed and subject else None,
