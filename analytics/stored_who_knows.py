@@ -89,8 +89,7 @@ def current_answer(conn: Connection, tenant_id: str, target: TargetRef, now: dat
     body = json.loads(zlib.decompress(row.body))
     if body.get("format") != FORMAT:
         return None
-    opted_out = q.opted_out_users(conn, tenant_id)
-    unavailable = q.unavailable_users(conn, tenant_id)
+    opted_out, unavailable = q.who_knows_left_out(conn, tenant_id)
     available = [e for e in body["edges"] if e[0] not in unavailable]
     kept = [e for e in available if e[0] not in opted_out]
     excluded = len(available) - len(kept)
@@ -110,7 +109,7 @@ def current_answer(conn: Connection, tenant_id: str, target: TargetRef, now: dat
 
 def colleague_views(conn: Connection, tenant_id: str, edges: Sequence[wk.Edge]) -> list[ColleagueView]:
     """The edges as colleagues, with their names and emails from the directory now."""
-    return colleagues_of(edges, q.users(conn, tenant_id, [e.user_id for e in edges]))
+    return colleagues_of(edges, q.users_by_id(conn, tenant_id, [e.user_id for e in edges]))
 
 
 def colleagues_of(edges: Sequence[wk.Edge], directory: Mapping[str, q.UserRow]) -> list[ColleagueView]:

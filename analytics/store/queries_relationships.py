@@ -1277,3 +1277,29 @@ def who_knows_view(conn: Connection, tenant_id: str, record_type: str, record_id
 
     return StoredViewRow(instant(computed), bytes(body), instant(marked),
                          instant(incremental if incremental is not None else full))
+
+
+def who_knows_left_out(conn: Connection, tenant_id: str) -> tuple[set[str], set[str]]:
+    """:func:`opted_out_users` and :func:`unavailable_users` in one statement through the driver (on every
+    stored who-knows answer served: the two through the ORM layer cost ≈2 ms of the ask's CPU)."""
+    mark = _mark(conn)
+    scopes = ", ".join(f"'{s}'" for s in WHO_KNOWS_OPT_OUT_SCOPES)
+    sql = (f"SELECT user_id, 1 FROM user_opt_out WHERE tenant_id = {mark} AND scope IN ({scopes}) UNION ALL "
+           f"SELECT user_id, 0 FROM internal_user WHERE tenant_id = {mark} "
+           "AND (mailbox_kind <> 'user' OR NOT account_enabled)")
+    opted_out: set[str] = set()
+    unavailable: set[str] = set()
+    for user_id, is_opt_out in _driver_rows(conn, sql, (tenant_id, tenant_id)):
+        (opted_out if is_opt_out else unavailable).add(user_id)
+    return opted_out, unavailable
+
+
+def users_by_id(conn: Connection, tenant_id: str, user_ids: Collection[str]) -> dict[str, UserRow]:
+    """:func:`users` of a few ids, through the driver."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    mark = _mark(conn)
+    sql = (f"SELECT user_id, email, display_name FROM internal_user WHERE tenant_id = {mark} "
+           f"AND user_id IN ({', '.join([mark] * len(ids))})")
+    return {r[0]: UserRow(r[0], r[1], r[2] or r[1]) for r in _driver_rows(conn, sql, (tenant_id, *ids))}
