@@ -3,12 +3,13 @@
 azure-identity refuses non-https authorities (PLATFORM.md), so a tenant whose authority is a loopback URL (the
 bundled emulator, a test server) gets :class:`ClientCredentialsCredential`: the same OAuth 2.0 client
 credentials grant against ``{authority}/{tenant}/oauth2/v2.0/token``, with the token cached until shortly before
-it expires. Both satisfy azure.core's ``AsyncTokenCredential`` protocol, which is all kiota's
+it expires and fetched once however many requests ask for it at the same time. Both satisfy azure.core's ``AsyncTokenCredential`` protocol, which is all kiota's
 ``AzureIdentityAuthenticationProvider`` needs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,24 +64,42 @@ class ClientCredentialsCredential:
         self._http = httpx.AsyncClient(transport=transport, timeout=30.0)
         self._clock = clock
         self._cached: AccessToken | None = None
+        self._fetching: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
 
     async def get_token(self, *scopes: str, claims: str | None = None, tenant_id: str | None = None,
                         enable_cae: bool = False, **kwargs: Any) -> AccessToken:
-        """A cached token, or a new one from the token endpoint."""
-        cached = self._cached
-        if cached is not None and cached.expires_on - REFRESH_MARGIN > self._clock():
+        """A cached token, or a new one from the token endpoint (one request for all concurrent callers)."""
+        cached = self._valid()
+        if cached is not None:
             return cached
-        response = await self._http.post(self._token_url, data={
-            "grant_type": "client_credentials", "client_id": self._client_id,
-            "client_secret": self._secret, "scope": " ".join(scopes) or "https://graph.microsoft.com/.default",
-        })
-        if response.status_code != 200:
-            raise TenantConfigError(f"token endpoint {self._token_url} answered {response.status_code}: "
-                                    f"{response.text[:200]}")
-        body = response.json()
-        token = AccessToken(str(body["access_token"]), int(self._clock() + float(body.get("expires_in", 3600))))
-        self._cached = token
-        return token
+        # The worker starts many requests at once, all before the first token arrives: without the lock each of
+        # them posted its own token request (15 for a 12-mailbox pass).
+        async with self._lock():
+            cached = self._valid()
+            if cached is not None:
+                return cached
+            response = await self._http.post(self._token_url, data={
+                "grant_type": "client_credentials", "client_id": self._client_id,
+                "client_secret": self._secret, "scope": " ".join(scopes) or "https://graph.microsoft.com/.default",
+            })
+            if response.status_code != 200:
+                raise TenantConfigError(f"token endpoint {self._token_url} answered {response.status_code}: "
+                                        f"{response.text[:200]}")
+            body = response.json()
+            token = AccessToken(str(body["access_token"]), int(self._clock() + float(body.get("expires_in", 3600))))
+            self._cached = token
+            return token
+
+    def _valid(self) -> AccessToken | None:
+        cached = self._cached
+        return cached if cached is not None and cached.expires_on - REFRESH_MARGIN > self._clock() else None
+
+    def _lock(self) -> asyncio.Lock:
+        """The lock of the running event loop (an asyncio lock cannot be shared between loops)."""
+        loop = asyncio.get_running_loop()
+        if self._fetching is None or self._fetching[0] is not loop:
+            self._fetching = (loop, asyncio.Lock())
+        return self._fetching[1]
 
     def invalidate(self) -> None:
         """Drop the cached token (Graph said it expired)."""
