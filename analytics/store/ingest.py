@@ -262,13 +262,16 @@ def _merge_existing(
     they gain, the fields that changed and the exact rollup difference. Returns (merged, updates)."""
     old_core: dict[int, dict[str, Any]] = {}
     old_parts: dict[int, dict[tuple[str, str], dict[str, Any]]] = {aid: {} for aid in existing_ids}
+    # Only the columns the comparison and the rollups read (the whole rows cost a JSON parse and a dict each).
+    core_columns = [ACT.c[c] for c in ("activity_id", "kind", "initiator_side", "is_bulk", *_MUTABLE)]
+    part_columns = [PART.c[c] for c in ("activity_id", "role", "address", "side", "user_id", "contact_id")]
     for chunk in _chunks(existing_ids):
-        q = select(ACT).where(ACT.c.tenant_id == tenant_id, ACT.c.activity_id.in_(chunk))
+        q = select(*core_columns).where(ACT.c.tenant_id == tenant_id, ACT.c.activity_id.in_(chunk))
         if conn.dialect.name == "postgresql":
             q = q.with_for_update()
         for r in conn.execute(q).mappings():
             old_core[r["activity_id"]] = dict(r)
-        pq = select(PART).where(PART.c.tenant_id == tenant_id, PART.c.activity_id.in_(chunk))
+        pq = select(*part_columns).where(PART.c.tenant_id == tenant_id, PART.c.activity_id.in_(chunk))
         for r in conn.execute(pq).mappings():
             old_parts[r["activity_id"]][(r["role"], r["address"])] = dict(r)
     updates: list[tuple[int, dict[str, Any]]] = []

@@ -206,3 +206,23 @@ def test_email_contribution_counts_sender_recipient_pairs_only() -> None:
     # A second sender-role participant is not a recipient; no internal-external pair, no contribution.
     assert email(me, PairParticipant("organizer", "external", None, 9)) == {}
     assert email(me, you) == {} and email(carol, dave) == {} and email(carol) == {}
+
+
+def test_a_stored_sighting_moves_to_the_folder_that_reported_it_last(
+    engine: Engine, tenant_id: str, now: datetime
+) -> None:
+    s = models.ActivitySource.__table__.c
+
+    def folders() -> dict[str, str | None]:
+        with engine.connect() as conn:
+            return dict(conn.execute(select(s.source_id, s.folder_id)).tuples().all())
+
+    inbox = [replace(email(i, now), folder_id="inbox") for i in range(3)]
+    ingest(engine, tenant_id, inbox, now)
+    moved = replace(inbox[0], folder_id="f-archive")
+    # In one batch the last sighting decides; an unchanged one and one without a folder leave the row alone.
+    result = ingest(engine, tenant_id, [replace(inbox[1], folder_id="f-other"), moved, inbox[1],
+                                        replace(inbox[2], folder_id=None)], now)
+    assert result.sources_added == 0
+    assert folders() == {inbox[0].source_id: "f-archive", inbox[1].source_id: "inbox",
+                         inbox[2].source_id: "inbox"}
