@@ -22,7 +22,7 @@ from analytics.relationships.kpis import RecordPeople, compute_kpis
 from analytics.settings import Settings
 from analytics.store import queries_relationships as q
 from analytics.stored_views import current_view
-from analytics.stored_who_knows import colleague_views, current_answer
+from analytics.stored_who_knows import colleague_views, current_answer, excluded_fingerprint
 from analytics.views import (
     AccountSummary,
     ColleagueView,
@@ -228,6 +228,13 @@ class RelationshipQueries:
             excluded = opted_out | unavailable
             path = None if colleagues else two_hop_path(conn, tenant_id, people, excluded, now)
         return WhoKnowsView(ref, tuple(colleagues), path, len(all_edges) - len(kept), now)
+
+    def who_knows_left_out(self, tenant_id: str) -> str:
+        """A digest of the users a who-knows answer leaves out now (opted out; unavailable): an answer computed
+        under another digest may name someone who has opted out since (what caches key their answers by)."""
+        with self.engine.connect() as conn:
+            opted_out, unavailable = q.who_knows_left_out(conn, tenant_id)
+        return excluded_fingerprint([f"o:{u}" for u in opted_out] + [f"u:{u}" for u in unavailable])
 
     # --- my records ----------------------------------------------------------------------------------------
 

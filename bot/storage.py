@@ -363,7 +363,10 @@ class CachedRelationships:
         generation = self._generations.of(tenant_id)
         if generation is None:
             return self.queries.who_knows(tenant_id, ref, now=now)
-        return self._cached(("who", tenant_id, ref, generation),
+        # Keyed by who is left out now, too: an opt-out or a disabled account shows at the next ask, not when the
+        # cached answer expires (stored answers are a read, so a new key costs little).
+        left_out = self.queries.who_knows_left_out(tenant_id)
+        return self._cached(("who", tenant_id, ref, generation, left_out),
                             lambda: self.queries.who_knows(tenant_id, ref, now=now))
 
     def my_accounts(self, tenant_id: str, user_id: str, now: datetime) -> MyRecordsView:
