@@ -7,7 +7,7 @@ opens one short read-only connection.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
@@ -300,9 +300,10 @@ class RelationshipQueries:
 
 
 def two_hop_hop(conn: Connection, tenant_id: str, targets: Sequence[q.ContactRow], excluded: Collection[str],
-                now: datetime) -> wk.Hop | None:
+                now: datetime, known: Mapping[int, Sequence[wk.Edge]] | None = None) -> wk.Hop | None:
     """Colleague → someone linked to the target (shared activities, else the same company) → target: the best
-    hop leaving out the ``excluded`` users (opted out, unavailable)."""
+    hop leaving out the ``excluded`` users (opted out, unavailable). ``known``: contacts' edges as of ``now``
+    with nobody left out, strongest first (a materialisation has them), used instead of reading their rollups."""
     if not targets:
         return None
     target_ids = {c.contact_id for c in targets}
@@ -310,14 +311,15 @@ def two_hop_hop(conn: Connection, tenant_id: str, targets: Sequence[q.ContactRow
     top = sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))[:TWO_HOP_CANDIDATES]
     candidates = [c for c in q.contacts_by_ids(conn, tenant_id, [cid for cid, _ in top]).values()
                   if not wk.is_automated(c)]
-    hop = _best_hop(conn, tenant_id, candidates, shared, "shared interactions", excluded, now)
+    hop = _best_hop(conn, tenant_id, candidates, shared, "shared interactions", excluded, now, known or {})
     if hop is None:
         tenant_domains = q.tenant_domains(conn, tenant_id)
         company: list[q.ContactRow] = []
         for domain in sorted({c.domain for c in targets} - wk.FREE_MAIL - tenant_domains):
             company.extend(c for c in q.contacts_of_domain(conn, tenant_id, domain)
                            if c.contact_id not in target_ids and not wk.is_automated(c))
-        hop = _best_hop(conn, tenant_id, company[:SAME_COMPANY_CANDIDATES], {}, "same company", excluded, now)
+        hop = _best_hop(conn, tenant_id, company[:SAME_COMPANY_CANDIDATES], {}, "same company", excluded, now,
+                        known or {})
     return hop
 
 
@@ -333,17 +335,23 @@ def two_hop_path(conn: Connection, tenant_id: str, targets: Sequence[q.ContactRo
 
 
 def _best_hop(conn: Connection, tenant_id: str, vias: Sequence[q.ContactRow], links: dict[int, int],
-              relation: str, excluded: Collection[str], now: datetime) -> wk.Hop | None:
+              relation: str, excluded: Collection[str], now: datetime,
+              known: Mapping[int, Sequence[wk.Edge]]) -> wk.Hop | None:
     if not vias:
         return None
     by_contact: dict[int, list[q.RollupRow]] = {}
-    for r in q.rollups_for_contacts(conn, tenant_id, [c.contact_id for c in vias], until=now.date()):
+    unknown = [c.contact_id for c in vias if c.contact_id not in known]
+    for r in q.rollups_for_contacts(conn, tenant_id, unknown, until=now.date()) if unknown else ():
         by_contact.setdefault(r.contact_id, []).append(r)
     hops = []
     for via in vias:
-        found = wk.edges(by_contact.get(via.contact_id, []), as_of=now.date(), excluded_users=excluded)
-        if found:
-            hops.append(wk.Hop(found[0], via, links.get(via.contact_id, 0), relation))
+        if via.contact_id in known:  # leaving users out removes their edges and changes no other
+            first = next((e for e in known[via.contact_id] if e.user_id not in excluded), None)
+        else:
+            found = wk.edges(by_contact.get(via.contact_id, []), as_of=now.date(), excluded_users=excluded)
+            first = found[0] if found else None
+        if first is not None:
+            hops.append(wk.Hop(first, via, links.get(via.contact_id, 0), relation))
     return wk.best_hop(hops)
 
 

@@ -14,7 +14,8 @@ per contact and user with NumPy (``bincount``, in row order), then per record an
 kind comes from one grouped statement. Each (record, user) sum becomes an edge through
 :func:`analytics.relationships.who_knows.edge_of`, as in the live answer. Edges are stored for every user, nobody
 left out (see :mod:`analytics.stored_who_knows`). The two-hop path of a record that nobody available knows is
-computed per record by the live code (:func:`analytics.query.two_hop_hop`).
+computed per record by the live code (:func:`analytics.query.two_hop_hop`), handed the contacts' edges just
+computed so that it reads only the co-participants and candidates, not their rollups again.
 
 The sums are the live ones added in another order (per contact first): an edge's strength, rounded to 0.1, is
 the live one; two colleagues whose connections differ in the last bit of a double could swap places.
@@ -68,13 +69,16 @@ def answers(conn: Connection, tenant_id: str, targets: Sequence[WhoTarget], cont
     opted_out = q.opted_out_users(conn, tenant_id)
     excluded = opted_out | q.unavailable_users(conn, tenant_id)
     fingerprint = excluded_fingerprint(excluded)
+    # Each contact's own edges (a contact target's scope is the contact): the hop candidates' edges, unread.
+    known = {ids[0]: found for t, found, ids in zip(targets, edges, people, strict=True)
+             if t.record_type == "contact" and len(ids) == 1}
     out: list[tuple[str, str, bytes]] = []
     two_hop = 0
     for t, found, ids in zip(targets, edges, people, strict=True):
         hop: tuple[str, StoredPath | None] | None = None
         if not any(e.user_id not in excluded for e in found):  # the live answer would look for a path
             two_hop += 1
-            best = two_hop_hop(conn, tenant_id, [contacts[c] for c in ids], excluded, at)
+            best = two_hop_hop(conn, tenant_id, [contacts[c] for c in ids], excluded, at, known)
             hop = (fingerprint, None if best is None else StoredPath(best.edge, best.via.display_name, best.via.email,
                                                                      best.link, best.relation))
         out.append((t.record_type, t.record_id, encode(found, hop)))
