@@ -59,8 +59,8 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
 
 
 class _Person:
-    """What the ingest derives from one :class:`ParticipantIn`, once: the normaliser hands out one shared object per
-    distinct participant, and they recur on thousands of items."""
+    """What the ingest derives from one :class:`ParticipantIn`, once per batch: the normaliser hands out one shared
+    object per distinct participant, and they recur on most items of a batch."""
 
     __slots__ = ("address", "contact_id", "display_name", "pair", "response_status", "role", "side", "user_id")
 
@@ -79,23 +79,6 @@ class _Person:
                 self.contact_id, self.response_status)
 
 
-# Keyed by the object's id, not its value: hashing a participant's six fields cost more than the facts saved. The
-# value keeps the object alive, so its id cannot be reused by another object while it is cached.
-_PEOPLE: dict[int, tuple[ParticipantIn, _Person]] = {}
-_PEOPLE_CACHE = 100_000
-
-
-def _person(p: ParticipantIn) -> _Person:
-    hit = _PEOPLE.get(id(p))
-    if hit is not None:
-        return hit[1]
-    if len(_PEOPLE) >= _PEOPLE_CACHE:
-        _PEOPLE.clear()
-    info = _Person(p)
-    _PEOPLE[id(p)] = (p, info)
-    return info
-
-
 class _Pending:
     """One activity of the batch, merged over all its sightings in the batch."""
 
@@ -107,10 +90,14 @@ class _Pending:
         self.participants: dict[tuple[str, str], _Person] = {}
         self.sources: dict[int, ActivityIn] = {}
 
-    def add(self, a: ActivityIn, source_key: int) -> None:
+    def add(self, a: ActivityIn, source_key: int, people: dict[int, _Person]) -> None:
+        """Merge sighting ``a``; ``people`` caches the batch's participant facts by object id (the normaliser
+        hands out one shared object per distinct participant; hashing one by value cost more than it saved)."""
         parts = self.participants
         for p in a.participants:
-            info = _person(p)
+            info = people.get(id(p))
+            if info is None:
+                info = people[id(p)] = _Person(p)
             key = (info.role, info.address)
             if key not in parts:
                 parts[key] = info
@@ -168,6 +155,7 @@ def ingest_activities(
         raise IngestError("subject policy 'hash' needs a secret key (RAPPORT_SECRET_KEY)")
 
     pending: dict[int, _Pending] = {}
+    people: dict[int, _Person] = {}  # by id(): the batch keeps every participant object alive meanwhile
     for a in batch:
         if a.start_at.tzinfo is None:
             raise IngestError(f"activity {a.source_id!r} has a naive start time")
@@ -176,7 +164,7 @@ def ingest_activities(
         p = pending.get(aid)
         if p is None:
             p = pending[aid] = _Pending(a, dedup_key)
-        p.add(a, key64(a.mailbox_id, a.source_id))
+        p.add(a, key64(a.mailbox_id, a.source_id), people)
     ids = sorted(pending)  # one lock order for every worker avoids deadlocks
 
     # Rows are built as driver-ready tuples: one conversion per value, none per column afterwards.
@@ -217,12 +205,12 @@ def ingest_activities(
             continue
         p = pending[aid]
         a = p.first
-        people = p.participants.values()
-        new_parts.extend(info.row(tenant_id, aid) for info in people)
+        infos = p.participants.values()
+        new_parts.extend(info.row(tenant_id, aid) for info in infos)
         if not (a.is_bulk or a.is_cancelled):
             accumulate(contribution(a.kind, a.start_at, float(a.duration_minutes), is_bulk=False,
                                     is_cancelled=False, initiator_side=a.initiator_side,
-                                    participants=[info.pair for info in people]))
+                                    participants=[info.pair for info in infos]))
     merged, updates = _merge_existing(conn, tenant_id, existing_ids, pending, subject_policy, subject_key,
                                       new_parts, accumulate)
 
