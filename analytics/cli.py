@@ -181,7 +181,8 @@ def refresh_cmd(
     views = health_views.update_after_refresh(c.engine, tid, c.settings, result, previous=previous, now=now)
     if views.skipped is None:
         c.console.print(f"Health views: {views.views} written ({'all' if views.full else 'the rescored records'}) "
-                        f"in {views.seconds:.1f} s.")
+                        f"in {views.seconds:.1f} s, with {views.who_knows} who-knows answers "
+                        f"({views.who_knows_seconds:.1f} s of it).")
 
 
 def register(root: typer.Typer) -> None:

@@ -243,6 +243,7 @@ def test_analytics_refresh_writes_the_views(engine: Engine, db_url: str, tenant_
     result = run(build_app(), ["analytics", "refresh", "--as-of", NOW.isoformat()], env=env)
     assert result.exit_code == 0, result.output
     assert "Health views: 2 written (all)" in result.output  # carol and Fabrikam (its domain is the account)
+    assert "with 2 who-knows answers" in result.output
     later = NOW + timedelta(hours=1)
     ingest(engine, tenant_id, [mail(ext("dave@fabrikam.com"), [user("alice")], later - timedelta(minutes=5))], later)
     result = run(build_app(), ["analytics", "refresh", "--as-of", later.isoformat()], env=env)
