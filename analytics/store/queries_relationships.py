@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, and_, delete, func, null, or_, select, update
+from sqlalchemy import Connection, Table, and_, delete, func, null, or_, select, update
 
 from analytics.store import health_factors, models
 from analytics.store.ingest import dialect_insert
@@ -1062,27 +1062,38 @@ def write_health_views(conn: Connection, tenant_id: str, views: Sequence[tuple[s
     """Store views ``(record type, record id, body)`` computed at ``computed_at`` and mark that instant as
     materialised. ``every_record``: they replace all of the tenant's views; else they are upserted, and the
     views of ``dropped`` (record type, record id) are deleted."""
+    _write_view_bodies(conn, VIEW, tenant_id, views, computed_at=computed_at, every_record=every_record,
+                       dropped=dropped)
+    conn.execute(update(VIEW_MARK).where(VIEW_MARK.c.tenant_id == tenant_id).values(refreshed_at=computed_at))
+
+
+def _write_view_bodies(conn: Connection, table: Table, tenant_id: str, views: Sequence[tuple[str, str, bytes]], *,
+                       computed_at: datetime, every_record: bool, dropped: Collection[tuple[str, str]]) -> None:
+    """The rows of a per-record view table (``health_view``, ``who_knows_view``: the same columns)."""
     if every_record:
-        conn.execute(delete(VIEW).where(VIEW.c.tenant_id == tenant_id))
+        conn.execute(delete(table).where(table.c.tenant_id == tenant_id))
     for record_type, record_id in dropped:
-        conn.execute(delete(VIEW).where(VIEW.c.tenant_id == tenant_id, VIEW.c.record_type == record_type,
-                                        VIEW.c.record_id == record_id))
+        conn.execute(delete(table).where(table.c.tenant_id == tenant_id, table.c.record_type == record_type,
+                                         table.c.record_id == record_id))
     if views:
         mark = _mark(conn)
-        sql = (f"INSERT INTO health_view (tenant_id, record_type, record_id, computed_at, body) "
+        sql = (f"INSERT INTO {table.name} (tenant_id, record_type, record_id, computed_at, body) "
                f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})")
         if not every_record:
             sql += (" ON CONFLICT (tenant_id, record_type, record_id) DO UPDATE SET "
                     "computed_at = excluded.computed_at, body = excluded.body")
         at = _timestamp_param(conn, computed_at)
         conn.exec_driver_sql(sql, [(tenant_id, t, i, at, b) for t, i, b in views])
-    conn.execute(update(VIEW_MARK).where(VIEW_MARK.c.tenant_id == tenant_id).values(refreshed_at=computed_at))
+
+
+def _any_view_body(conn: Connection, table: Table, tenant_id: str) -> bytes | None:
+    value = conn.execute(select(table.c.body).where(table.c.tenant_id == tenant_id).limit(1)).scalar_one_or_none()
+    return None if value is None else bytes(value)
 
 
 def any_health_view_body(conn: Connection, tenant_id: str) -> bytes | None:
     """One stored view body of the tenant (to check the format the views were written in)."""
-    value = conn.execute(select(VIEW.c.body).where(VIEW.c.tenant_id == tenant_id).limit(1)).scalar_one_or_none()
-    return None if value is None else bytes(value)
+    return _any_view_body(conn, VIEW, tenant_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1237,27 +1248,13 @@ def write_who_knows_views(conn: Connection, tenant_id: str, views: Sequence[tupl
     """Store who-knows answers ``(record type, record id, body)`` computed at ``computed_at``, in the transaction
     that writes the health views and their mark (:func:`write_health_views`). ``every_record``: they replace all
     of the tenant's; else they are upserted and those of ``dropped`` (record type, record id) are deleted."""
-    if every_record:
-        conn.execute(delete(WHO_VIEW).where(WHO_VIEW.c.tenant_id == tenant_id))
-    for record_type, record_id in dropped:
-        conn.execute(delete(WHO_VIEW).where(WHO_VIEW.c.tenant_id == tenant_id, WHO_VIEW.c.record_type == record_type,
-                                            WHO_VIEW.c.record_id == record_id))
-    if views:
-        mark = _mark(conn)
-        sql = (f"INSERT INTO who_knows_view (tenant_id, record_type, record_id, computed_at, body) "
-               f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})")
-        if not every_record:
-            sql += (" ON CONFLICT (tenant_id, record_type, record_id) DO UPDATE SET "
-                    "computed_at = excluded.computed_at, body = excluded.body")
-        at = _timestamp_param(conn, computed_at)
-        conn.exec_driver_sql(sql, [(tenant_id, t, i, at, b) for t, i, b in views])
+    _write_view_bodies(conn, WHO_VIEW, tenant_id, views, computed_at=computed_at, every_record=every_record,
+                       dropped=dropped)
 
 
 def any_who_knows_view_body(conn: Connection, tenant_id: str) -> bytes | None:
     """One stored who-knows body of the tenant (to check the format they were written in)."""
-    value = conn.execute(select(WHO_VIEW.c.body).where(WHO_VIEW.c.tenant_id == tenant_id).limit(1)
-                         ).scalar_one_or_none()
-    return None if value is None else bytes(value)
+    return _any_view_body(conn, WHO_VIEW, tenant_id)
 
 
 def who_knows_view(conn: Connection, tenant_id: str, record_type: str, record_id: str) -> StoredViewRow | None:
