@@ -44,6 +44,7 @@ from msrest.universal_http.aiohttp import AioHTTPSender as AioHTTPDriver
 from yarl import URL
 
 from bot.teams_sdk.auth import AuthEndpoints
+from bot.teams_sdk.translate import RenderedCard
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ class _CardBodySerializer:
 
     def body(self, data: Any, data_type: str, **kwargs: Any) -> Any:
         attachments = getattr(data, "attachments", None) if data_type == "Activity" else None
-        if not attachments or not all(_plain_json(a.content) for a in attachments):
+        if not attachments or not all(isinstance(a, RenderedCard) or _plain_json(a.content) for a in attachments):
             return self._inner.body(data, data_type, **kwargs)
         contents = [a.content for a in attachments]
         try:

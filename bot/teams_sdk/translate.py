@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
-from botbuilder.schema import Activity, ConversationReference
+from botbuilder.schema import Activity, Attachment, ConversationReference
 
 from bot.conversation.model import ConversationRecord, Inbound, Reply
 
@@ -60,10 +60,25 @@ def inbound_of(activity: Activity, kind: Any, *, now: datetime, verb: str = "",
     )
 
 
+class RenderedCard(Attachment):  # type: ignore[misc]  # msrest models are untyped
+    """An Adaptive Card attachment whose content one of our renderers built as plain JSON for this reply alone.
+
+    botbuilder deep-copies every outgoing activity before sending it; for a health or who-knows card that walk
+    of a few hundred values was the largest part of a card reply's own event-loop CPU. Nothing changes the
+    content after rendering (the renderers return a fresh dict per reply), so a copy shares it; every other
+    field is copied. The JSON sent is the same: this is an ``Attachment`` to msrest.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> RenderedCard:
+        return RenderedCard(content_type=self.content_type, content=self.content, content_url=self.content_url,
+                            name=self.name, thumbnail_url=self.thumbnail_url)
+
+
 def activity_of(reply: Reply) -> Activity:
     """The message activity for a reply."""
     if reply.card is not None:
-        activity = MessageFactory.attachment(CardFactory.adaptive_card(reply.card))
+        card = CardFactory.adaptive_card(reply.card)
+        activity = MessageFactory.attachment(RenderedCard(content_type=card.content_type, content=card.content))
         if reply.text:
             activity.text = reply.text
         return activity

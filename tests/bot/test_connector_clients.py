@@ -151,3 +151,29 @@ def test_store_threads_follow_the_cores_and_never_exceed_the_connection_pool() -
     assert store_threads(engine, cores=64) == 15  # no more threads than connections to give them
     small = create_engine("sqlite://", poolclass=QueuePool, pool_size=1, max_overflow=0)
     assert store_threads(small, cores=8) == 2
+
+
+def test_a_card_reply_copies_as_botbuilder_copies_it_sharing_only_the_rendered_card() -> None:
+    import copy
+
+    from botframework.connector.aio import ConnectorClient
+    from botframework.connector.auth import MicrosoftAppCredentials
+
+    from bot.cards import render
+    from bot.conversation.model import Reply
+    from bot.teams_sdk.connector import _CardBodySerializer
+    from bot.teams_sdk.translate import activity_of
+
+    card = render.help_card("en", ["health Fabrikam"])
+    activity = activity_of(Reply(card=card, text="hi"))
+    sent = copy.deepcopy(activity)  # what TurnContext.send_activities does to every outgoing activity
+    assert sent is not activity and sent.attachments is not activity.attachments
+    assert sent.attachments[0] is not activity.attachments[0]
+    assert sent.attachments[0].content is card  # the rendered card is shared, not walked
+    sent.attachments[0].name = "changed"
+    assert activity.attachments[0].name is None  # the attachment itself is a copy
+    client = ConnectorClient(MicrosoftAppCredentials.empty(), base_url="http://127.0.0.1/")
+    msrest = client.conversations._serialize
+    body = _CardBodySerializer(msrest).body(sent, "Activity")
+    assert body["attachments"] == [{"contentType": "application/vnd.microsoft.card.adaptive", "content": card,
+                                    "name": "changed"}]
