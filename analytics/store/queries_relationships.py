@@ -1109,15 +1109,21 @@ class StoredViewRow:
 def health_view(conn: Connection, tenant_id: str, record_type: str, record_id: str) -> StoredViewRow | None:
     """A record's stored view (one statement through the driver, on every health ask: the view, the tenant's
     view mark and refresh marker)."""
+    return _stored_view(conn, VIEW, tenant_id, record_type, record_id)
+
+
+def _stored_view(conn: Connection, table: Table, tenant_id: str, record_type: str,
+                 record_id: str) -> StoredViewRow | None:
+    """A row of a per-record view table with the tenant's view mark and latest refresh instant."""
     mark = _mark(conn)
-    sql = ("SELECT v.computed_at, v.body, m.refreshed_at, r.full_at, r.incremental_at FROM health_view v "
+    sql = (f"SELECT v.computed_at, v.body, m.refreshed_at, r.full_at, r.incremental_at FROM {table.name} v "
            "JOIN health_view_mark m ON m.tenant_id = v.tenant_id JOIN health_refresh r ON r.tenant_id = v.tenant_id "
            f"WHERE v.tenant_id = {mark} AND v.record_type = {mark} AND v.record_id = {mark}")
     rows = _driver_rows(conn, sql, (tenant_id, record_type, record_id))
     if not rows:
         return None
     computed, body, marked, full, incremental = rows[0]
-    process = VIEW.c.computed_at.type.result_processor(conn.dialect, None)  # UTC-aware on both drivers
+    process = table.c.computed_at.type.result_processor(conn.dialect, None)  # UTC-aware on both drivers
 
     def instant(value: Any) -> datetime:
         out = process(value) if process is not None else value
@@ -1259,23 +1265,7 @@ def any_who_knows_view_body(conn: Connection, tenant_id: str) -> bytes | None:
 
 def who_knows_view(conn: Connection, tenant_id: str, record_type: str, record_id: str) -> StoredViewRow | None:
     """A record's stored who-knows answer with the tenant's view mark and latest refresh (one statement)."""
-    mark = _mark(conn)
-    sql = ("SELECT v.computed_at, v.body, m.refreshed_at, r.full_at, r.incremental_at FROM who_knows_view v "
-           "JOIN health_view_mark m ON m.tenant_id = v.tenant_id JOIN health_refresh r ON r.tenant_id = v.tenant_id "
-           f"WHERE v.tenant_id = {mark} AND v.record_type = {mark} AND v.record_id = {mark}")
-    rows = _driver_rows(conn, sql, (tenant_id, record_type, record_id))
-    if not rows:
-        return None
-    computed, body, marked, full, incremental = rows[0]
-    process = WHO_VIEW.c.computed_at.type.result_processor(conn.dialect, None)
-
-    def instant(value: Any) -> datetime:
-        out = process(value) if process is not None else value
-        assert isinstance(out, datetime)
-        return out
-
-    return StoredViewRow(instant(computed), bytes(body), instant(marked),
-                         instant(incremental if incremental is not None else full))
+    return _stored_view(conn, WHO_VIEW, tenant_id, record_type, record_id)
 
 
 def who_knows_left_out(conn: Connection, tenant_id: str) -> tuple[set[str], set[str]]:
