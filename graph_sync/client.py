@@ -116,6 +116,16 @@ class _RawResponse(ResponseHandler):
         return response
 
 
+class _Cookies(httpx.Cookies):
+    """httpx's cookie jar, which runs every response through ``http.cookiejar`` (two urllib-compatible wrapper
+    objects and a header scan, ~0.15 ms of CPU per request) even when it sets no cookie: here only a response
+    that carries ``Set-Cookie`` goes through it (Graph sets none; the jar then stays empty, as it did)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers:
+            super().extract_cookies(response)
+
+
 @dataclass
 class RequestStats:
     """Requests a client made, for ``sync status`` and the benchmark."""
@@ -158,6 +168,7 @@ def build_service_client(
         ssl_context = httpx.create_ssl_context() if graph_base_url.startswith("https:") else None
         transport = PooledTransport(httpx.Limits(max_connections=256, max_keepalive_connections=64), ssl_context)
     raw = httpx.AsyncClient(transport=transport, timeout=timeout)
+    raw._cookies = _Cookies()  # the client keeps a cookie jar whatever is passed; this one skips no-op work
     http = GraphClientFactory.create_with_custom_middleware(middleware, client=raw)
     host = urlparse(graph_base_url).hostname or ""
     auth = AzureIdentityAuthenticationProvider(

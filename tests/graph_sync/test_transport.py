@@ -1,47 +1,83 @@
-"""The pooled transport: the shared readiness check answers as a per-socket ``poll(0)`` would, once per loop
-turn; the linear pool scan takes httpcore's decisions; requests really reuse pooled connections."""
+"""The pooled transport: its asyncio streams read, time out, fail and answer "readable?" as httpcore's own do; the
+linear pool scan takes httpcore's decisions; requests really reuse pooled connections."""
 
 from __future__ import annotations
 
 import asyncio
 import random
-import socket
 from dataclasses import dataclass
 from typing import Any
 
 import httpcore
 import httpx
+import pytest
 
-from graph_sync.transport import PooledTransport, _Pool, _Readiness
+from graph_sync.transport import PooledTransport, _Backend, _Pool
 
 
-def test_readiness_is_polled_once_per_loop_iteration() -> None:
-    a, b = socket.socketpair()
-    c, d = socket.socketpair()
-    readiness = _Readiness()
-    readiness.register(a.fileno())
-    readiness.register(c.fileno())
-
+def test_an_idle_connection_is_readable_once_data_or_a_hang_up_arrives() -> None:
+    """What the pool's expiry check asks of idle connections, answered from what the transport delivered."""
     async def go() -> None:
-        assert not readiness.readable(a.fileno()) and not readiness.readable(c.fileno())
-        b.sendall(b"x")
-        assert not readiness.readable(a.fileno())  # same scan: the answers of one instant
-        await asyncio.sleep(0)
-        await asyncio.sleep(0)
-        assert readiness.readable(a.fileno()) and not readiness.readable(c.fileno())
-        d.close()  # the peer hung up: readable (the next read returns b"")
-        readiness.unregister(a.fileno())
-        await asyncio.sleep(0)
-        await asyncio.sleep(0)
-        assert readiness.readable(c.fileno())
-        assert readiness.readable(a.fileno())  # no longer registered: asked alone, still correct
+        peers: list[asyncio.StreamWriter] = []
 
-    try:
-        asyncio.run(go())
-        assert readiness.readable(a.fileno())  # outside a loop: not cached
-    finally:
-        for s in (a, b, c):
-            s.close()
+        async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            peers.append(writer)
+
+        server = await asyncio.start_server(accept, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            first = await _Backend().connect_tcp("127.0.0.1", port, timeout=5)
+            second = await _Backend().connect_tcp("127.0.0.1", port, timeout=5)
+            while len(peers) < 2:
+                await asyncio.sleep(0.01)
+            assert not first.get_extra_info("is_readable") and not second.get_extra_info("is_readable")
+            assert first.get_extra_info("socket").fileno() >= 0
+            assert first.get_extra_info("server_addr")[1] == port
+            peers[0].write(b"x")  # unexpected bytes on an idle connection
+            peers[1].close()  # the server hung up
+            for _ in range(100):
+                if first.get_extra_info("is_readable") and second.get_extra_info("is_readable"):
+                    break
+                await asyncio.sleep(0.01)
+            assert first.get_extra_info("is_readable") and second.get_extra_info("is_readable")
+            assert await first.read(10, timeout=5) == b"x"
+            assert await second.read(10, timeout=5) == b""  # EOF reads as b"", as with httpcore's own streams
+            for stream in (first, second):
+                await stream.aclose()
+
+    asyncio.run(go())
+
+
+def test_stream_reads_split_chunks_and_map_timeouts_and_errors() -> None:
+    async def go() -> None:
+        peers: list[asyncio.StreamWriter] = []
+
+        async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            peers.append(writer)
+
+        server = await asyncio.start_server(accept, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            stream = await _Backend().connect_tcp("127.0.0.1", port, timeout=5)
+            while not peers:
+                await asyncio.sleep(0.01)
+            with pytest.raises(httpcore.ReadTimeout):
+                await stream.read(10, timeout=0.05)
+            peers[0].write(b"abcdef")
+            assert await stream.read(4, timeout=5) == b"abcd"
+            assert await stream.read(4, timeout=5) == b"ef"
+            await stream.write(b"ping", timeout=5)
+            peers[0].transport.abort()  # a reset, not a clean close
+            with pytest.raises(httpcore.ReadError):
+                while await stream.read(10, timeout=5):
+                    pass
+            with pytest.raises(httpcore.WriteError):
+                await stream.write(b"more", timeout=5)
+            await stream.aclose()
+        with pytest.raises(httpcore.ConnectError):
+            await _Backend().connect_tcp("127.0.0.1", port, timeout=5)  # nothing listens there any more
+
+    asyncio.run(go())
 
 
 @dataclass(eq=False)
