@@ -30,7 +30,7 @@ import httpx
 from sqlalchemy.engine import Engine
 
 from analytics import health_views
-from analytics.refresh import daily_full_refresh_due, refresh_for_now
+from analytics.refresh import HealthRefresher, daily_full_refresh_due
 from analytics.settings import Settings
 from analytics.store.engine import make_engine
 from graph_sync import leases
@@ -114,6 +114,8 @@ class SyncWorker:
         self._writer: PageWriter | None = None
         self.single_process = engine.dialect.name == "sqlite"
         self._folders = FolderDiscovery()  # sync_all_folders: well-known folder ids per mailbox, kept for the run
+        # per tenant: the health refresher, which keeps its last refresh's aggregates between rounds
+        self._refreshers: dict[str, HealthRefresher] = {}
 
     # --- lifecycle -----------------------------------------------------------------------------------------------
 
@@ -212,10 +214,14 @@ class SyncWorker:
         """Fold what the pass ingested into the tenant's stored health scores (analytics.refresh; a full
         refresh the first time and the first time each UTC day, so untouched records' scores follow the day)
         and health views (analytics.health_views). A failure is logged; the sync goes on."""
+        refresher = self._refreshers.get(tid)
+        if refresher is None:
+            refresher = self._refreshers[tid] = HealthRefresher(self.engine, tid, self.settings)
+
         def refresh() -> None:
             previous = health_views.latest_refresh(self.engine, tid)
             now = self._clock()
-            result = refresh_for_now(self.engine, tid, self.settings, now=now)
+            result = refresher.for_now(now=now)
             # The rescored records' materialised health answers (all of them after a full refresh).
             health_views.update_after_refresh(self.engine, tid, self.settings, result, previous=previous, now=now)
 

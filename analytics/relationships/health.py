@@ -128,6 +128,18 @@ class WindowStats:
     asked: IntArray  # days we reached out that count (answered, or older than ``reply_days``)
 
 
+def _distinct(keys: IntArray) -> IntArray:
+    """The distinct values of ``keys``, sorted (``np.unique`` without its hashing path, several times slower
+    on these arrays of a few thousand keys)."""
+    ordered = np.sort(keys)
+    if len(ordered) < 2:
+        return ordered
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
 def window_stats(c: Counts, n: int, as_of: date, config: HealthConfig) -> WindowStats:
     """:class:`WindowStats` of records ``0..n-1`` as of the end of ``as_of`` (later days are ignored)."""
     end = as_of.toordinal()
@@ -147,21 +159,22 @@ def window_stats(c: Counts, n: int, as_of: date, config: HealthConfig) -> Window
     recent_k = per_kind(slot[recent_mask], (us + them)[recent_mask])
     last = np.full(n, -1, dtype=np.int64)
     np.maximum.at(last, rec, day)
-    # Outreach answered within reply_days: per record and day of the window, did we / they reach out?
-    width = config.window_days
-    ours = np.zeros((n, width), dtype=bool)
-    theirs = np.zeros((n, width), dtype=bool)
-    ours[rec[us > 0], day[us > 0] - start] = True
-    theirs[rec[them > 0], day[them > 0] - start] = True
-    cumulative = np.zeros((n, width + 1), dtype=np.int32)
-    np.cumsum(theirs, axis=1, out=cumulative[:, 1:])
-    offsets = np.arange(width)
-    reply_end = np.minimum(offsets + config.reply_days, width - 1)
-    hit = ours & ((cumulative[:, reply_end + 1] - cumulative[:, offsets]) > 0)
+    # Outreach answered within reply_days: the distinct (record, day) pairs on which we / they reached out, as
+    # sorted keys; a day of ours is answered when their first day at or after it is at most reply_days later.
+    # A record's keys are `stride` apart from the next record's, more than a window plus a reply period, so
+    # that look-up never reaches into another record. (Sparse on purpose: a record has a handful of such days
+    # in a window, and a dense records × days table cost most of a refresh's scoring time.)
+    stride = config.window_days + config.reply_days + 1
+    ours = _distinct(rec[us > 0] * stride + (day[us > 0] - start))
+    theirs = _distinct(rec[them > 0] * stride + (day[them > 0] - start))
+    at = np.searchsorted(theirs, ours, side="left")
+    next_reply = np.append(theirs, np.iinfo(np.int64).max)[at]
+    hit = next_reply - ours <= config.reply_days
+    owner = ours // stride
     # Outreach of the last reply_days days that is not answered yet is not counted against them.
-    overdue = (end - (start + offsets)) > config.reply_days
-    answered = hit.sum(axis=1).astype(np.int64)
-    asked = answered + (ours & ~hit & overdue[np.newaxis, :]).sum(axis=1)
+    overdue = (end - (start + ours % stride)) > config.reply_days
+    answered = np.bincount(owner[hit], minlength=n).astype(np.int64)
+    asked = answered + np.bincount(owner[~hit & overdue], minlength=n)
     return WindowStats(us_k.sum(axis=1) + them_k.sum(axis=1), recent_k, us_k, them_k, last, answered, asked)
 
 
@@ -202,7 +215,8 @@ def snapshots(c: Counts, record_types: Sequence[str], as_of: date, config: Healt
     n = len(record_types)
     stats = window_stats(c, n, as_of, config)
     weights = _kind_weights(config)
-    expected = np.array([config.expected(t) for t in record_types], dtype=np.float64)
+    per_type = {t: config.expected(t) for t in set(record_types)}
+    expected = np.array([per_type[t] for t in record_types], dtype=np.float64)
     recent = _weighted(stats.recent, weights)
     activity = np.minimum(1.0, np.log1p(recent) / np.log1p(2 * expected))
     gap_expected = 30.0 / expected

@@ -722,6 +722,16 @@ def health_refresh_since(conn: Connection, tenant_id: str) -> tuple[date, dateti
     return None if row is None else (row.since, row.full_at)
 
 
+def health_refresh_token(conn: Connection, tenant_id: str) -> tuple[Any, ...] | None:
+    """The tenant's ``health_refresh`` row as the driver returns it (None: none yet): it changes with every
+    full and incremental refresh, so a process that kept the aggregates of its own last refresh in memory can
+    tell whether another one refreshed since (``refresh.HealthRefresher``). One primary-key read."""
+    mark = _mark(conn)
+    rows = _driver_rows(conn, f"SELECT since, full_at, increments FROM health_refresh WHERE tenant_id = {mark}",
+                        (tenant_id,))
+    return tuple(rows[0]) if rows else None
+
+
 @dataclass(frozen=True, slots=True)
 class StoredAggregate:
     """A record's stored aggregate: the series the last full refresh wrote (``health_state``) and what the
@@ -749,6 +759,21 @@ def health_states(conn: Connection, tenant_id: str, record_type: str,
         sql = f"SELECT record_id, series FROM health_score_change WHERE {where} AND series IS NOT NULL"
         changed.update((r[0], bytes(r[1])) for r in _driver_rows(conn, sql, params))
     return {i: StoredAggregate(bases.get(i), changed.get(i)) for i in bases.keys() | changed.keys()}
+
+
+def all_health_states(conn: Connection, tenant_id: str) -> dict[str, dict[str, StoredAggregate]]:
+    """Every stored aggregate of the tenant by record type and id (:func:`health_states` of all records; what a
+    refresher that starts after the full refresh loads into memory)."""
+    mark = _mark(conn)
+    parts: dict[tuple[str, str], list[bytes | None]] = {}
+    for at, table in ((0, "health_state"), (1, "health_score_change")):
+        sql = f"SELECT record_type, record_id, series FROM {table} WHERE tenant_id = {mark} AND series IS NOT NULL"
+        for record_type, record_id, series in _driver_rows(conn, sql, (tenant_id,)):
+            parts.setdefault((record_type, record_id), [None, None])[at] = bytes(series)
+    out: dict[str, dict[str, StoredAggregate]] = {"contact": {}, "account": {}}
+    for (record_type, record_id), (base, changed) in parts.items():
+        out.setdefault(record_type, {})[record_id] = StoredAggregate(base, changed)
+    return out
 
 
 def replace_health_states(conn: Connection, tenant_id: str, states: Sequence[tuple[str, str, bytes]], *,
