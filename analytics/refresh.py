@@ -39,7 +39,7 @@ from them), one per day and kind with a non-zero count.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -199,6 +199,12 @@ class _Batch:
         rows: list[_Changed] = [(t, i, value, state, trend, packed) for (t, i), value, state, trend, packed
                                 in zip(self.keys, values, scores.state(config), scores.trend, factors, strict=True)]
         return rows + [(t, i, value, state, trend, None) for t, i, value, state, trend, _ in self.closed]
+
+
+def _scope(contact: q.ContactRow, domains: Mapping[str, str]) -> tuple[str, str | None] | None:
+    """What a refresh scores a contact's rollups as: its email (the contact record) and its account (None: none);
+    None for an automated sender, whose traffic no health score counts."""
+    return None if is_automated(contact) else (contact.email, contact.account_in(domains))
 
 
 def _config(conn: Connection, tenant_id: str, settings: Settings) -> HealthConfig:
@@ -402,29 +408,29 @@ def _incremental(conn: Connection, tenant_id: str, settings: Settings, now: date
         return RefreshResult(), warm
     touched = {c[0] for c in changes}
     found: dict[int, q.ContactRow] = {}
+    scope: dict[int, tuple[str, str | None] | None]  # contact id → (email, account id); None: not scored
     if warm is None:
-        directory = q.contacts_by_ids_fast(conn, tenant_id, touched)
         domains = q.account_domains_fast(conn, tenant_id)
+        scope = {cid: _scope(c, domains) for cid, c in q.contacts_by_ids_fast(conn, tenant_id, touched).items()}
     else:  # contacts new since the full refresh are looked up; they join the memory once this commits
-        found = q.contacts_by_ids_fast(conn, tenant_id, touched - warm.people.keys()) if touched - warm.people.keys() \
-            else {}
-        directory = {cid: c for cid in touched if (c := warm.people.get(cid) or found.get(cid)) is not None}
-        domains = warm.domains
-    people = {cid: c for cid, c in directory.items() if not is_automated(c)}
-    contact_ids = sorted(c.email for c in people.values())
+        unknown = touched - warm.people.keys()
+        found = q.contacts_by_ids_fast(conn, tenant_id, unknown) if unknown else {}
+        scope = {cid: warm.scope_of(cid, found) for cid in touched}
+    people = {cid: s for cid, s in scope.items() if s is not None}
+    contact_ids = sorted(email for email, _ in people.values())
     contact_at = {e: i for i, e in enumerate(contact_ids)}
-    account_ids = sorted({a for c in people.values() if (a := c.account_in(domains)) is not None})
+    account_ids = sorted({a for _, a in people.values() if a is not None})
     account_at = {a: i for i, a in enumerate(account_ids)}
 
     delta_contact: list[int] = []
     delta_account: list[int] = []
     delta_rows: list[tuple[int, int, int, int]] = []
     for cid, _user, day, kind, us, them in changes:
-        c = people.get(cid)
-        if c is None:
+        person = people.get(cid)
+        if person is None:
             continue
-        account_id = c.account_in(domains)
-        delta_contact.append(contact_at[c.email])
+        email, account_id = person
+        delta_contact.append(contact_at[email])
         delta_account.append(-1 if account_id is None else account_at[account_id])
         delta_rows.append((day, kind, us, them))
     table = np.array(delta_rows, dtype=np.int64).reshape(-1, 4)
@@ -460,7 +466,7 @@ def _incremental(conn: Connection, tenant_id: str, settings: Settings, now: date
     full_today = full_at.astimezone(UTC).date() >= now.astimezone(UTC).date()
     q.write_health_score_changes(conn, tenant_id, [(*r, changed.get((r[0], r[1]))) for r in rows], now=now,
                                  earlier_days=not full_today)
-    q.mark_incremental_refresh(conn, tenant_id, now=now)
+    increments = q.mark_incremental_refresh(conn, tenant_id, now=now)
     result = RefreshResult(len(contact_ids), len(account_ids), n_leads, n_opps,
                            records=frozenset((r[0], r[1]) for r in rows))
     if warm is None:
@@ -468,7 +474,9 @@ def _incremental(conn: Connection, tenant_id: str, settings: Settings, now: date
     updates = {t: {i: q.StoredAggregate(base.base if (base := stored.get(i)) is not None else None, changed[(t, i)])
                    for i in ids}
                for t, ids, stored in (("contact", contact_ids, stored_c), ("account", account_ids, stored_a))}
-    return result, _Patch(q.health_refresh_token(conn, tenant_id), found, updates)
+    # the row as it is now: an incremental refresh changes only its count (and time, which the token leaves out)
+    token = None if warm.token is None else (*warm.token[:2], increments)
+    return result, _Patch(token, found, scope, updates)
 
 
 # --- A refresher that remembers -------------------------------------------------------------------------------------
@@ -486,6 +494,15 @@ class _Warm:
     people: dict[int, q.ContactRow]
     domains: dict[str, str]
     aggregates: dict[str, dict[str, q.StoredAggregate]]  # record type → record id → aggregate
+    scopes: dict[int, tuple[str, str | None] | None] = field(default_factory=dict)  # memo of scope_of
+
+    def scope_of(self, contact_id: int, found: Mapping[int, q.ContactRow]) -> tuple[str, str | None] | None:
+        """A contact's (email, account id) by the memory's directory and domains (``found``: contacts looked up
+        since), None for an automated or unknown sender; memoised."""
+        if contact_id in self.scopes:
+            return self.scopes[contact_id]
+        row = self.people.get(contact_id) or found.get(contact_id)
+        return None if row is None else _scope(row, self.domains)
 
     def aggregates_of(self, record_type: str, ids: Iterable[str]) -> dict[str, q.StoredAggregate]:
         mine = self.aggregates[record_type]
@@ -494,6 +511,7 @@ class _Warm:
     def patched(self, patch: _Patch) -> _Warm:
         self.token = patch.token
         self.people.update(patch.people)
+        self.scopes.update(patch.scopes)
         for record_type, updates in patch.aggregates.items():
             self.aggregates[record_type].update(updates)
         return self
@@ -514,6 +532,7 @@ class _Patch:
 
     token: tuple[Any, ...] | None
     people: dict[int, q.ContactRow]
+    scopes: dict[int, tuple[str, str | None] | None]
     aggregates: dict[str, dict[str, q.StoredAggregate]]
 
 
