@@ -397,8 +397,9 @@ def _incremental(conn: Connection, tenant_id: str, settings: Settings, now: date
     memory instead of the store. Returns what the refresher keeps once the transaction commits."""
     config = _config(conn, tenant_id, settings)
     as_of = now.date()
-    if warm is not None and q.health_refresh_token(conn, tenant_id) != warm.token:
-        warm = None  # another process refreshed since: its aggregates are in the store, not in memory
+    if warm is not None and (current := q.health_refresh_token(conn, tenant_id)) != warm.token:
+        warm.superseded_by = current  # another process refreshed since: its aggregates are in the store, not here
+        warm = None
     marks = (warm.since, warm.full_at) if warm is not None else q.health_refresh_since(conn, tenant_id)
     if marks is None or marks[0] > as_of - timedelta(days=health_math.history_days_needed(config)):
         return _full(conn, tenant_id, settings, now)
@@ -495,6 +496,14 @@ class _Warm:
     domains: dict[str, str]
     aggregates: dict[str, dict[str, q.StoredAggregate]]  # record type → record id → aggregate
     scopes: dict[int, tuple[str, str | None] | None] = field(default_factory=dict)  # memo of scope_of
+    superseded_by: tuple[Any, ...] | None = None  # the store's row when it was found to differ from ``token``
+
+    @property
+    def other_incremental(self) -> bool:
+        """Whether it was superseded by another process's incremental refresh on the same full refresh (rather
+        than by a full refresh, e.g. a daily `rapport analytics refresh --full` from cron)."""
+        return (self.superseded_by is not None and self.token is not None
+                and self.superseded_by[:2] == self.token[:2])
 
     def scope_of(self, contact_id: int, found: Mapping[int, q.ContactRow]) -> tuple[str, str | None] | None:
         """A contact's (email, account id) by the memory's directory and domains (``found``: contacts looked up
@@ -555,8 +564,9 @@ class HealthRefresher:
         self.tenant_id = tenant_id
         self.settings = settings
         self._warm: _Warm | None = None
-        # Set once another process's refresh was seen: then several processes refresh this tenant, memory would
-        # go stale after nearly every round, and it is filled again only by this process's own full refresh.
+        # Set once another process's incremental refresh was seen: then several processes refresh this tenant
+        # (sync workers on PostgreSQL), memory would go stale after nearly every round, and only this process's own
+        # full refresh fills it again. Another process's full refresh (cron, CLI) just has memory loaded again.
         self._shared = False
 
     @property
@@ -580,7 +590,7 @@ class HealthRefresher:
             self._warm = warm.patched(kept)
         else:
             self._warm = kept
-        self._shared = self._shared or (warm is not None and kept is None)
+        self._shared = self._shared or (warm is not None and warm.other_incremental)
         if self._warm is None and not self._shared:
             # Started after the day's full refresh (a restarted sync): load what the store holds, once.
             self._warm = _transaction(self.engine, lambda conn: _remembered(conn, self.tenant_id))

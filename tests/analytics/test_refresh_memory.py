@@ -170,3 +170,29 @@ def test_a_refresher_started_after_the_full_refresh_loads_the_store_once_then_an
     assert {("contact", "carol@fabrikam.com"), ("contact", "dave@fabrikam.com")} <= result.records
     for key in result.records:
         assert stored(engine)[key][:4] == full[key], key
+
+
+def test_a_full_refresh_by_another_process_has_the_refresher_load_the_store_again(
+    engine: Engine, tenant_id: str, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from analytics.refresh import full_refresh
+
+    busy_seed(engine, tenant_id, now)
+    refresher = HealthRefresher(engine, tenant_id, Settings())
+    refresher.full(now=now)
+    at = now + timedelta(hours=1)
+    ingest(engine, tenant_id, [mail(CAROL, [ALICE], at - timedelta(minutes=5))], at)
+    full_refresh(engine, tenant_id, Settings(), now=at)  # e.g. a daily `rapport analytics refresh --full` (cron)
+    later = now + timedelta(hours=2)
+    ingest(engine, tenant_id, [mail(DAVE, [ALICE], later - timedelta(minutes=5))], later)
+    refresher.incremental(now=later)  # from the store (memory was superseded), then loaded again
+    assert refresher.warm
+    _memory_matches_store(engine, tenant_id, refresher)
+    last = now + timedelta(hours=3)
+    ingest(engine, tenant_id, [mail(ALICE, [CAROL], last - timedelta(minutes=5))], last)
+    with monkeypatch.context() as m:
+        _no_store_reads(m)
+        result = refresher.incremental(now=last)
+    carol = ("contact", "carol@fabrikam.com")
+    assert stored(engine)[carol][:4] == _full_copy_scores(engine, tenant_id, last)[carol]
+    assert carol in result.records
