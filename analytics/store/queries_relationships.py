@@ -861,6 +861,9 @@ def write_health_scores(conn: Connection, tenant_id: str,
     return len(scores)
 
 
+_SCORE_ROWS_PER_STATEMENT = 200  # 1,800 parameters: within SQLite's and PostgreSQL's limits
+
+
 def write_health_score_changes(conn: Connection, tenant_id: str,
                                scores: Sequence[tuple[str, str, float | None, str | None, str | None, bytes | None,
                                                       bytes | None]],
@@ -892,13 +895,23 @@ def write_health_score_changes(conn: Connection, tenant_id: str,
                 records = f" AND record_type = {mark} AND record_id IN ({', '.join([mark] * len(chunk))})"
                 conn.exec_driver_sql(_history_copy(conn, records), (tenant_id, day_start, t, *chunk) * 2)
     at = _timestamp_param(conn, now)
-    conn.exec_driver_sql(
-        "INSERT INTO health_score_change (tenant_id, record_type, record_id, value, label, trend, computed_at, "
-        f"factors, series) VALUES ({mark}, {mark}, {mark}, {mark}, {mark}, {mark}, {mark}, {mark}, {mark}) "
-        "ON CONFLICT (tenant_id, record_type, record_id) DO UPDATE SET value = excluded.value, "
-        "label = excluded.label, trend = excluded.trend, computed_at = excluded.computed_at, "
-        "factors = excluded.factors, series = excluded.series",
-        [(tenant_id, t, i, v, label, trend, at, f, b) for t, i, v, label, trend, f, b in scores])
+    # Many rows per statement (one VALUES tuple each): a quarter cheaper than one executemany step per row on
+    # SQLite, where these ~10 µs per row were a fifth of an incremental refresh. A record appears once (the
+    # refresh scores each once), as PostgreSQL's ON CONFLICT within one statement requires.
+    rows = [(tenant_id, t, i, v, label, trend, at, f, b) for t, i, v, label, trend, f, b in scores]
+    one = f"({', '.join([mark] * 9)})"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for chunk in _chunks(rows, _SCORE_ROWS_PER_STATEMENT):
+            cursor.execute(
+                "INSERT INTO health_score_change (tenant_id, record_type, record_id, value, label, trend, computed_at, "
+                f"factors, series) VALUES {', '.join([one] * len(chunk))} "
+                "ON CONFLICT (tenant_id, record_type, record_id) DO UPDATE SET value = excluded.value, "
+                "label = excluded.label, trend = excluded.trend, computed_at = excluded.computed_at, "
+                "factors = excluded.factors, series = excluded.series",
+                tuple(chain.from_iterable(chunk)))
+    finally:
+        cursor.close()
     return len(scores)
 
 

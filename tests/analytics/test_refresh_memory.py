@@ -196,3 +196,19 @@ def test_a_full_refresh_by_another_process_has_the_refresher_load_the_store_agai
     carol = ("contact", "carol@fabrikam.com")
     assert stored(engine)[carol][:4] == _full_copy_scores(engine, tenant_id, last)[carol]
     assert carol in result.records
+
+
+def test_score_changes_are_written_in_multi_row_statements_and_replace_earlier_ones(
+    engine: Engine, tenant_id: str, now: datetime
+) -> None:
+    """More rows than one statement takes (the last statement shorter), written twice: the second replaces."""
+    n = q._SCORE_ROWS_PER_STATEMENT * 2 + 37
+    for round_, at in enumerate((now, now + timedelta(hours=1))):
+        rows = [("contact", f"c{i}@example.com", float(i % 100) + round_, "Good", "Steady", None,
+                 bytes([i % 256, round_])) for i in range(n)]
+        with engine.begin() as conn:
+            assert q.write_health_score_changes(conn, tenant_id, rows, now=at, earlier_days=False) == n
+    c = models.HealthScoreChange.__table__.c
+    with engine.connect() as conn:
+        got = {r.record_id: (r.value, r.series) for r in conn.execute(select(c.record_id, c.value, c.series))}
+    assert got == {f"c{i}@example.com": (float(i % 100) + 1, bytes([i % 256, 1])) for i in range(n)}
