@@ -47,7 +47,7 @@ from kiota_http.middleware.options import (
 )
 from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph.graph_service_client import GraphServiceClient
-from msgraph_core import GraphClientFactory
+from msgraph_core import GraphClientFactory, NationalClouds
 from msgraph_core.middleware import GraphTelemetryHandler
 
 from graph_sync.auth import AsyncCredential
@@ -126,6 +126,30 @@ class _Cookies(httpx.Cookies):
             super().extract_cookies(response)
 
 
+class _TelemetryHandler(GraphTelemetryHandler):  # type: ignore[misc]
+    """msgraph's telemetry handler (``client-request-id``, ``SdkVersion``, … on Graph URLs), whose "is this a Graph
+    URL?" check parsed the request's URL string again (urllib3) and rebuilt the set of national-cloud endpoints on
+    every request. Here the answer comes from the URL httpx already parsed, once per scheme, host and port (httpx
+    drops a default port, so an explicit ``:443`` on a Graph host counts as Graph, as it is)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._graph: dict[tuple[str, str, int | None], bool] = {}
+
+    def is_graph_url(self, url: Any) -> bool:
+        if not isinstance(url, httpx.URL):
+            return bool(super().is_graph_url(url))
+        key = (url.scheme, url.host, url.port)
+        known = self._graph.get(key)
+        if known is None:
+            netloc = url.host if url.port is None else f"{url.host}:{url.port}"
+            known = self._graph[key] = f"{url.scheme}://{netloc}" in _GRAPH_ENDPOINTS
+        return known
+
+
+_GRAPH_ENDPOINTS = frozenset(cloud.value for cloud in NationalClouds)
+
+
 @dataclass
 class RequestStats:
     """Requests a client made, for ``sync status`` and the benchmark."""
@@ -162,7 +186,7 @@ def build_service_client(
         me = UrlReplaceHandlerOption(enabled=True, replacement_pairs={"/users/me-token-to-replace": "/me"})
         middleware = [m for m in KiotaClientFactory.get_default_middleware({me.get_key(): me})
                       if not isinstance(m, RetryHandler)]
-    middleware.append(GraphTelemetryHandler())
+    middleware.append(_TelemetryHandler())
     if transport is None:
         # A TLS context costs ~50 ms of CPU to load; the emulator on plain http never needs one.
         ssl_context = httpx.create_ssl_context() if graph_base_url.startswith("https:") else None

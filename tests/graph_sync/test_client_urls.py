@@ -54,9 +54,22 @@ def test_cached_urls_equal_the_builders(user: str) -> None:
 def test_sync_pipeline_keeps_user_agent_and_telemetry_only() -> None:
     _, sync_http = _client(True)
     _, full_http = _client(False)
-    assert _handlers(sync_http) == [UserAgentHandler, GraphTelemetryHandler]
+    sync = _handlers(sync_http)
+    assert len(sync) == 2 and sync[0] is UserAgentHandler and issubclass(sync[1], GraphTelemetryHandler)
     full = _handlers(full_http)
-    assert UrlReplaceHandler in full and RedirectHandler in full and full[-1] is GraphTelemetryHandler
+    assert UrlReplaceHandler in full and RedirectHandler in full and issubclass(full[-1], GraphTelemetryHandler)
+
+
+def test_telemetry_recognises_graph_urls_as_the_sdk_does() -> None:
+    _, http = _client(True)
+    ours = http._transport.pipeline._first_middleware.next  # type: ignore[attr-defined]
+    sdk = GraphTelemetryHandler()
+    for url in ("https://graph.microsoft.com/v1.0/users?$top=999", "https://GRAPH.microsoft.com/beta/me",
+                "https://graph.microsoft.us/v1.0/domains", "https://microsoftgraph.chinacloudapi.cn/v1.0/x",
+                "http://graph.microsoft.com/v1.0/users", "http://127.0.0.1:8080/v1.0/users/x/messages/delta",
+                "https://graph.microsoft.com:8443/v1.0/users", "https://login.microsoftonline.com/t/oauth2"):
+        for _ in range(2):  # answered, then remembered
+            assert ours.is_graph_url(httpx.URL(url)) == sdk.is_graph_url(httpx.URL(url)), url
 
 
 def test_sync_request_headers() -> None:
