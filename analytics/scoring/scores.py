@@ -135,6 +135,17 @@ def stored_scores(conn: Connection, tenant_id: str, record_type: str) -> dict[st
     return out
 
 
+def relationship_changes(conn: Connection, tenant_id: str, record_type: str) -> dict[str, datetime]:
+    """When an incremental health refresh last rescored each record of a type from its people's rollups, i.e.
+    when new mail or meetings of its contact or team reached the store (``health_score_change``; the next full
+    health refresh empties it, and the daily rescore covers what it held)."""
+    change = models.table_of(models.HealthScoreChange)
+    rows = conn.execute(select(change.c.record_id, change.c.computed_at).where(
+        change.c.tenant_id == tenant_id, change.c.record_type == record_type))
+    return {r.record_id: r.computed_at if r.computed_at.tzinfo is not None else r.computed_at.replace(tzinfo=UTC)
+            for r in rows}
+
+
 def save_cards(conn: Connection, tenant_id: str, record_type: str, cards: Sequence[ScoreCard], now: datetime) -> None:
     """Replace current scores and append to the history (a second run at the same instant overwrites it)."""
     ids = [c.record_id for c in cards]

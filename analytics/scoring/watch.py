@@ -7,8 +7,11 @@ A record is *due* when it is open and
   was scored — each score keeps a fingerprint of that content in ``score.details``;
 * ``model``: the model that scored it is no longer active (a retrain was published, or a filtered model
   now claims the record);
+* ``activity``: new mail or meetings of its contact or team reached the store after it was scored — the
+  watching sync's incremental health refresh rescored the record's relationship since (``health_score_change``),
+  so its relationship KPIs may have moved;
 * ``daily``: its score is older than ``full_every`` (a day by default), so every open record is rescored daily
-  and slower-moving inputs (relationship KPIs, durations) are picked up.
+  and slower-moving inputs (durations, relationship KPIs no incremental refresh saw) are picked up.
 
 A round loads the CRM records only (cheap), decides what is due, and scores just those — with the feature
 providers — through :func:`analytics.scoring.service.score_records`. The loop runs a round per tenant and
@@ -30,7 +33,7 @@ from analytics.scoring.dataset import load_records
 from analytics.scoring.mapping import RecordType
 from analytics.scoring.providers import FeatureProvider
 from analytics.scoring.records import ScoringRecord, fingerprint
-from analytics.scoring.scores import GradeBands, StoredScore, stored_scores
+from analytics.scoring.scores import GradeBands, StoredScore, relationship_changes, stored_scores
 from analytics.scoring.service import score_records
 
 log = logging.getLogger(__name__)
@@ -40,8 +43,11 @@ RECORD_TYPES: tuple[RecordType, ...] = ("lead", "opportunity")
 
 
 def due_records(records: Sequence[ScoringRecord], stored: Mapping[str, StoredScore], active_model_ids: Collection[str],
-                now: datetime, full_every: timedelta = FULL_EVERY) -> dict[str, str]:
-    """Open records that need a (new) score, each with why: ``new``, ``changed``, ``model`` or ``daily``."""
+                now: datetime, full_every: timedelta = FULL_EVERY,
+                activity: Mapping[str, datetime] | None = None) -> dict[str, str]:
+    """Open records that need a (new) score, each with why: ``new``, ``changed``, ``model``, ``activity`` or
+    ``daily``. ``activity``: when each record's relationship last changed (see the module docstring)."""
+    activity = activity or {}
     out: dict[str, str] = {}
     for record in records:
         if record.label is not None:
@@ -53,6 +59,8 @@ def due_records(records: Sequence[ScoringRecord], stored: Mapping[str, StoredSco
             out[record.record_id] = "changed"
         elif seen.model_id not in active_model_ids:
             out[record.record_id] = "model"
+        elif (moved := activity.get(record.record_id)) is not None and moved > seen.computed_at:
+            out[record.record_id] = "activity"
         elif now - seen.computed_at >= full_every:
             out[record.record_id] = "daily"
     return out
@@ -81,7 +89,8 @@ def score_due(engine: Engine, tenant_id: str, record_type: RecordType, now: date
             return report
         records = load_records(conn, tenant_id, record_type)
         stored = stored_scores(conn, tenant_id, record_type)
-    due = due_records(records, stored, active, now, full_every)
+        activity = relationship_changes(conn, tenant_id, record_type)
+    due = due_records(records, stored, active, now, full_every, activity)
     for reason in due.values():
         report.due[reason] = report.due.get(reason, 0) + 1
     if due:

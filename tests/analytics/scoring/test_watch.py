@@ -59,6 +59,12 @@ def test_due_records_names_why_each_open_record_needs_a_score() -> None:
     assert due_records([rec], {"a": stored}, {"m2"}, NOW) == {"a": "model"}
     assert due_records([rec], {"a": stored}, {"m1"}, NOW + timedelta(days=1)) == {"a": "daily"}
     assert due_records([rec], {"a": stored}, {"m1"}, NOW + timedelta(hours=23)) == {}
+    # New mail of its people reached the store after it was scored (an incremental health refresh rescored it).
+    later = NOW + timedelta(hours=2)
+    assert due_records([rec], {"a": stored}, {"m1"}, later, activity={"a": NOW + timedelta(hours=1)}) == {
+        "a": "activity"}
+    assert due_records([rec], {"a": stored}, {"m1"}, later, activity={"a": NOW}) == {}  # already seen
+    assert due_records([rec], {"a": stored}, {"m2"}, later, activity={"a": later}) == {"a": "model"}
 
 
 def test_watch_scores_new_and_changed_records_in_the_next_round_and_all_daily(
@@ -99,6 +105,33 @@ def test_watch_scores_new_and_changed_records_in_the_next_round_and_all_daily(
     service.train_and_publish(engine, tenant_id, "lead", clock.now(), FAST, [])
     [retrained] = watcher.run_round()
     assert retrained.due == {"model": len(open_ids) + 1}
+
+
+def test_new_mail_of_a_leads_contact_has_it_rescored_in_the_next_round(engine: Engine, tenant_id: str,
+                                                                      tmp_path: Path) -> None:
+    from analytics.refresh import full_refresh, incremental_refresh
+    from analytics.settings import Settings
+    from tests.analytics.builders import add_users, ext, ingest, mail, user
+
+    _import(engine, tenant_id, tmp_path)
+    service.train_and_publish(engine, tenant_id, "lead", NOW, FAST, [])
+    clock = FakeTime(NOW + timedelta(hours=1))
+    watcher = _watcher(engine, [tenant_id], clock)
+    watcher.run_round()
+    add_users(engine, tenant_id, "alice")
+    full_refresh(engine, tenant_id, Settings(), now=clock.now())  # the watching sync's first refresh of the day
+    assert watcher.run_round()[0].due == {}
+    lead_id = _open_ids(engine, tenant_id)[1]
+    with engine.connect() as conn:
+        address = conn.execute(select(LEAD.c.contact_email).where(
+            LEAD.c.tenant_id == tenant_id, LEAD.c.lead_id == lead_id)).scalar_one()
+    clock.at += timedelta(minutes=5)  # a sync round: the lead's contact writes, the health refresh follows
+    ingest(engine, tenant_id, [mail(ext(address), [user("alice")], clock.now() - timedelta(minutes=1))], clock.now())
+    assert ("lead", lead_id) in incremental_refresh(engine, tenant_id, Settings(), now=clock.now()).records
+    clock.at += timedelta(minutes=1)
+    [report] = watcher.run_round()
+    assert report.due == {"activity": 1} and report.scored == 1
+    assert watcher.run_round()[0].due == {}  # scored after that change: nothing more to do
 
 
 def test_a_failing_round_is_logged_and_the_next_round_catches_up(engine: Engine, tenant_id: str,
