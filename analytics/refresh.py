@@ -325,13 +325,17 @@ def _full(conn: Connection, tenant_id: str, settings: Settings, now: datetime) -
     account_index = np.full(len(uniq), -1, dtype=np.int64)
     contact_ids: list[str] = []
     account_ids: dict[str, int] = {}
+    scopes: dict[int, tuple[str, str | None] | None] = {}  # what a refresher remembers (``_Warm.scope_of``)
     for i, cid in enumerate(uniq.tolist()):
         c = directory.get(cid)
         if c is None or is_automated(c):
+            if c is not None:
+                scopes[cid] = None
             continue
         contact_index[i] = len(contact_ids)
         contact_ids.append(c.email)
         account_id = c.account_in(domains)
+        scopes[cid] = (c.email, account_id)
         if account_id is not None:
             account_index[i] = account_ids.setdefault(account_id, len(account_ids))
     batch = _Batch()
@@ -351,7 +355,8 @@ def _full(conn: Connection, tenant_id: str, settings: Settings, now: datetime) -
     q.replace_health_states(conn, tenant_id, states, since=since, now=now)
     warm = _Warm(q.health_refresh_token(conn, tenant_id), since, now, directory, domains, {
         "contact": {i: q.StoredAggregate(b, None) for i, b in zip(contact_ids, contact_series, strict=True)},
-        "account": {i: q.StoredAggregate(b, None) for i, b in zip(account_ids, account_series, strict=True)}})
+        "account": {i: q.StoredAggregate(b, None) for i, b in zip(account_ids, account_series, strict=True)}},
+        scopes)
     return RefreshResult(len(contact_ids), len(account_ids), n_leads, n_opps, full=True), warm
 
 
@@ -456,24 +461,27 @@ def _incremental(conn: Connection, tenant_id: str, settings: Settings, now: date
     n_leads, n_opps = _crm_records(conn, tenant_id, batch, _all_crm_records(conn, tenant_id, involved), since)
     rows = batch.score_packed(as_of, config)
     # Each contact's and account's change since the full refresh, stored with its score: the earlier change plus
-    # this refresh's, summed (a few recent days: the row stays small).
-    changed: dict[tuple[str, str], bytes] = {}
+    # this refresh's, summed (a few recent days: the row stays small). Lists in the batch's order: its rows are
+    # the contacts, then the accounts, then leads and opportunities (no aggregate of their own).
+    changed: dict[str, list[bytes]] = {}
     for record_type, ids, at, delta, stored in (("contact", contact_ids, contact_at, delta_c, stored_c),
                                                 ("account", account_ids, account_at, delta_a, stored_a)):
         total = _summed(_counts([delta, _unpack_stored(at, stored, changed_only=True)]))
-        changed.update(((record_type, i), b) for i, b in zip(ids, _pack(total, len(ids)), strict=True))
+        changed[record_type] = _pack(total, len(ids))
+    series: list[bytes | None] = [*changed["contact"], *changed["account"]]
+    series += [None] * (len(rows) - len(series))
     # A full refresh copies every score of an earlier UTC day into the history; when it ran on now's day (and
     # later refreshes never run on an earlier day: they would be full ones), no score can need that copy.
     full_today = full_at.astimezone(UTC).date() >= now.astimezone(UTC).date()
-    q.write_health_score_changes(conn, tenant_id, [(*r, changed.get((r[0], r[1]))) for r in rows], now=now,
+    q.write_health_score_changes(conn, tenant_id, [(*r, b) for r, b in zip(rows, series, strict=True)], now=now,
                                  earlier_days=not full_today)
     increments = q.mark_incremental_refresh(conn, tenant_id, now=now)
     result = RefreshResult(len(contact_ids), len(account_ids), n_leads, n_opps,
                            records=frozenset((r[0], r[1]) for r in rows))
     if warm is None:
         return result, None
-    updates = {t: {i: q.StoredAggregate(base.base if (base := stored.get(i)) is not None else None, changed[(t, i)])
-                   for i in ids}
+    updates = {t: dict(zip(ids, [q.StoredAggregate(base.base if (base := stored.get(i)) is not None else None, b)
+                                 for i, b in zip(ids, changed[t], strict=True)], strict=True))
                for t, ids, stored in (("contact", contact_ids, stored_c), ("account", account_ids, stored_a))}
     # the row as it is now: an incremental refresh changes only its count (and time, which the token leaves out)
     token = None if warm.token is None else (*warm.token[:2], increments)
