@@ -38,6 +38,7 @@ from them), one per day and kind with a non-zero count.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -58,6 +59,7 @@ from analytics.store import health_factors
 from analytics.store import queries_relationships as q
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 _SERIALIZATION_RETRIES = 3
 
 
@@ -600,8 +602,12 @@ class HealthRefresher:
             self._warm = kept
         self._shared = self._shared or (warm is not None and warm.other_incremental)
         if self._warm is None and not self._shared:
-            # Started after the day's full refresh (a restarted sync): load what the store holds, once.
-            self._warm = _transaction(self.engine, lambda conn: _remembered(conn, self.tenant_id))
+            # Started after the day's full refresh (a restarted sync): load what the store holds, once. The refresh
+            # itself has committed; failing to load only means the next one reads the store again.
+            try:
+                self._warm = _transaction(self.engine, lambda conn: _remembered(conn, self.tenant_id))
+            except Exception:  # an optimisation's failure must not turn a committed refresh into an error
+                log.warning("health aggregates not loaded into memory tenant=%s", self.tenant_id, exc_info=True)
         return result
 
     def for_now(self, *, now: datetime) -> RefreshResult:

@@ -212,3 +212,26 @@ def test_score_changes_are_written_in_multi_row_statements_and_replace_earlier_o
     with engine.connect() as conn:
         got = {r.record_id: (r.value, r.series) for r in conn.execute(select(c.record_id, c.value, c.series))}
     assert got == {f"c{i}@example.com": (float(i % 100) + 1, bytes([i % 256, 1])) for i in range(n)}
+
+
+def test_failing_to_load_memory_after_a_committed_refresh_is_not_an_error(
+    engine: Engine, tenant_id: str, now: datetime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    busy_seed(engine, tenant_id, now)
+    HealthRefresher(engine, tenant_id, Settings()).full(now=now)
+    restarted = HealthRefresher(engine, tenant_id, Settings())
+    at = now + timedelta(hours=1)
+    ingest(engine, tenant_id, [mail(DAVE, [ALICE], at - timedelta(minutes=5))], at)
+
+    def fail(*_args: object, **_kwargs: object) -> None:
+        raise MemoryError("no room")
+
+    with monkeypatch.context() as m:
+        m.setattr(q, "all_health_states", fail)
+        result = restarted.incremental(now=at)
+    assert ("contact", "dave@fabrikam.com") in result.records and pending_changes(engine) == 0
+    assert not restarted.warm and "not loaded into memory" in caplog.text
+    later = now + timedelta(hours=2)
+    ingest(engine, tenant_id, [mail(ALICE, [DAVE], later - timedelta(minutes=5))], later)
+    restarted.incremental(now=later)  # from the store again, then loaded
+    assert restarted.warm
