@@ -235,3 +235,26 @@ def test_failing_to_load_memory_after_a_committed_refresh_is_not_an_error(
     ingest(engine, tenant_id, [mail(ALICE, [DAVE], later - timedelta(minutes=5))], later)
     restarted.incremental(now=later)  # from the store again, then loaded
     assert restarted.warm
+
+
+def test_the_tenants_bands_reach_stored_scores_from_the_stored_options(
+    engine: Engine, tenant_id: str, now: datetime
+) -> None:
+    from sqlalchemy import update
+
+    busy_seed(engine, tenant_id, now)
+    tenant = models.Tenant.__table__
+    refresher = HealthRefresher(engine, tenant_id, Settings())
+    refresher.full(now=now)
+    carol = ("contact", "carol@fabrikam.com")
+    value, label = stored(engine)[carol][:2]
+    assert isinstance(value, float) and label == "Good"
+    options = {"health": {"bands": {"good": min(100.0, value + 1), "fair": max(0.0, value - 1)}}}
+    with engine.begin() as conn:
+        conn.execute(update(tenant).where(tenant.c.tenant_id == tenant_id).values(options=options))
+        assert q.tenant_options(conn, tenant_id) == options
+        assert q.tenant_options(conn, "no-such-tenant") == {}
+    at = now + timedelta(minutes=30)
+    ingest(engine, tenant_id, [meeting(ALICE, [CAROL], now + timedelta(days=20))], at)  # moves no score today
+    refresher.incremental(now=at)
+    assert stored(engine)[carol][:2] == (value, "Fair")  # the same score, in the tenant's narrower bands
