@@ -313,7 +313,9 @@ def full_refresh(engine: Engine, tenant_id: str, settings: Settings, *, now: dat
     return _transaction(engine, lambda conn: _full(conn, tenant_id, settings, now))[0]
 
 
-def _full(conn: Connection, tenant_id: str, settings: Settings, now: datetime) -> tuple[RefreshResult, _Warm]:
+def _full(conn: Connection, tenant_id: str, settings: Settings, now: datetime,
+          keep: bool = False) -> tuple[RefreshResult, _Warm | None]:
+    """The full refresh; ``keep``: also return what a :class:`HealthRefresher` remembers of it."""
     config = _config(conn, tenant_id, settings)
     as_of = now.date()
     since = as_of - timedelta(days=health_math.history_days_needed(config))
@@ -355,11 +357,14 @@ def _full(conn: Connection, tenant_id: str, settings: Settings, now: datetime) -
     states = [("contact", i, s) for i, s in zip(contact_ids, contact_series, strict=True)]
     states += [("account", i, s) for i, s in zip(account_ids, account_series, strict=True)]
     q.replace_health_states(conn, tenant_id, states, since=since, now=now)
+    result = RefreshResult(len(contact_ids), len(account_ids), n_leads, n_opps, full=True)
+    if not keep:
+        return result, None
     warm = _Warm(q.health_refresh_token(conn, tenant_id), since, now, directory, domains, {
         "contact": {i: q.StoredAggregate(b, None) for i, b in zip(contact_ids, contact_series, strict=True)},
         "account": {i: q.StoredAggregate(b, None) for i, b in zip(account_ids, account_series, strict=True)}},
         scopes)
-    return RefreshResult(len(contact_ids), len(account_ids), n_leads, n_opps, full=True), warm
+    return result, warm
 
 
 # --- What a running sync calls --------------------------------------------------------------------------------------
@@ -397,11 +402,11 @@ def incremental_refresh(engine: Engine, tenant_id: str, settings: Settings, *, n
     return _transaction(engine, lambda conn: _incremental(conn, tenant_id, settings, now, None))[0]
 
 
-def _incremental(conn: Connection, tenant_id: str, settings: Settings, now: datetime,
-                 warm: _Warm | None) -> tuple[RefreshResult, _Warm | _Patch | None]:
+def _incremental(conn: Connection, tenant_id: str, settings: Settings, now: datetime, warm: _Warm | None,
+                 remember: bool = False) -> tuple[RefreshResult, _Warm | _Patch | None]:
     """An incremental refresh; with ``warm`` (a :class:`HealthRefresher`'s memory, used only while the store's
     ``health_refresh`` row is still the one it saw last) the aggregates and the contact directory come from
-    memory instead of the store. Returns what the refresher keeps once the transaction commits."""
+    memory instead of the store. Returns what a refresher (``remember``) keeps once the transaction commits."""
     config = _config(conn, tenant_id, settings)
     as_of = now.date()
     if warm is not None and (current := q.health_refresh_token(conn, tenant_id)) != warm.token:
@@ -409,7 +414,7 @@ def _incremental(conn: Connection, tenant_id: str, settings: Settings, now: date
         warm = None
     marks = (warm.since, warm.full_at) if warm is not None else q.health_refresh_since(conn, tenant_id)
     if marks is None or marks[0] > as_of - timedelta(days=health_math.history_days_needed(config)):
-        return _full(conn, tenant_id, settings, now)
+        return _full(conn, tenant_id, settings, now, keep=remember)
     covered, full_at = marks
     changes = [c for c in q.take_rollup_changes(conn, tenant_id) if c[2] >= covered.toordinal()]
     if not changes:
@@ -587,14 +592,16 @@ class HealthRefresher:
     def full(self, *, now: datetime) -> RefreshResult:
         """:func:`full_refresh`, keeping what it computed."""
         self._warm = None
-        result, self._warm = _transaction(self.engine, lambda conn: _full(conn, self.tenant_id, self.settings, now))
+        result, self._warm = _transaction(self.engine,
+                                          lambda conn: _full(conn, self.tenant_id, self.settings, now, keep=True))
         return result
 
     def incremental(self, *, now: datetime) -> RefreshResult:
         """:func:`incremental_refresh`, from memory when it is still current."""
         warm, self._warm = self._warm, None  # a failed refresh leaves nothing half-applied behind
         result, kept = _transaction(self.engine,
-                                    lambda conn: _incremental(conn, self.tenant_id, self.settings, now, warm))
+                                    lambda conn: _incremental(conn, self.tenant_id, self.settings, now, warm,
+                                                              remember=True))
         if isinstance(kept, _Patch):
             assert warm is not None
             self._warm = warm.patched(kept)
