@@ -4,9 +4,11 @@ scores follow the new mail through an incremental refresh; the first round of ea
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
@@ -34,7 +36,10 @@ def _refresh_row(engine: Engine, tenant_id: str) -> tuple[datetime, datetime | N
     return row.full_at, row.incremental_at
 
 
-def test_watch_round_refreshes_health_incrementally(engine: Engine, trimmed_tenant: Path) -> None:
+def _two_watched_rounds(engine: Engine, trimmed_tenant: Path, between: Callable[[], None] | None = None
+                        ) -> tuple[str, list[tuple[datetime, datetime | None]]]:
+    """Two rounds of ``rapport sync --watch`` with three new mails an hour later in between (``between`` runs
+    there too); the tenant and its ``health_refresh`` row after each round."""
     state = emulator(trimmed_tenant)
     register(engine, state)
     tid = state.tenant_id
@@ -49,6 +54,8 @@ def test_watch_round_refreshes_health_incrementally(engine: Engine, trimmed_tena
         if len(rounds) == 2:
             stop.set()
             return
+        if between is not None:
+            between()
         with engine.connect() as conn:
             users = models.InternalUser.__table__
             address = conn.execute(select(users.c.email).where(users.c.tenant_id == tid,
@@ -68,6 +75,11 @@ def test_watch_round_refreshes_health_incrementally(engine: Engine, trimmed_tena
             await worker.run_watch(stop, interval=0)
 
     asyncio.run(go())
+    return tid, rounds
+
+
+def test_watch_round_refreshes_health_incrementally(engine: Engine, trimmed_tenant: Path) -> None:
+    tid, rounds = _two_watched_rounds(engine, trimmed_tenant)
     # Round 1 stored the first health scores (no aggregates yet: a full refresh); round 2 was incremental.
     (full_1, incremental_1), (full_2, incremental_2) = rounds
     assert incremental_1 is None and full_2 == full_1
@@ -75,6 +87,24 @@ def test_watch_round_refreshes_health_incrementally(engine: Engine, trimmed_tena
         tzinfo=None)
     watched = _health(engine, tid)
     assert NEW_CONTACT in watched and watched[NEW_CONTACT][1] != "Not computed"
+    full_refresh(engine, tid, SETTINGS, now=NOW + timedelta(hours=1))
+    assert watched[NEW_CONTACT] == _health(engine, tid)[NEW_CONTACT]
+
+
+def test_the_second_rounds_refresh_comes_from_the_first_rounds_memory(
+    engine: Engine, trimmed_tenant: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The watching sync keeps each tenant's health aggregates in memory between rounds
+    (``analytics.refresh.HealthRefresher``): round 2's incremental refresh reads no stored aggregate."""
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the watching sync read stored aggregates although it holds them")
+
+    tid, rounds = _two_watched_rounds(engine, trimmed_tenant,
+                                      between=lambda: monkeypatch.setattr(q, "health_states", refuse))
+    (_full_1, incremental_1), (_full_2, incremental_2) = rounds
+    assert incremental_1 is None and incremental_2 is not None  # round 2's incremental refresh succeeded
+    monkeypatch.undo()
+    watched = _health(engine, tid)
     full_refresh(engine, tid, SETTINGS, now=NOW + timedelta(hours=1))
     assert watched[NEW_CONTACT] == _health(engine, tid)[NEW_CONTACT]
 
