@@ -14,6 +14,7 @@ sleeping when the wait is at least ``max_retry_wait`` (the scheduler requeues th
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import random
@@ -108,6 +109,87 @@ class Limiter:
         return b
 
 
+# Whose request the current task is sending (a mailbox id or DIRECTORY_KEY): set by GraphClient around the SDK
+# call, read by _LimitedTransport under it, so the limits hold the wire, not the SDK's work around it.
+_LIMITED_BY = "rapport_limiter"  # attribute of an httpx client whose transport applies a Limiter
+_REQUEST_FOR: contextvars.ContextVar[str | None] = contextvars.ContextVar("rapport_graph_request_for",
+                                                                          default=None)
+
+
+class _LimitedTransport(httpx.AsyncBaseTransport):
+    """The limiter's per-mailbox and global limits around the wire part of each request: from the moment the
+    request goes to the connection pool until its response body has been read (the stream closed).
+
+    Held around the whole SDK call instead, a slot also covered kiota's work before and after the wire — building
+    the request from its RequestInformation, the token provider, middleware, tracing spans, the response handler
+    (≈ 3 ms of CPU per request) — so a freed slot waited for the next request to get through all of that before
+    it carried a request again. "In flight" is what Graph counts: requests it is serving."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, limiter: Limiter) -> None:
+        self._inner = inner
+        self._limiter = limiter
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        key = _REQUEST_FOR.get()
+        if key is None:  # not a GraphClient request (none are sent otherwise)
+            return await self._inner.handle_async_request(request)
+        limiter = self._limiter
+        mailbox, overall = limiter.mailbox(key), limiter.global_semaphore()
+        await mailbox.acquire()
+        try:
+            await overall.acquire()
+        except BaseException:
+            mailbox.release()
+            raise
+        n = limiter.in_flight.get(key, 0) + 1
+        limiter.in_flight[key] = n
+        if n > limiter.max_in_flight.get(key, 0):
+            limiter.max_in_flight[key] = n
+        done = False
+
+        def release() -> None:
+            nonlocal done
+            if not done:
+                done = True
+                limiter.in_flight[key] -= 1
+                overall.release()
+                mailbox.release()
+
+        try:
+            response = await self._inner.handle_async_request(request)
+        except BaseException:
+            release()
+            raise
+        if isinstance(response.stream, httpx.ByteStream):
+            release()  # the body is already in memory (an in-process transport): nothing more on the wire
+        else:
+            response.stream = _ReleasingStream(response.stream, release)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class _ReleasingStream(httpx.AsyncByteStream):
+    """A response body stream that gives its request's slots back once read to the end or closed (httpx closes a
+    response's stream whether it was read or abandoned)."""
+
+    def __init__(self, inner: Any, release: Callable[[], None]) -> None:
+        self._inner = inner
+        self._release = release
+
+    async def __aiter__(self) -> Any:
+        async for chunk in self._inner:
+            yield chunk
+        self._release()  # read to the end: the slot is free before the caller gets round to closing
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        finally:
+            self._release()
+
+
 class _RawResponse(ResponseHandler):
     """Hands kiota's native httpx response back untouched (status, headers and body bytes)."""
 
@@ -165,6 +247,7 @@ def build_service_client(
     transport: httpx.AsyncBaseTransport | None = None,
     timeout: float = 60.0,
     sync_pipeline: bool = False,
+    limiter: Limiter | None = None,
 ) -> tuple[GraphServiceClient, httpx.AsyncClient]:
     """A ``GraphServiceClient`` for ``graph_base_url`` with the SDK's middleware minus its retry handler.
 
@@ -177,6 +260,9 @@ def build_service_client(
     carries their option, which the sync never sets) and parameter-name decoding, which
     :meth:`GraphClient._url` applies once when it builds an initial URL (stored links are replayed byte for
     byte, as PLATFORM.md asks). Each handler cost an OpenTelemetry span and a pass over the URL per request.
+
+    ``limiter`` (required for a :class:`GraphClient`): its limits are applied at the transport, around the wire
+    part of each request (:class:`_LimitedTransport`).
     """
     middleware: list[BaseMiddleware]
     if sync_pipeline:
@@ -191,6 +277,8 @@ def build_service_client(
         # A TLS context costs ~50 ms of CPU to load; the emulator on plain http never needs one.
         ssl_context = httpx.create_ssl_context() if graph_base_url.startswith("https:") else None
         transport = PooledTransport(httpx.Limits(max_connections=256, max_keepalive_connections=64), ssl_context)
+    if limiter is not None:
+        transport = _LimitedTransport(transport, limiter)
     raw = httpx.AsyncClient(transport=transport, timeout=timeout)
     raw._cookies = _Cookies()  # the client keeps a cookie jar whatever is passed; this one skips no-op work
     http = GraphClientFactory.create_with_custom_middleware(middleware, client=raw)
@@ -199,6 +287,8 @@ def build_service_client(
         credential, scopes=["https://graph.microsoft.com/.default"], allowed_hosts=[host])
     adapter = GraphRequestAdapter(auth, client=http)
     adapter.base_url = graph_base_url.rstrip("/")
+    if limiter is not None:
+        setattr(http, _LIMITED_BY, limiter)  # what GraphClient checks: its limits are in this client's transport
     return GraphServiceClient(request_adapter=adapter), http
 
 
@@ -229,6 +319,9 @@ class GraphClient:
         monotonic: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
+        if getattr(http, _LIMITED_BY, None) is not limiter:
+            # the limits live in the transport: a client built without them would send without any
+            raise ValueError("GraphClient needs a client from build_service_client(..., limiter=<the same limiter>)")
         self.service = service
         self._credential = credential
         self._http = http
@@ -418,23 +511,20 @@ class GraphClient:
 
     async def _send(self, url: str, mailbox: str, events: bool, payload: bytes | None,
                     paged: bool) -> tuple[int, Mapping[str, str], bytes]:
-        limiter = self._limiter
-        async with limiter.mailbox(mailbox), limiter.global_semaphore():
-            n = limiter.in_flight.get(mailbox, 0) + 1
-            limiter.in_flight[mailbox] = n
-            if n > limiter.max_in_flight.get(mailbox, 0):
-                limiter.max_in_flight[mailbox] = n
-            self.stats.requests += 1
-            try:
-                info = self._request(url, events=events, paged=paged, body=payload)
-                adapter: Any = self.service.request_adapter
-                response = await adapter.send_primitive_async(info, "bytes", None)
-                assert isinstance(response, httpx.Response)
-                return response.status_code, response.headers, response.content
-            except httpx.TransportError as err:
-                return TRANSPORT_ERROR, {}, str(err).encode() or type(err).__name__.encode()
-            finally:
-                limiter.in_flight[mailbox] -= 1
+        # The limits are applied by the client's transport around the wire (_LimitedTransport): it reads whose
+        # request this is from the context.
+        token = _REQUEST_FOR.set(mailbox)
+        self.stats.requests += 1
+        try:
+            info = self._request(url, events=events, paged=paged, body=payload)
+            adapter: Any = self.service.request_adapter
+            response = await adapter.send_primitive_async(info, "bytes", None)
+            assert isinstance(response, httpx.Response)
+            return response.status_code, response.headers, response.content
+        except httpx.TransportError as err:
+            return TRANSPORT_ERROR, {}, str(err).encode() or type(err).__name__.encode()
+        finally:
+            _REQUEST_FOR.reset(token)
 
 
 def _iso(moment: datetime) -> str:

@@ -161,7 +161,7 @@ class SyncWorker:
         else:
             credential = make_credential(tenant.credentials, transport=self._transport)
         service, http = build_service_client(credential, tenant.graph_base_url, transport=self._transport,
-                                             sync_pipeline=True)
+                                             sync_pipeline=True, limiter=self.limiter)
         client = GraphClient(service, credential, http, self.limiter, page_size=self.settings.sync_page_size,
                              max_retry_wait=self.settings.sync_max_retry_wait, sleep=self._sleep,
                              clock=self._clock, monotonic=self._monotonic, rng=self._rng)

@@ -19,9 +19,10 @@ BASE = "https://graph.microsoft.com/v1.0"
 
 def _client(sync_pipeline: bool) -> tuple[GraphClient, httpx.AsyncClient]:
     cred = ClientCredentialsCredential("https://login.example/token", "c", "s")
+    limiter = Limiter(4, 4, 100)
     service, http = build_service_client(cred, BASE, transport=httpx.MockTransport(lambda r: httpx.Response(200)),
-                                         sync_pipeline=sync_pipeline)
-    return GraphClient(service, cred, http, Limiter(4, 4, 100)), http
+                                         sync_pipeline=sync_pipeline, limiter=limiter)
+    return GraphClient(service, cred, http, limiter), http
 
 
 def _handlers(http: httpx.AsyncClient) -> list[type]:
@@ -87,9 +88,10 @@ def test_sync_request_headers() -> None:
         async def close(self) -> None:
             return None
 
+    limiter = Limiter(4, 4, 100)
     service, http = build_service_client(Cred(), BASE, transport=httpx.MockTransport(handler),  # type: ignore[arg-type]
-                                         sync_pipeline=True)
-    client = GraphClient(service, Cred(), http, Limiter(4, 4, 100), page_size=10)  # type: ignore[arg-type]
+                                         sync_pipeline=True, limiter=limiter)
+    client = GraphClient(service, Cred(), http, limiter, page_size=10)  # type: ignore[arg-type]
     url = client.messages_delta_url("0b7e2c1a-93f4-4d35-8f0e-5a1b2c3d4e5f", "inbox")
     assert asyncio.run(client.get_json(url, mailbox="m")) == {"value": []}
     req = seen[0]
@@ -129,7 +131,7 @@ def test_in_flight_limits_per_mailbox_and_for_the_directory() -> None:
 
         limiter = Limiter(8, 4, 1000)
         service, http = build_service_client(Cred(), BASE, transport=httpx.MockTransport(handler),  # type: ignore[arg-type]
-                                             sync_pipeline=True)
+                                             sync_pipeline=True, limiter=limiter)
         client = GraphClient(service, Cred(), http, limiter)  # type: ignore[arg-type]
         url = client.messages_delta_url("0b7e2c1a-93f4-4d35-8f0e-5a1b2c3d4e5f", "inbox")
         if mailbox == DIRECTORY_KEY:

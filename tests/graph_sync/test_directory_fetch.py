@@ -45,9 +45,10 @@ def _run(domains_status: int) -> tuple[int, list[str], object]:
         return httpx.Response(200, json={"responses": [{"id": i, "status": 404, "body": {}} for i in ids]})
 
     async def go() -> object:
+        limiter = Limiter(16, 4, 1000)
         service, http = build_service_client(_Cred(), BASE, transport=httpx.MockTransport(handler),  # type: ignore[arg-type]
-                                             sync_pipeline=True)
-        client = GraphClient(service, _Cred(), http, Limiter(16, 4, 1000))  # type: ignore[arg-type]
+                                             sync_pipeline=True, limiter=limiter)
+        client = GraphClient(service, _Cred(), http, limiter)  # type: ignore[arg-type]
         try:
             return await fetch_directory(client, "t1", Settings(secret_key="k"))
         except GraphError as err:
