@@ -11,18 +11,9 @@ import pytest
 
 from graph_sync.client import GraphClient, Limiter, build_service_client
 from graph_sync.errors import TransportFailed
+from tests.graph_sync.test_directory_fetch import BASE, _Cred
 
-BASE = "https://graph.microsoft.com/v1.0"
 USER = "0b7e2c1a-93f4-4d35-8f0e-5a1b2c3d4e5f"
-
-
-class _Cred:
-    async def get_token(self, *scopes: str, **kw: object) -> object:
-        from azure.core.credentials import AccessToken
-        return AccessToken("tok", 2**40)
-
-    async def close(self) -> None:
-        return None
 
 
 class _SlowBody(httpx.AsyncByteStream):
