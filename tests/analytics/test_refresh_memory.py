@@ -34,6 +34,14 @@ def _no_store_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(q, "account_domains_fast", refuse)
 
 
+def _seeded_refresher(engine: Engine, tenant_id: str, now: datetime) -> HealthRefresher:
+    """The busy tenant, fully refreshed by a refresher that now holds its aggregates."""
+    busy_seed(engine, tenant_id, now)
+    refresher = HealthRefresher(engine, tenant_id, Settings())
+    refresher.full(now=now)
+    return refresher
+
+
 def _memory_matches_store(engine: Engine, tenant_id: str, refresher: HealthRefresher) -> None:
     warm = refresher._warm  # the memory under test
     assert warm is not None
@@ -96,9 +104,7 @@ def test_a_refresher_from_memory_equals_full_refreshes_across_days_merges_and_de
 def test_another_processs_refresh_sends_the_refresher_back_to_the_store(
     engine: Engine, tenant_id: str, now: datetime
 ) -> None:
-    busy_seed(engine, tenant_id, now)
-    refresher = HealthRefresher(engine, tenant_id, Settings())
-    refresher.full(now=now)
+    refresher = _seeded_refresher(engine, tenant_id, now)
     carol = ("contact", "carol@fabrikam.com")
     # Another process (a one-off `rapport analytics refresh`) folds Carol's new mail into the stored aggregates.
     at = now + timedelta(hours=1)
@@ -121,9 +127,7 @@ def test_another_processs_refresh_sends_the_refresher_back_to_the_store(
 def test_a_failed_refresh_commits_nothing_and_forgets_the_memory(
     engine: Engine, tenant_id: str, now: datetime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    busy_seed(engine, tenant_id, now)
-    refresher = HealthRefresher(engine, tenant_id, Settings())
-    refresher.full(now=now)
+    refresher = _seeded_refresher(engine, tenant_id, now)
     at = now + timedelta(hours=1)
     ingest(engine, tenant_id, [mail(DAVE, [ALICE], at - timedelta(minutes=5))], at)
     pending = pending_changes(engine)
@@ -177,9 +181,7 @@ def test_a_full_refresh_by_another_process_has_the_refresher_load_the_store_agai
 ) -> None:
     from analytics.refresh import full_refresh
 
-    busy_seed(engine, tenant_id, now)
-    refresher = HealthRefresher(engine, tenant_id, Settings())
-    refresher.full(now=now)
+    refresher = _seeded_refresher(engine, tenant_id, now)
     at = now + timedelta(hours=1)
     ingest(engine, tenant_id, [mail(CAROL, [ALICE], at - timedelta(minutes=5))], at)
     full_refresh(engine, tenant_id, Settings(), now=at)  # e.g. a daily `rapport analytics refresh --full` (cron)

@@ -15,16 +15,20 @@ import pytest
 from graph_sync.transport import PooledTransport, _Backend, _Pool
 
 
+async def _server(peers: list[asyncio.StreamWriter]) -> tuple[asyncio.Server, int]:
+    """A local TCP server that keeps each accepted connection's writer in ``peers`` (and says nothing)."""
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peers.append(writer)
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
 def test_an_idle_connection_is_readable_once_data_or_a_hang_up_arrives() -> None:
     """What the pool's expiry check asks of idle connections, answered from what the transport delivered."""
     async def go() -> None:
         peers: list[asyncio.StreamWriter] = []
-
-        async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            peers.append(writer)
-
-        server = await asyncio.start_server(accept, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
+        server, port = await _server(peers)
         async with server:
             first = await _Backend().connect_tcp("127.0.0.1", port, timeout=5)
             second = await _Backend().connect_tcp("127.0.0.1", port, timeout=5)
@@ -51,12 +55,7 @@ def test_an_idle_connection_is_readable_once_data_or_a_hang_up_arrives() -> None
 def test_stream_reads_split_chunks_and_map_timeouts_and_errors() -> None:
     async def go() -> None:
         peers: list[asyncio.StreamWriter] = []
-
-        async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            peers.append(writer)
-
-        server = await asyncio.start_server(accept, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
+        server, port = await _server(peers)
         async with server:
             stream = await _Backend().connect_tcp("127.0.0.1", port, timeout=5)
             while not peers:
