@@ -14,6 +14,7 @@ from analytics.scoring.estimators import (
     BlendedClassifier,
     PathBoostingClassifier,
     PlattCalibratedClassifier,
+    platt_sigmoid,
 )
 
 
@@ -68,6 +69,43 @@ def test_calibrated_probabilities_match_observed_rates() -> None:
     for lo, hi in [(0.0, 0.3), (0.3, 0.7), (0.7, 1.0)]:
         sel = (p >= lo) & (p < hi)
         assert abs(p[sel].mean() - y[sel].mean()) < 0.05
+
+
+def _drifting(n: int = 1500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Rows in time order, three periods; the feature's relation to the label is reversed in the last one. A
+    model fitted on the first two periods ranks the third backwards, one fitted on all of them ranks right."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    period = np.arange(n) * 3 // n
+    sign = np.where(period < 2, 1.0, -1.0)
+    y = (rng.random(n) < 1 / (1 + np.exp(-3 * sign * x))).astype(int)
+    return np.c_[x, rng.normal(size=n)], y
+
+
+@pytest.mark.parametrize("make", [
+    lambda: PlattCalibratedClassifier(AdditiveLogisticClassifier()),
+    lambda: BlendedClassifier([PlattCalibratedClassifier(AdditiveLogisticClassifier()),
+                               PlattCalibratedClassifier(PathBoostingClassifier(n_estimators=30))]),
+])
+def test_calibration_keeps_the_order_of_a_model_fitted_on_drifting_time_ordered_rows(make: Any) -> None:
+    # Unshuffled folds are the three periods here: their out-of-fold scores rank backwards and the sigmoid
+    # fitted on them had a negative slope, which turned the final model (x counts for the label) upside down.
+    X, y = _drifting()
+    model = make().fit(X, y)
+    assert model.slope_ > 0
+    probe = np.c_[np.linspace(-2, 2, 9), np.zeros(9)]
+    assert np.all(np.diff(model.predict_proba(probe)[:, 1]) > 0)
+
+
+def test_platt_sigmoid_never_reverses_the_scores() -> None:
+    rng = np.random.default_rng(1)
+    f = rng.normal(size=2000)
+    y = (rng.random(2000) < 1 / (1 + np.exp(-2 * f))).astype(np.intp)
+    slope, _offset = platt_sigmoid(f, y)
+    assert slope == pytest.approx(2.0, rel=0.15)
+    slope, offset = platt_sigmoid(-f, y)  # scores that rank the positives lower: no usable ranking
+    assert slope == 0.0
+    assert 1 / (1 + np.exp(-offset)) == pytest.approx(y.mean())
 
 
 def test_boosting_explanations_stay_exact_for_reordered_unseen_and_missing_categories() -> None:
