@@ -16,7 +16,7 @@ from spacy.language import Language
 
 from analytics.nlp.components import LANGS, build_pipeline
 from analytics.nlp.errors import InvalidLanguage, InvalidTimeZone
-from analytics.nlp.intents import Clause, Cue, gather_clauses, suggest
+from analytics.nlp.intents import Clause, Cue, gather_clauses, split_coordinated, suggest
 from analytics.nlp.langsplit import split_chunks
 from analytics.nlp.resolve import resolve
 from analytics.nlp.suggestions import CharSpan, Entity, NoteAnalysis, Suggestion, TimeMention
@@ -80,7 +80,7 @@ class NoteAnalyzer:
                 for sp in doc.spans["entities"]]
         cues = sorted((Cue(sp.label_, offset + sp.start_char, offset + sp.end_char, sp.text)
                        for sp in doc.spans["cues"]), key=lambda c: c.start)
-        return gather_clauses(clause_spans, cues, times, ents, lang)
+        return gather_clauses(split_coordinated(clause_spans, cues, times, lang), cues, times, ents, lang)
 
 
 def _mention(raw: RawTime, offset: int, ref: datetime, zone: ZoneInfo) -> TimeMention:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from analytics.nlp.spanfilters import inside
 from analytics.nlp.suggestions import (
@@ -47,6 +48,51 @@ class Clause:
 
     def labelled(self, label: str) -> list[Cue]:
         return [c for c in self.cues if c.label == label]
+
+
+# Cue labels that start an action of their own (a meeting, a call, a task); two of them joined by a comma or
+# "and"/"then" ("call Raj, send the deck by Friday and meet again on Tuesday") are two clauses.
+ACTIONS = frozenset({"meeting", "call", "task"})
+_COORDINATORS = {
+    "en": re.compile(r",|\band then\b|\bthen\b|\band\b", re.IGNORECASE),
+    "zh": re.compile(r"[，,]|然后|并且"),
+}
+
+
+def split_coordinated(clause_spans: Sequence[CharSpan], cues: Sequence[Cue], times: Sequence[TimeMention],
+                      lang: str) -> list[CharSpan]:
+    """Split clauses where a coordinator joins two actions (see :data:`ACTIONS`).
+
+    A note is often one sentence of several actions. Left whole, the first action's kind won and took the times
+    and cues of the others (the demo's "call with …, send the proposal by Friday and meet again next Tuesday at
+    10:00" gave one call on Tuesday and no task or meeting). The cut is at the last coordinator between two action
+    cues, outside every time expression ("between 2 and 3 pm"), and in English only when the first action has
+    words of its own before it ("call and email Raj on Monday" stays one action on one object). The coordinator
+    belongs to neither part."""
+    pattern = _COORDINATORS.get(lang)
+    if pattern is None:
+        return list(clause_spans)
+    actions = [c for c in cues if c.label in ACTIONS]
+    out: list[CharSpan] = []
+    for span in clause_spans:
+        mine = [c for c in actions if span.start <= c.start and c.end <= span.end]
+        start = span.start
+        for first, second in pairwise(mine):
+            between = span.text[first.end - span.start:second.start - span.start]
+            cut = None
+            for m in pattern.finditer(between):
+                at, after = first.end + m.start(), first.end + m.end()
+                # Chinese puts the object before the verb ("和王总开会，…"): its comma ends a clause as it is.
+                own_words = lang == "zh" or between[:m.start()].strip(" \t,")
+                in_time = any(t.span.start < after and at < t.span.end for t in times)
+                if own_words and not in_time:
+                    cut = (at, after)
+            if cut is None:
+                continue
+            out.append(CharSpan(start, cut[0], span.text[start - span.start:cut[0] - span.start]))
+            start = cut[1]
+        out.append(CharSpan(start, span.end, span.text[start - span.start:]))
+    return [c for c in out if c.text.strip()]
 
 
 def gather_clauses(clause_spans: Sequence[CharSpan], cues: Sequence[Cue], times: Sequence[TimeMention],

@@ -30,6 +30,44 @@ def test_issue_example_gives_task_content_and_issue(analyzer: NoteAnalyzer) -> N
     assert text[issue.spans[0].start:issue.spans[0].end].startswith("she says")
 
 
+def test_several_actions_in_one_sentence_are_suggested_each_with_its_own_time(analyzer: NoteAnalyzer) -> None:
+    text = ("call with kwame.king@pioneeranalytics.de, send the proposal by Friday and meet again next Tuesday "
+            "at 10:00")
+    result = analyzer.analyze(text, now=REF, tz="Europe/London")  # REF: Thursday 2026-11-26
+    by_kind = {s.kind: s for s in result.suggestions}
+    assert set(by_kind) == {SuggestionKind.CALL, SuggestionKind.CONTACT, SuggestionKind.TASK,
+                            SuggestionKind.CONTENT_REQUEST, SuggestionKind.MEETING}
+    assert by_kind[SuggestionKind.CALL].start is None  # the Tuesday belongs to the meeting
+    task = by_kind[SuggestionKind.TASK]
+    assert task.title == "send the proposal by Friday"
+    assert task.due is not None and task.due.date().isoformat() == "2026-11-27"
+    meeting = by_kind[SuggestionKind.MEETING]
+    assert meeting.start is not None and meeting.start.isoformat() == "2026-12-01T10:00:00+00:00"
+
+
+@pytest.mark.parametrize(("text", "kinds"), [
+    ("Call and email Raj on Monday.", [SuggestionKind.CALL]),  # one action on one object
+    ("Meet Raj between 2 and 3pm, then call Ana.", [SuggestionKind.MEETING, SuggestionKind.CALL]),
+])
+def test_a_sentence_is_split_only_between_two_actions(analyzer: NoteAnalyzer, text: str,
+                                                      kinds: list[SuggestionKind]) -> None:
+    result = analyzer.analyze(text, now=REF, tz="Europe/London")
+    assert [s.kind for s in result.suggestions] == kinds
+    first = result.suggestions[0]
+    assert first.start is not None  # Monday / 2 pm stay with the first action
+    if len(kinds) == 2:
+        assert first.end is not None and first.end.hour == 15
+
+
+def test_chinese_comma_between_two_actions_splits_them(analyzer: NoteAnalyzer) -> None:
+    result = analyzer.analyze("周二下午三点和王总开会，周五前把报价单发给他", now=REF, tz="Asia/Shanghai")
+    kinds = [s.kind for s in result.suggestions]
+    assert kinds == [SuggestionKind.MEETING, SuggestionKind.TASK, SuggestionKind.CONTENT_REQUEST]
+    meeting, task = result.suggestions[0], result.suggestions[1]
+    assert meeting.start is not None and meeting.start.isoformat() == "2026-12-01T15:00:00+08:00"
+    assert task.due is not None and task.due.date().isoformat() == "2026-11-27"
+
+
 def test_chinese_call_has_time_and_attendee(analyzer: NoteAnalyzer) -> None:
     result = analyzer.analyze("下周二下午三点给王总打电话确认报价", now=REF, tz="Asia/Shanghai")
     call = result.suggestions[0]
