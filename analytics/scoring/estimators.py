@@ -316,7 +316,8 @@ class PlattCalibratedClassifier(_BinaryExplainable):
             oof = self.estimator_.decision_function(X)
         self.slope_, self.offset_ = platt_sigmoid(oof, target)
         self.oof_decision_ = self.slope_ * oof + self.offset_
-        self.oof_auc_ = float(roc_auc_score(target, oof)) if folds >= 2 else float("nan")
+        # Of the calibrated scores: the raw ones' AUC, or 0.5 when the sigmoid is flat (no usable ranking).
+        self.oof_auc_ = float(roc_auc_score(target, self.oof_decision_)) if folds >= 2 else float("nan")
         return self
 
     def decision_function(self, X: Any) -> Vector:
@@ -374,7 +375,7 @@ class BlendedClassifier(_BinaryExplainable):
         oof = np.mean([m.oof_decision_ for m in self.estimators_], axis=0)
         self.slope_, self.offset_ = platt_sigmoid(oof, target)
         self.oof_decision_ = self.slope_ * oof + self.offset_
-        self.oof_auc_ = float(roc_auc_score(target, oof))
+        self.oof_auc_ = float(roc_auc_score(target, self.oof_decision_))
 
     def decision_function(self, X: Any) -> Vector:
         """Calibrated log-odds of the positive class."""

@@ -108,6 +108,17 @@ def test_platt_sigmoid_never_reverses_the_scores() -> None:
     assert 1 / (1 + np.exp(-offset)) == pytest.approx(y.mean())
 
 
+def test_a_model_without_out_of_fold_ranking_is_flat_and_never_the_better_candidate() -> None:
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(600, 2))
+    y = (rng.random(600) < 0.3).astype(int)  # the label ignores X
+    model = PlattCalibratedClassifier(AdditiveLogisticClassifier(), cv=3).fit(X, y)
+    # With this seed the noise ranks backwards out of fold: the model is flat, and its AUC says so.
+    assert model.slope_ == 0.0
+    assert model.oof_auc_ == 0.5
+    assert np.ptp(model.predict_proba(X)[:, 1]) == 0.0
+
+
 def test_boosting_explanations_stay_exact_for_reordered_unseen_and_missing_categories() -> None:
     X, y = _mixed_data()
     X = X[:, [1, 0, 2]]  # the category in the middle: the boosting model reorders its input internally
