@@ -107,10 +107,10 @@ class NotesFeature:
         data = analysis_to_dict(analysis)
         indexed = _one_task_per_clause(list(enumerate(data["suggestions"])))
         shown = sorted(sorted(indexed, key=lambda p: -float(p[1]["confidence"]))[:MAX_CARDS], key=lambda p: p[0])
-        emails = [e["span"]["text"] for e in data["entities"] if e["label"] == "EMAIL"]
+        emails = [(e["span"]["start"], e["span"]["text"]) for e in data["entities"] if e["label"] == "EMAIL"]
         replies = []
         for index, s in shown:
-            form = _form_of(s, emails, tz)
+            form = _form_of(s, _attendee_emails(s, emails, note), tz)
             key = suggestion_key(ctx.principal, note, index, s["kind"])
             args = {"key": key, "kind": s["kind"], "tz": tz, "quote": _quote(s)}
             verb = _verb_of(s["kind"]) if self.writes is not None else None
@@ -235,9 +235,29 @@ def _quote(s: dict[str, Any]) -> str:
     return str(spans[0]["text"]).strip()[:300] if spans else ""
 
 
+_SENTENCE_END = re.compile(r"[.!?;](?=\s|$)|[。！？；\n]")  # not the dots of an address or a number
+
+
+def _attendee_emails(s: dict[str, Any], emails: Sequence[tuple[int, str]], note: str) -> list[str]:
+    """The email addresses a meeting or call suggestion is with: those in its own clause, else those in the rest
+    of its sentence. A sentence of several actions is split into clauses ("call with kwame@…, send the proposal by
+    Friday and meet again next Tuesday"): the meeting is with the person the sentence named earlier."""
+    spans = s.get("spans") or []
+    if not spans:
+        return []
+    start, end = int(spans[0]["start"]), int(spans[0]["end"])
+    own = [e for at, e in emails if start <= at < end]
+    if own or s["kind"] not in EVENT_KINDS:
+        return own
+    ends = [m.start() for m in _SENTENCE_END.finditer(note)]
+    first = max((i + 1 for i in ends if i < start), default=0)
+    last = min((i for i in ends if i >= end), default=len(note))
+    return [e for at, e in emails if first <= at < last]
+
+
 def _form_of(s: dict[str, Any], emails: Sequence[str], tz: str) -> dict[str, str]:
-    """The editable fields' initial values (strings, as Adaptive Card inputs hold them)."""
-    quote = _quote(s)
+    """The editable fields' initial values (strings, as Adaptive Card inputs hold them); ``emails``: the
+    suggestion's attendees (:func:`_attendee_emails`)."""
     form = {"title": str(s.get("title") or "")[:255]}
     if s["kind"] in EVENT_KINDS:
         start = datetime.fromisoformat(s["start"]) if s.get("start") else None
@@ -245,7 +265,7 @@ def _form_of(s: dict[str, Any], emails: Sequence[str], tz: str) -> dict[str, str
         # A date without a time resolves to midnight: leave the time for the user rather than book 00:00.
         form["time"] = start.strftime("%H:%M") if start and start.time() != time(0, 0) else ""
         form["duration"] = str(s.get("duration") or DEFAULT_MINUTES)
-        form["attendees"] = ", ".join(e for e in emails if e in quote)
+        form["attendees"] = ", ".join(dict.fromkeys(emails))
     elif s["kind"] in TASK_KINDS:
         due = s.get("due") or s.get("start")
         form["due"] = datetime.fromisoformat(due).date().isoformat() if due else ""

@@ -119,6 +119,19 @@ def test_a_pasted_note_gets_one_valid_card_per_suggestion_with_filled_fields(
     assert deck["due"] == "2026-11-27"
 
 
+def test_a_meeting_split_from_a_sentence_is_with_the_person_the_sentence_named(
+        analyzer: NoteAnalyzer, writes: MsGraphWrites) -> None:
+    text = ("note: call with kwame.king@pioneeranalytics.de, send the proposal by Friday and meet again next "
+            "Tuesday at 10:00. Lunch with the team on Monday.")
+    events = [{i["id"]: i.get("value") for i in _inputs(c)} for c in _cards(_service(analyzer, writes), text)
+              if c.get("actions") and c["actions"][0]["verb"] == "notes.event"]
+    meeting = next(e for e in events if e["title"].startswith("meet again"))
+    assert meeting["time"] == "10:00"
+    assert meeting["attendees"] == "kwame.king@pioneeranalytics.de"  # named earlier in its sentence
+    lunch = next(e for e in events if e["title"].startswith("Lunch"))
+    assert not lunch.get("attendees")  # another sentence: nobody is carried over
+
+
 def test_pressing_create_twice_makes_one_event_and_the_card_shows_it(
         analyzer: NoteAnalyzer, writes: MsGraphWrites, graph: EmulatorState) -> None:
     service = _service(analyzer, writes)
