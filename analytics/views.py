@@ -13,6 +13,7 @@ Vocabulary:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
@@ -216,6 +217,35 @@ class MyRecordsView:
     leads: tuple[LeadSummary, ...]
     opportunities: tuple[OpportunitySummary, ...]
 
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None or (b is not None and b > a) else a
+
+
+def team_records(user_id: str, views: Sequence[MyRecordsView]) -> MyRecordsView:
+    """Several users' records as one list (a manager's reporting chain): an account once, with their interactions
+    summed, the latest one and ``owned`` when any of them owns it; a lead or opportunity once, with its latest
+    interaction."""
+    accounts: dict[str, AccountSummary] = {}
+    leads: dict[str, LeadSummary] = {}
+    opportunities: dict[str, OpportunitySummary] = {}
+    for view in views:
+        for a in view.accounts:
+            seen = accounts.get(a.account_id)
+            accounts[a.account_id] = a if seen is None else dataclasses.replace(
+                seen, interactions=seen.interactions + a.interactions, owned=seen.owned or a.owned,
+                last_interaction_at=_latest(seen.last_interaction_at, a.last_interaction_at))
+        for lead in view.leads:
+            known = leads.get(lead.lead_id)
+            leads[lead.lead_id] = lead if known is None else dataclasses.replace(
+                known, last_interaction_at=_latest(known.last_interaction_at, lead.last_interaction_at))
+        for o in view.opportunities:
+            had = opportunities.get(o.opportunity_id)
+            opportunities[o.opportunity_id] = o if had is None else dataclasses.replace(
+                had, last_interaction_at=_latest(had.last_interaction_at, o.last_interaction_at))
+    ordered = sorted(accounts.values(), key=lambda a: (-a.interactions, a.name))
+    return MyRecordsView(user_id, tuple(ordered), tuple(leads.values()), tuple(opportunities.values()))
 
 def to_jsonable(value: Any) -> Any:
     """A view (or anything nested in one) as JSON-ready built-ins: dates as ISO strings, tuples as lists."""

@@ -92,9 +92,10 @@ def _intro_button(view: WhoKnowsView, colleague_id: str, name: str, lang: Lang, 
             "data": sign("intro.request", args)}
 
 
-def render_my_records(view: MyRecordsView, what: str, lang: Lang) -> dict[str, Any]:
-    """One of the user's lists (accounts, leads or opportunities), healthiest first."""
-    title = t(f"mine_{what}", lang)
+def render_my_records(view: MyRecordsView, what: str, lang: Lang, *, team: bool = False) -> dict[str, Any]:
+    """One of the user's lists (accounts, leads or opportunities), healthiest first; ``team``: a manager's, with
+    their reporting chain's records."""
+    title = t(f"mine_team_{what}" if team else f"mine_{what}", lang)
     rows: list[tuple[str, str]] = []
     if what == "accounts":
         items = sorted(view.accounts, key=lambda a: (a.score is None, -(a.score or 0.0), a.name))

@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from analytics.relationships.errors import AmbiguousTarget, TargetNotFound
-from analytics.views import HealthView, TargetRef, WhoKnowsView
+from analytics.views import HealthView, MyRecordsView, TargetRef, WhoKnowsView, team_records
 from bot.cards import relationships as cards
 from bot.cards.render import notice_card
 from bot.conversation import signing
 from bot.conversation.commands import Command, CommandContext, patterns
 from bot.conversation.i18n import t
-from bot.conversation.model import ActionResult, Proactive, Reply
+from bot.conversation.model import ActionResult, Principal, Proactive, Reply
 from bot.conversation.service import ActionContext, ActionHandler
 from bot.conversation.text import shorten
 from bot.ports import Access, ConversationStore, Relationships
@@ -121,8 +122,16 @@ class RelationshipFeature:
     async def _mine(self, ctx: CommandContext) -> Sequence[Reply]:
         what = _MINE_WORDS.get(ctx.args.get("what", "").lower(), "accounts")
         p = ctx.principal
-        view = await asyncio.to_thread(self.queries.my_accounts, p.tenant_id, p.user_id, ctx.now)
-        return [Reply(card=cards.render_my_records(view, what, ctx.lang))]
+        view = await asyncio.to_thread(self._records_of, p, ctx.now)
+        return [Reply(card=cards.render_my_records(view, what, ctx.lang, team=p.is_manager))]
+
+    def _records_of(self, p: Principal, now: datetime) -> MyRecordsView:
+        """A rep's own records; a manager's with their reporting chain's, as their digest covers (a VP asking for
+        "my opportunities" means the pipeline of the people they lead, and owns few records or none)."""
+        if not p.is_manager:
+            return self.queries.my_accounts(p.tenant_id, p.user_id, now)
+        return team_records(p.user_id, [self.queries.my_accounts(p.tenant_id, u, now)
+                                        for u in sorted(p.visible_user_ids)])
 
     # --- introductions -------------------------------------------------------------------------------------------
 

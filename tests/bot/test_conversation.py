@@ -108,6 +108,17 @@ def test_phrasings_in_english_and_chinese_reach_the_right_query(text: str, call:
     assert replies and replies[0].attachments
 
 
+def test_a_managers_lists_cover_their_reporting_chain_and_say_so() -> None:
+    service, _, relationships, _ = make_service()
+    [reply] = say(adapter_for(service, MANAGER), "my opportunities")
+    assert sorted(c for c in relationships.calls if c[0] == "mine") == [("mine", MANAGER), ("mine", REP)]
+    assert "My team's opportunities" in str(card_of(reply))
+    relationships.calls.clear()
+    [reply] = say(adapter_for(service, REP), "my opportunities")
+    assert [c for c in relationships.calls if c[0] == "mine"] == [("mine", REP)]
+    assert "My opportunities" in str(card_of(reply))
+
+
 def test_replies_follow_the_activity_locale() -> None:
     service, *_ = make_service()
     [reply] = say(adapter_for(service, locale="zh-CN"), "Fabrikam 的健康度", locale="zh-CN")
