@@ -230,7 +230,10 @@ async def _serve_bot(settings: Settings, engine: Engine, tenant: DemoTenant, clo
         say(f"\nTalk to it as {tenant.user_name} (VP of Sales) from another terminal:\n"
             "  rapport chat")
         for example in tenant.examples:
-            say(f"      you> {example}")
+            # Replies follow the client's locale, as Teams sends it: a Chinese question gets a Chinese answer
+            # from a zh-CN client.
+            chinese = any("\u4e00" <= ch <= "\u9fff" for ch in example)
+            say(f"      you> {example}" + ("   (Chinese replies: rapport chat --locale zh-CN)" if chinese else ""))
         say(f"or ask once: rapport demo --ask \"{tenant.examples[0]}\"\n"
             f"Inspect the data: RAPPORT_DATABASE_URL=sqlite:///{settings.data_dir / 'demo.db'} rapport health "
             f"\"{tenant.examples[0].removeprefix('health of ')}\" --as-of {tenant.reference_now.date()}\n"
