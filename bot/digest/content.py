@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from analytics.views import team_records
 from bot.conversation.model import Principal
 from bot.ports import Predictions, Relationships
 
@@ -54,26 +55,26 @@ def build_digest(manager: Principal, relationships: Relationships, predictions: 
     declining: dict[tuple[str, str], DigestItem] = {}
     leads: dict[str, str] = {}
     opportunities: dict[str, tuple[str, float]] = {}
-    for user_id in sorted(manager.visible_user_ids):
-        view = relationships.my_accounts(tenant, user_id, now)
-        for a in view.accounts:
-            if a.trend == "Declining":
-                declining[("account", a.account_id)] = DigestItem("account", a.account_id, a.name, a.score,
-                                                                  a.state or "")
-        for lead in view.leads:
-            if lead.status in CLOSED:
-                continue
-            leads[lead.lead_id] = lead.label
-            if lead.trend == "Declining":
-                declining[("lead", lead.lead_id)] = DigestItem("lead", lead.lead_id, lead.label, lead.score,
-                                                               lead.state or "")
-        for o in view.opportunities:
-            if o.status in CLOSED:
-                continue
-            opportunities[o.opportunity_id] = (o.label, o.amount or 0.0)
-            if o.trend == "Declining":
-                declining[("opportunity", o.opportunity_id)] = DigestItem("opportunity", o.opportunity_id, o.label,
-                                                                          o.score, o.state or "")
+    view = team_records(manager.user_id, [relationships.my_accounts(tenant, user_id, now)
+                                          for user_id in sorted(manager.visible_user_ids)])
+    for a in view.accounts:
+        if a.trend == "Declining":
+            declining[("account", a.account_id)] = DigestItem("account", a.account_id, a.name, a.score,
+                                                              a.state or "")
+    for lead in view.leads:
+        if lead.status in CLOSED:
+            continue
+        leads[lead.lead_id] = lead.label
+        if lead.trend == "Declining":
+            declining[("lead", lead.lead_id)] = DigestItem("lead", lead.lead_id, lead.label, lead.score,
+                                                           lead.state or "")
+    for o in view.opportunities:
+        if o.status in CLOSED:
+            continue
+        opportunities[o.opportunity_id] = (o.label, o.amount or 0.0)
+        if o.trend == "Declining":
+            declining[("opportunity", o.opportunity_id)] = DigestItem("opportunity", o.opportunity_id, o.label,
+                                                                      o.score, o.state or "")
     lead_scores = predictions.stored(tenant, "lead", list(leads))
     hot = [DigestItem("lead", i, leads[i], p.value, p.grade or "") for i, p in lead_scores.items()
            if p.value is not None and (p.grade == "A" or p.likely)]
