@@ -100,7 +100,7 @@ class RelationshipQueries:
                     raise TargetNotFound(text)
                 closed = rec.status in (CLOSED_LEAD if kind == "lead" else CLOSED_OPPORTUNITY)
                 return TargetRef(kind, rec.record_id, rec.label, closed)  # type: ignore[arg-type]
-        if "@" in low:
+        if "@" in low.removeprefix("@"):  # an address; "@fabrikam.com" is a domain, read below
             contact = q.contact_by_email(conn, tenant_id, low)
             if contact is None:
                 raise TargetNotFound(text)

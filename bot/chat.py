@@ -116,9 +116,14 @@ class BotClient:
             raise BotUnavailable(self.bot_url, status)
         return replies
 
-    async def press(self, action: dict[str, Any]) -> list[dict[str, Any]]:
-        """Press an ``Action.Execute`` button: an ``adaptiveCard/action`` invoke; the card it answers with."""
-        value = {"action": {"type": "Action.Execute", "verb": action.get("verb", ""), "data": action.get("data", {})},
+    async def press(self, action: dict[str, Any], inputs: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """Press an ``Action.Execute`` button: an ``adaptiveCard/action`` invoke; the card it answers with.
+
+        ``inputs``: the values of its card's inputs, which Teams merges into the action's data (see
+        :func:`inputs_for`); without them a form's button (a note's "Create in my calendar") sends an empty form.
+        """
+        data = {**(action.get("data") or {}), **(inputs or {})}
+        value = {"action": {"type": "Action.Execute", "verb": action.get("verb", ""), "data": data},
                  "trigger": "manual"}
         status, body, replies = await self._post(self._activity("invoke", name="adaptiveCard/action", value=value))
         if status >= 400 and body is None:
@@ -171,6 +176,33 @@ def actions_of(activity: dict[str, Any]) -> list[dict[str, Any]]:
         if attachment.get("contentType") == ADAPTIVE:
             walk(attachment.get("content"))
     return found
+
+
+def inputs_for(replies: Sequence[dict[str, Any]], action: dict[str, Any]) -> dict[str, str]:
+    """The input values (as shown, unedited) of the card that holds ``action``, as Teams sends them with a press."""
+    for activity in replies:
+        for attachment in activity.get("attachments") or []:
+            content = attachment.get("content")
+            if attachment.get("contentType") != ADAPTIVE or not isinstance(content, dict):
+                continue
+            if any(a is action for a in actions_of({"attachments": [attachment]})):
+                return _input_values(content)
+    return {}
+
+
+def _input_values(node: Any, values: dict[str, str] | None = None) -> dict[str, str]:
+    """Every ``Input.*`` of a card by id: its value as a string ("" when it has none)."""
+    values = {} if values is None else values
+    if isinstance(node, dict):
+        if str(node.get("type", "")).startswith("Input.") and node.get("id"):
+            value = node.get("value")
+            values[str(node["id"])] = "" if value is None else str(value)
+        for key in ("body", "items", "columns"):
+            _input_values(node.get(key), values)
+    elif isinstance(node, list):
+        for item in node:
+            _input_values(item, values)
+    return values
 
 
 def render_card(card: dict[str, Any], actions: Sequence[dict[str, Any]] = ()) -> list[str]:
@@ -256,6 +288,7 @@ async def converse(bot_url: str, identity: Identity, lines: Sequence[str] | None
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
             client = BotClient(bot_url, identity, connector, session)
             actions: list[dict[str, Any]] = []
+            replies: list[dict[str, Any]] = []
             queue = list(lines) if lines is not None else None
             while True:
                 if queue is not None:
@@ -275,10 +308,14 @@ async def converse(bot_url: str, identity: Identity, lines: Sequence[str] | None
                     return
                 if text.isdigit() and 1 <= int(text) <= len(actions):
                     chosen = actions[int(text) - 1]
-                    replies = await client.press(chosen) if chosen.get("type") == "Action.Execute" else []
-                    if not replies:
+                    if chosen.get("type") != "Action.Execute":
                         echo(f"(button {text} opens {chosen.get('url') or 'nothing here'})")
                         continue
+                    pressed = await client.press(chosen, inputs_for(replies, chosen))
+                    if not pressed:
+                        echo("(no reply)")
+                        continue
+                    replies = pressed
                 else:
                     replies = await client.say(text)
                 rendered, actions = render_replies(replies)

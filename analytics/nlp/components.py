@@ -18,7 +18,7 @@ from importlib.resources import files
 import spacy
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, Span, Token
 
 from analytics.nlp.datetime_en import extract_en
 from analytics.nlp.datetime_zh import extract_zh
@@ -45,9 +45,20 @@ class ClauseSplitter:
         for token in doc:
             token.is_sent_start = prev_boundary
             text = token.text
-            prev_boundary = text in self.boundaries or "\n" in text or (
+            prev_boundary = (text in self.boundaries and not _inner_dot(doc, token)) or "\n" in text or (
                 len(text) > 1 and all(c in self.boundaries for c in text))
         return doc
+
+
+def _inner_dot(doc: Doc, token: Token) -> bool:
+    """A "." right before a Latin letter or digit is inside an address, a domain or "3.30", not a sentence end.
+
+    The Chinese pipeline tokenises by character, so "kwame.king@x.de" reaches the splitter as separate "." tokens.
+    """
+    if token.text != "." or token.whitespace_ or token.i + 1 >= len(doc):
+        return False
+    following = doc[token.i + 1].text[:1]
+    return following.isascii() and following.isalnum()
 
 
 class TimeTagger:

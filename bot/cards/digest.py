@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.cards.render import card, text_block
-from bot.conversation.i18n import t
+from bot.conversation.i18n import t, word
 from bot.conversation.model import Lang
 from bot.digest.content import DigestItem, DigestView
 
@@ -15,7 +15,7 @@ def _section(title: str, items: tuple[DigestItem, ...], lang: Lang) -> list[dict
     if not items:
         return [*out, text_block(t("digest_none", lang), isSubtle=True, size="Small")]
     facts = [{"title": i.label, "value": " · ".join(x for x in (
-        "–" if i.score is None else f"{i.score:.0f}", t(f"kind_short_{i.kind}", lang), i.detail) if x)}
+        "–" if i.score is None else f"{i.score:.0f}", t(f"kind_short_{i.kind}", lang), word(i.detail, lang)) if x)}
         for i in items]
     return [*out, {"type": "FactSet", "facts": facts}]
 

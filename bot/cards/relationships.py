@@ -8,7 +8,7 @@ from typing import Any
 
 from analytics.views import HealthView, MyRecordsView, WhoKnowsView
 from bot.cards.render import card, text_block
-from bot.conversation.i18n import t
+from bot.conversation.i18n import t, word
 from bot.conversation.model import Lang
 
 Signer = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -20,6 +20,11 @@ def _date(at: datetime | None, lang: Lang) -> str:
 
 def _num(value: float | None, digits: int = 0) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _hours(value: float | None) -> str:
+    """``4.7 h``, or ``–`` alone when there was no reply to time (not ``– h``)."""
+    return "–" if value is None else f"{value:.1f} h"
 
 
 def _facts(rows: Sequence[tuple[str, str]]) -> dict[str, Any]:
@@ -37,23 +42,25 @@ def render_health(view: HealthView, lang: Lang, *, chart_urls: Sequence[str] = (
     last = kpis.last_interaction
     body.append(_facts([
         (t("score", lang), _num(view.score)),
-        (t("state", lang), view.state),
-        (t("trend", lang), view.trend),
-        (t("last", lang), f"{_date(last.at, lang)} ({last.kind})" if last else t("none", lang)),
+        (t("state", lang), word(view.state, lang)),
+        (t("trend", lang), word(view.trend, lang)),
+        (t("last", lang), f"{_date(last.at, lang)} ({word(last.kind, lang)})" if last else t("none", lang)),
         (t("next", lang), _date(nxt, lang)),
         (t("interactions", lang, days=kpis.window_days), str(kpis.total_interactions)),
         (t("emails", lang), f"{kpis.us.emails_sent} / {kpis.them.emails_sent}"),
-        (t("response", lang), f"{_num(kpis.us.avg_first_response_hours, 1)} h / "
-                              f"{_num(kpis.them.avg_first_response_hours, 1)} h"),
+        (t("response", lang), f"{_hours(kpis.us.avg_first_response_hours)} / "
+                              f"{_hours(kpis.them.avg_first_response_hours)}"),
     ]))
     if view.factors:
         body.append(text_block(t("factors", lang), weight="Bolder", spacing="Medium"))
         for f in view.factors[:4]:
             change = "" if f.change is None else f" ({f.change:+.1f})"
-            body.append(text_block(f"**{f.name}** {f.points:.1f}{change} — {f.explanation}", size="Small"))
+            body.append(text_block(f"**{word(f.name, lang)}** {f.points:.1f}{change} — {f.explanation}",
+                                   size="Small"))
     if view.viewer_connection is not None:
         vc = view.viewer_connection
-        body.append(text_block(t("your_connection", lang, level=vc.level, strength=vc.strength), isSubtle=True))
+        body.append(text_block(t("your_connection", lang, level=word(vc.level, lang), strength=vc.strength),
+                               isSubtle=True))
     body += [{"type": "Image", "url": url, "altText": title, "size": "Stretch"} for url in chart_urls]
     return card(lang, title, body)
 
@@ -65,9 +72,10 @@ def render_who_knows(view: WhoKnowsView, lang: Lang, sign: Signer, *, requester_
     body: list[dict[str, Any]] = [text_block(title, weight="Bolder", size="Medium")]
     actions: list[dict[str, Any]] = []
     for c in view.colleagues:
-        body.append(text_block(f"**{c.name}** — " + t("strength", lang, level=c.level, strength=c.strength,
-                                                         kind=c.last_interaction_type or "", when=_date(
-                                                             c.last_interaction_at, lang))))
+        body.append(text_block(f"**{c.name}** — " + t("strength", lang, level=word(c.level, lang),
+                                                         strength=c.strength,
+                                                         kind=word(c.last_interaction_type or "", lang),
+                                                         when=_date(c.last_interaction_at, lang))))
         if c.user_id != requester_id and len(actions) < 5:
             actions.append(_intro_button(view, c.user_id, c.name, lang, sign))
     if not view.colleagues:
@@ -92,25 +100,47 @@ def _intro_button(view: WhoKnowsView, colleague_id: str, name: str, lang: Lang, 
             "data": sign("intro.request", args)}
 
 
+MY_RECORDS_SHOWN = 15
+_CLOSED = frozenset({"qualified", "disqualified", "closed", "won", "lost"})
+
+
+def _health(score: float | None, state: str | None, lang: Lang) -> str:
+    return f"{_num(score)} {word(state or '', lang)}".rstrip()
+
+
+def _record_row(status: str, where: str, score: float | None, state: str | None, last: datetime | None,
+                lang: Lang) -> str:
+    """An open record's stage (or status), health and last interaction; a closed one's outcome instead of the
+    health it no longer has."""
+    if status in _CLOSED:
+        return f"{word(status, lang)} · {_date(last, lang)}"
+    return f"{word(where, lang)} · {_health(score, state, lang)} · {_date(last, lang)}"
+
+
 def render_my_records(view: MyRecordsView, what: str, lang: Lang, *, team: bool = False) -> dict[str, Any]:
-    """One of the user's lists (accounts, leads or opportunities), healthiest first; ``team``: a manager's, with
-    their reporting chain's records."""
+    """One of the user's lists (accounts, leads or opportunities), healthiest first (open leads and opportunities
+    before closed ones, which have no health: they show their outcome); ``team``: a manager's, with their reporting
+    chain's records. A longer list says how many it leaves out."""
     title = t(f"mine_team_{what}" if team else f"mine_{what}", lang)
     rows: list[tuple[str, str]] = []
     if what == "accounts":
         items = sorted(view.accounts, key=lambda a: (a.score is None, -(a.score or 0.0), a.name))
-        rows = [(a.name, f"{_num(a.score)} {a.state or ''} · {a.trend or ''} · "
-                         f"{_date(a.last_interaction_at, lang)}") for a in items[:15]]
+        rows = [(a.name, f"{_health(a.score, a.state, lang)} · {word(a.trend or '', lang)} · "
+                         f"{_date(a.last_interaction_at, lang)}") for a in items]
     elif what == "leads":
-        leads = sorted(view.leads, key=lambda x: (x.score is None, -(x.score or 0.0), x.label))
-        rows = [(x.label, f"{x.status} · {_num(x.score)} {x.state or ''} · {_date(x.last_interaction_at, lang)}")
-                for x in leads[:15]]
+        leads = sorted(view.leads, key=lambda x: (x.status in _CLOSED, x.score is None, -(x.score or 0.0), x.label))
+        rows = [(x.label, _record_row(x.status, x.status, x.score, x.state, x.last_interaction_at, lang))
+                for x in leads]
     else:
-        opps = sorted(view.opportunities, key=lambda x: (x.score is None, -(x.score or 0.0), x.label))
-        rows = [(x.label, f"{x.stage or x.status} · {_num(x.score)} {x.state or ''} · "
-                          f"{_date(x.last_interaction_at, lang)}") for x in opps[:15]]
+        opps = sorted(view.opportunities,
+                      key=lambda x: (x.status in _CLOSED, x.score is None, -(x.score or 0.0), x.label))
+        rows = [(x.label, _record_row(x.status, x.stage or x.status, x.score, x.state, x.last_interaction_at, lang))
+                for x in opps]
     body: list[dict[str, Any]] = [text_block(title, weight="Bolder", size="Medium")]
-    body.append(_facts(rows) if rows else text_block(t("mine_none", lang), isSubtle=True))
+    body.append(_facts(rows[:MY_RECORDS_SHOWN]) if rows else text_block(t("mine_none", lang), isSubtle=True))
+    if len(rows) > MY_RECORDS_SHOWN:
+        body.append(text_block(t("mine_more", lang, shown=MY_RECORDS_SHOWN, total=len(rows)), isSubtle=True,
+                               size="Small"))
     return card(lang, title, body)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from analytics.scoring.scores import ScoreCard
 from analytics.views import TargetRef
 from bot.cards.render import card, text_block
-from bot.conversation.i18n import t
+from bot.conversation.i18n import t, word
 from bot.conversation.model import Lang
 
 
@@ -20,7 +20,7 @@ def render_score(target: TargetRef, score: ScoreCard, lang: Lang, chart_url: str
         {"type": "FactSet", "facts": [
             {"title": t("score", lang), "value": f"{score.value:.0f} / 100"},
             {"title": t("grade", lang), "value": score.grade},
-            {"title": t("trend", lang), "value": f"{score.trend} ({t('previous', lang)} {previous})"},
+            {"title": t("trend", lang), "value": f"{word(score.trend, lang)} ({t('previous', lang)} {previous})"},
             {"title": t("likely_" + target.kind, lang), "value": t("yes" if score.likely else "no", lang)},
         ]},
     ]

@@ -86,6 +86,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "mine_team_leads": {"en": "My team's leads", "zh": "我团队的线索"},
     "mine_team_opportunities": {"en": "My team's opportunities", "zh": "我团队的商机"},
     "mine_none": {"en": "Nothing here yet.", "zh": "暂无内容。"},
+    "mine_more": {"en": "The first {shown} of {total}.", "zh": "共 {total} 条，显示前 {shown} 条。"},
     "intro_sent": {"en": "I asked {name} whether they can introduce you to {label}. I'll let you know.",
                    "zh": "我已询问 {name} 能否将您引荐给 {label}，稍后告诉您结果。"},
     "intro_unreachable": {"en": "{name} hasn't installed Rapport in Teams, so I can't ask them. Try them directly.",
@@ -179,6 +180,24 @@ MESSAGES: dict[str, dict[str, str]] = {
     "kind_short_lead": {"en": "lead", "zh": "线索"},
     "kind_short_opportunity": {"en": "opportunity", "zh": "商机"},
 }
+
+
+# The analytics' fixed vocabulary (health states and trends, connection levels, interaction kinds, health factors,
+# score trends, CRM statuses) as shown in a Chinese card; English cards show the words as they are.
+WORDS_ZH: dict[str, str] = {
+    "Good": "良好", "Fair": "一般", "Poor": "较差", "Not enough info": "信息不足", "Not computed": "未计算",
+    "Improving": "上升", "Steady": "平稳", "Declining": "下降", "New": "新",
+    "Strong": "强", "Moderate": "中等", "Weak": "弱",
+    "email": "邮件", "meeting": "会议", "call": "电话", "task": "任务",
+    "activity": "活跃度", "recency": "近期互动", "reciprocity": "互动对等", "responsiveness": "响应",
+    "open": "进行中", "qualified": "已转化", "disqualified": "已取消", "won": "赢单", "lost": "输单",
+    "closed": "已关闭",
+}
+
+
+def word(value: str, lang: Lang) -> str:
+    """One word of the analytics' vocabulary (see ``WORDS_ZH``) in ``lang``; anything else (CRM data) unchanged."""
+    return WORDS_ZH.get(value, value) if lang == "zh" else value
 
 
 def lang_of(locale: str | None) -> Lang:

@@ -60,8 +60,9 @@ class RelationshipFeature:
                 r"(?:请)?(?:帮我)?引荐\s*(?:给)?\s*(?P<target>.+)",
             ), self._who_knows),
             Command("mine", {"en": t("help_mine", "en"), "zh": t("help_mine", "zh")}, patterns(
-                r"(?:show |list )?my (?P<what>accounts|leads|opportunities|opps|deals)",
-                r"(?:查看|显示)?我的(?P<what>潜在客户|客户|账户|线索|商机|机会)",
+                r"(?:please )?(?:(?:show|list|give|get) (?:me )?|what are )?(?:all )?my "
+                r"(?P<what>accounts|leads|opportunities|opps|deals)(?:,? please)?",
+                r"(?:请)?(?:查看|显示|列出)?我的(?P<what>潜在客户|客户|账户|线索|商机|机会)(?:有哪些|列表)?",
             ), self._mine),
         ]
 

@@ -39,6 +39,7 @@ def queries(engine: Engine, tenant_id: str, now: datetime) -> RelationshipQuerie
 def test_targets_resolve_from_email_domain_and_account_name(queries: RelationshipQueries, tenant_id: str) -> None:
     assert queries.resolve_target(tenant_id, "Carol@Fabrikam.com").kind == "contact"
     assert queries.resolve_target(tenant_id, "fabrikam.com").key == "acc-fab"
+    assert queries.resolve_target(tenant_id, "@fabrikam.com").key == "acc-fab"  # a domain written as in addresses
     assert queries.resolve_target(tenant_id, "fabrikam").key == "acc-fab"  # exact name beats "Fabrikam Labs"
     with pytest.raises(AmbiguousTarget) as err:
         queries.resolve_target(tenant_id, "fab")

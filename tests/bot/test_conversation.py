@@ -100,6 +100,10 @@ def test_unknown_text_gets_help_listing_only_available_commands() -> None:
     ("intro to jane@fabrikam.com", ("who_knows", "jane@fabrikam.com")),
     ("my accounts", ("mine", REP)),
     ("我的商机", ("mine", REP)),
+    ("show me my accounts", ("mine", REP)),
+    ("list my opportunities please", ("mine", REP)),
+    ("What are my leads?", ("mine", REP)),
+    ("我的客户有哪些", ("mine", REP)),
 ])
 def test_phrasings_in_english_and_chinese_reach_the_right_query(text: str, call: tuple[str, str]) -> None:
     service, _, relationships, _ = make_service()

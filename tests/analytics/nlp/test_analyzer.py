@@ -76,6 +76,25 @@ def test_chinese_call_has_time_and_attendee(analyzer: NoteAnalyzer) -> None:
     assert call.attendees == ("王总",)
 
 
+def test_dots_of_an_address_in_a_chinese_note_do_not_end_its_sentence(analyzer: NoteAnalyzer) -> None:
+    # The Chinese pipeline tokenises by character: each "." of the address used to end a sentence (and a
+    # language run), leaving a meeting "de 开会" without its time.
+    text = "下周二下午三点和 kwame.king@pioneeranalytics.de 开会，周五前发送报价单"
+    result = analyzer.analyze(text, now=REF, tz="Asia/Shanghai")
+    assert result.lang == "zh"
+    meeting = next(s for s in result.suggestions if s.kind is SuggestionKind.MEETING)
+    assert meeting.title == "下周二下午三点和 kwame.king@pioneeranalytics.de 开会"
+    assert meeting.start is not None and meeting.start.isoformat() == "2026-12-01T15:00:00+08:00"
+    contact = next(s for s in result.suggestions if s.kind is SuggestionKind.CONTACT)
+    assert contact.contact is not None and contact.contact.email == "kwame.king@pioneeranalytics.de"
+
+
+def test_a_dot_before_chinese_still_ends_a_sentence(analyzer: NoteAnalyzer) -> None:
+    result = analyzer.analyze("Call Raj tomorrow at 3pm.下周二上午十点和李经理开会。", now=REF, tz="Asia/Shanghai")
+    assert result.lang == "mixed"
+    assert [s.kind for s in result.suggestions] == [SuggestionKind.CALL, SuggestionKind.MEETING]
+
+
 def test_new_contact_fields_are_filled(analyzer: NoteAnalyzer) -> None:
     text = "Met Sarah Chen, VP of Sales at Acme Corp; her email is sarah.chen@acme.com, cell +1 415-555-0134."
     contacts = [s for s in analyzer.analyze(text, now=REF, tz="UTC").suggestions
