@@ -52,7 +52,7 @@ from sqlalchemy.exc import DBAPIError
 from analytics.query import CLOSED_LEAD, CLOSED_OPPORTUNITY
 from analytics.relationships import health as health_math
 from analytics.relationships.config import HealthConfig, health_config
-from analytics.relationships.health import Counts, IntArray
+from analytics.relationships.health import Counts, IntArray, Settled
 from analytics.relationships.who_knows import is_automated
 from analytics.settings import Settings
 from analytics.store import health_factors
@@ -144,17 +144,16 @@ def _unpack(records: Sequence[int], series: Sequence[bytes]) -> Counts:
     return Counts(owner, table[:, 0], table[:, 1], table[:, 2], table[:, 3])
 
 
-def _unpack_stored(at: Mapping[str, int], stored: Mapping[str, q.StoredAggregate], *,
-                   changed_only: bool = False) -> Counts:
-    """The stored aggregates (state and change since the full refresh) of records ``at`` indexes, as one
-    ``Counts``; ``changed_only``: only their changes."""
+def _unpack_parts(at: Mapping[str, int], stored: Mapping[str, q.StoredAggregate],
+                  part: Callable[[str, q.StoredAggregate], bytes | None]) -> Counts:
+    """One part (``part(record id, aggregate)``: its state, its change since the full refresh, …) of the stored
+    aggregates of the records ``at`` indexes, as one ``Counts``."""
     owners: list[int] = []
     series: list[bytes] = []
     for record_id, aggregate in stored.items():
-        for part in (aggregate.changed,) if changed_only else (aggregate.base, aggregate.changed):
-            if part:
-                owners.append(at[record_id])
-                series.append(part)
+        if chosen := part(record_id, aggregate):
+            owners.append(at[record_id])
+            series.append(chosen)
     return _unpack(owners, series)
 
 
@@ -169,24 +168,44 @@ def _from_columns(record: IntArray, day: IntArray, kind: IntArray, us: IntArray,
 
 
 class _Batch:
-    """Records to score together: their keys, types and daily counts."""
+    """Records to score together: their keys, types and daily counts, group by group (a record type's records
+    at a time), each group with the :class:`~analytics.relationships.health.Settled` part of its scores when the
+    caller has it (else it is computed from the group's counts)."""
 
     def __init__(self) -> None:
         self.keys: list[tuple[str, str]] = []  # (record type, record id)
-        self.parts: list[Counts] = []
+        self.parts: list[Counts] = []  # each group's counts, its records numbered from 0
+        self.given: list[Settled | None] = []
+        self.sizes: list[int] = []
         self.closed: list[_Scored] = []
+        self.settled: list[Settled] = []  # each group's settled part, once scored
 
-    def add(self, record_type: str, ids: Sequence[str], counts: Counts) -> int:
-        """Add records ``ids``; ``counts.record`` indexes ``ids``. Returns the offset of the first one."""
-        offset = len(self.keys)
+    def add(self, record_type: str, ids: Sequence[str], counts: Counts, settled: Settled | None = None) -> int:
+        """Add records ``ids``; ``counts.record`` indexes ``ids``; ``settled``: their settled part, if known.
+        Returns the index of the group."""
         self.keys.extend((record_type, i) for i in ids)
-        self.parts.append(Counts(counts.record + offset, counts.day, counts.kind, counts.from_us,
-                                 counts.from_them))
-        return offset
+        self.parts.append(counts)
+        self.given.append(settled)
+        self.sizes.append(len(ids))
+        return len(self.parts) - 1
+
+    def _scores(self, as_of: date, config: HealthConfig) -> health_math.BatchScores:
+        types = [t for t, _ in self.keys]
+        shifted: list[Counts] = []
+        self.settled = []
+        offset = 0
+        for counts, given, n in zip(self.parts, self.given, self.sizes, strict=True):
+            shifted.append(Counts(counts.record + offset, counts.day, counts.kind, counts.from_us,
+                                  counts.from_them))
+            self.settled.append(given if given is not None else
+                                health_math.settle(counts, types[offset:offset + n], as_of, config))
+            offset += n
+        return health_math.score_settled(_counts(shifted), types, as_of, config,
+                                         health_math.Settled.concat(self.settled))
 
     def score(self, as_of: date, config: HealthConfig) -> list[_Scored]:
         """Every record's score with its ``details`` as JSON text (a full refresh's ``score`` rows)."""
-        scores = health_math.score_batch(_counts(self.parts), [t for t, _ in self.keys], as_of, config)
+        scores = self._scores(as_of, config)
         rows = [(t, i, value, state, trend, details) for (t, i), (value, state, trend, details)
                 in zip(self.keys, scores.details_json(config), strict=True)]
         return rows + self.closed
@@ -194,7 +213,7 @@ class _Batch:
     def score_packed(self, as_of: date, config: HealthConfig) -> list[_Changed]:
         """Every record's score with the numbers of its ``details`` packed (``health_factors``; None for a
         closed record): what an incremental refresh stores, without formatting a document per record."""
-        scores = health_math.score_batch(_counts(self.parts), [t for t, _ in self.keys], as_of, config)
+        scores = self._scores(as_of, config)
         now = scores.now
         values = [None if v != v else v for v in now.score.tolist()]  # NaN: not enough information
         factors = health_factors.pack(scores.then.score, now.values, now.weights, now.points, scores.changes())
@@ -280,6 +299,29 @@ def _all_crm_records(conn: Connection, tenant_id: str, ids: Iterable[tuple[str, 
     return [*q.crm_records(conn, tenant_id, "lead", leads), *q.crm_records(conn, tenant_id, "opportunity", opps)]
 
 
+def _settled_counts(record_type: str, ids: Sequence[str], at: Mapping[str, int],
+                    stored: Mapping[str, q.StoredAggregate], delta: Counts, earlier: Counts, kept: _SettledMemory,
+                    as_of: date, config: HealthConfig) -> tuple[Counts, Settled]:
+    """The counts and settled parts to rescore records ``ids`` from on the day of the full refresh whose
+    settled parts ``kept`` holds: a record whose changes since then (``earlier``, and this refresh's ``delta``)
+    all lie after the day its settled part depends on takes it from ``kept`` and only its live days from the
+    stored aggregate; any other record (a change reaching back that far, or a record new since) its whole
+    aggregate and a settled part computed from it."""
+    then_day = as_of.toordinal() - config.trend_days
+    rows = np.array([kept.rows.get(i, -1) for i in ids], dtype=np.int64)
+    reuse = rows >= 0
+    for part in (delta, earlier):
+        reuse[part.record[part.day <= then_day]] = False
+    bases = _unpack_parts(at, stored, lambda i, a: kept.live.get(i) if reuse[at[i]] else a.base)
+    counts = _aggregate([delta, earlier, bases])
+    own = ~reuse[counts.record]
+    computed = health_math.settle(_from_columns(counts.record, counts.day, counts.kind, counts.from_us,
+                                                counts.from_them, own), [record_type] * len(ids), as_of, config)
+    if not reuse.any():
+        return counts, computed
+    return counts, kept.settled.take(np.maximum(rows, 0)).where(reuse, computed)
+
+
 # --- Transactions ---------------------------------------------------------------------------------------------------
 
 
@@ -345,10 +387,10 @@ def _full(conn: Connection, tenant_id: str, settings: Settings, now: datetime,
     batch = _Batch()
     rec = contact_index[inverse]
     contacts = _summed(_from_columns(rec, day, kind, us, them, rec >= 0))
-    batch.add("contact", contact_ids, contacts)
+    contact_group = batch.add("contact", contact_ids, contacts)
     rec = account_index[inverse]
     accounts = _summed(_from_columns(rec, day, kind, us, them, rec >= 0))
-    batch.add("account", list(account_ids), accounts)
+    account_group = batch.add("account", list(account_ids), accounts)
     n_leads, n_opps = _crm_records(conn, tenant_id, batch, _all_crm_records(conn, tenant_id), since)
     rows = batch.score(as_of, config)
     q.write_health_scores(conn, tenant_id, rows, now=now)
@@ -364,6 +406,13 @@ def _full(conn: Connection, tenant_id: str, settings: Settings, now: datetime,
         "contact": {i: q.StoredAggregate(b, None) for i, b in zip(contact_ids, contact_series, strict=True)},
         "account": {i: q.StoredAggregate(b, None) for i, b in zip(account_ids, account_series, strict=True)}},
         scopes)
+    live_from = _live_from(as_of, config)
+    for record_type, ids, counts, settled in (("contact", contact_ids, contacts, batch.settled[contact_group]),
+                                              ("account", list(account_ids), accounts, batch.settled[account_group])):
+        recent = _from_columns(counts.record, counts.day, counts.kind, counts.from_us, counts.from_them,
+                               counts.day >= live_from)
+        warm.settled[record_type] = _SettledMemory({i: n for n, i in enumerate(ids)}, settled,
+                                                   dict(zip(ids, _pack(recent, len(ids)), strict=True)))
     return result, warm
 
 
@@ -457,12 +506,19 @@ def _incremental(conn: Connection, tenant_id: str, settings: Settings, now: date
     else:
         stored_c = warm.aggregates_of("contact", contact_ids)
         stored_a = warm.aggregates_of("account", account_ids)
-    contacts = _aggregate([delta_c, _unpack_stored(contact_at, stored_c)])
-    accounts = _aggregate([delta_a, _unpack_stored(account_at, stored_a)])
-
     batch = _Batch()
-    batch.add("contact", contact_ids, contacts)
-    batch.add("account", account_ids, accounts)
+    earlier: dict[str, Counts] = {}  # each record's change since the full refresh, before this one
+    for record_type, ids, at, delta, stored in (("contact", contact_ids, contact_at, delta_c, stored_c),
+                                                ("account", account_ids, account_at, delta_a, stored_a)):
+        earlier[record_type] = _unpack_parts(at, stored, lambda _i, a: a.changed)
+        kept = warm.settled.get(record_type) if warm is not None else None
+        if kept is not None and kept.settled.as_of == as_of:
+            counts, settled = _settled_counts(record_type, ids, at, stored, delta, earlier[record_type], kept,
+                                              as_of, config)
+            batch.add(record_type, ids, counts, settled)
+        else:
+            batch.add(record_type, ids, _aggregate([delta, earlier[record_type],
+                                                    _unpack_parts(at, stored, lambda _i, a: a.base)]))
     involved = q.crm_records_for(conn, tenant_id, contact_ids, account_ids)
     since = as_of - timedelta(days=health_math.history_days_needed(config))
     n_leads, n_opps = _crm_records(conn, tenant_id, batch, _all_crm_records(conn, tenant_id, involved), since)
@@ -471,9 +527,8 @@ def _incremental(conn: Connection, tenant_id: str, settings: Settings, now: date
     # this refresh's, summed (a few recent days: the row stays small). Lists in the batch's order: its rows are
     # the contacts, then the accounts, then leads and opportunities (no aggregate of their own).
     changed: dict[str, list[bytes]] = {}
-    for record_type, ids, at, delta, stored in (("contact", contact_ids, contact_at, delta_c, stored_c),
-                                                ("account", account_ids, account_at, delta_a, stored_a)):
-        total = _summed(_counts([delta, _unpack_stored(at, stored, changed_only=True)]))
+    for record_type, ids, delta in (("contact", contact_ids, delta_c), ("account", account_ids, delta_a)):
+        total = _summed(_counts([delta, earlier[record_type]]))
         changed[record_type] = _pack(total, len(ids))
     series: list[bytes | None] = [*changed["contact"], *changed["account"]]
     series += [None] * (len(rows) - len(series))
@@ -498,6 +553,25 @@ def _incremental(conn: Connection, tenant_id: str, settings: Settings, now: date
 # --- A refresher that remembers -------------------------------------------------------------------------------------
 
 
+def _live_from(as_of: date, config: HealthConfig) -> int:
+    """The first day (ordinal) scoring as of ``as_of`` reads once a record's settled part is known: the scoring
+    window's and the trend's recent period's first day."""
+    return as_of.toordinal() - max(config.window_days, config.recent_days, config.trend_days) + 1
+
+
+@dataclass(frozen=True, slots=True)
+class _SettledMemory:
+    """What a full refresh leaves a :class:`HealthRefresher` to rescore a record type's records on its day from:
+    their settled parts (``health.Settled``, row ``rows[record id]``) and each one's stored aggregate from
+    :func:`_live_from` on (``live``). A record rescored later that day after changes on later days only —
+    what a watching sync's rounds bring — needs only those days: about a third of its aggregate by default,
+    and one snapshot instead of two."""
+
+    rows: dict[str, int]
+    settled: Settled
+    live: dict[str, bytes]
+
+
 @dataclass(slots=True)
 class _Warm:
     """What a :class:`HealthRefresher`'s last refresh read or wrote: the store's ``health_refresh`` row after it
@@ -512,6 +586,8 @@ class _Warm:
     aggregates: dict[str, dict[str, q.StoredAggregate]]  # record type → record id → aggregate
     scopes: dict[int, tuple[str, str | None] | None] = field(default_factory=dict)  # memo of scope_of
     superseded_by: tuple[Any, ...] | None = None  # the store's row when it was found to differ from ``token``
+    # record type → the settled part of the full refresh's scores (kept by a full refresh, not by a load)
+    settled: dict[str, _SettledMemory] = field(default_factory=dict)
 
     @property
     def other_incremental(self) -> bool:
@@ -571,8 +647,10 @@ class HealthRefresher:
     reads the store, exactly as :func:`incremental_refresh` does. The memory is replaced only after a refresh's
     transaction committed and forgotten when one fails. Its scope rules are the stored aggregates' (the module
     docstring): a contact's account is the one of the last full refresh; contacts that appeared since are looked
-    up once. Scores are identical to :func:`incremental_refresh`'s (tested). Memory: the aggregates the full
-    refresh stores (≈ 20 MB on the large benchmark tenant)."""
+    up once. After its own full refresh it also keeps the records' settled parts (:class:`_SettledMemory`), so
+    that the day's later rounds rescore a record changed only on recent days from its live days alone. Scores are
+    identical to :func:`incremental_refresh`'s (tested). Memory: the aggregates the full refresh stores (≈ 20 MB
+    on the large benchmark tenant), their live days and settled parts (≈ 5 MB more)."""
 
     def __init__(self, engine: Engine, tenant_id: str, settings: Settings) -> None:
         self.engine = engine

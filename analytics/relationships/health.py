@@ -21,9 +21,10 @@ agree exactly.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -239,6 +240,30 @@ def snapshots(c: Counts, record_types: Sequence[str], as_of: date, config: Healt
                      stats.last_day, stats.answered, asked, expected)
 
 
+def _trend_part(c: Counts, n: int, first_day: int, last_day: int) -> tuple[IntArray, FloatArray]:
+    """Per record, the first day with an interaction in ``first_day..last_day`` (ordinals; ``last_day + 1`` when
+    none) and the interactions of both sides on those days."""
+    m = (c.day >= first_day) & (c.day <= last_day) & ((c.from_us != 0) | (c.from_them != 0))
+    rec, day, both = c.record[m], c.day[m], (c.from_us + c.from_them)[m]
+    first = np.full(n, last_day + 1, dtype=np.int64)
+    np.minimum.at(first, rec, day)
+    return first, np.bincount(rec, weights=both, minlength=n).astype(np.float64, copy=False)
+
+
+def _trend_labels(first: IntArray, recent: FloatArray, before: FloatArray, as_of: date,
+                  config: HealthConfig) -> list[str]:
+    """The trend from the first day with an interaction since the baseline's start and the interactions of the
+    recent period and of the baseline before it (see :func:`trends`)."""
+    recent_start = as_of.toordinal() - config.trend_days + 1
+    baseline_span = np.maximum(1, recent_start - first)
+    ratio = (recent / config.trend_days) / (np.where(before > 0, before, 1.0) / baseline_span)
+    unknown = (first >= recent_start) | (recent + before < config.min_interactions) | (before == 0)
+    labels = np.where(ratio >= config.improving_ratio, "Improving",
+                      np.where(ratio <= config.declining_ratio, "Declining", "Steady"))
+    out: list[str] = np.where(unknown, "Not enough info", labels).tolist()
+    return out
+
+
 def trends(c: Counts, n: int, as_of: date, config: HealthConfig) -> list[str]:
     """Improving / Steady / Declining from the interaction rate of the last ``trend_days`` against each record's
     own baseline (the ``baseline_days`` before them, counted from its first interaction).
@@ -247,23 +272,77 @@ def trends(c: Counts, n: int, as_of: date, config: HealthConfig) -> list[str]:
     contact improves even though its score was already capped, and a quiet contact is not "declining" for being
     quiet. No baseline (a relationship younger than the recent period) gives "Not enough info".
     """
+    settled = settle(c, ["contact"] * n, as_of, config, then=False)
+    return _settled_trends(c, n, as_of, config, settled)
+
+
+def _settled_trends(c: Counts, n: int, as_of: date, config: HealthConfig, settled: Settled) -> list[str]:
+    # The first interaction matters only with a baseline (none: "Not enough info"), so it is the baseline's.
+    end = as_of.toordinal()
+    _first, recent = _trend_part(c, n, end - config.trend_days + 1, end)
+    return _trend_labels(settled.first, recent, settled.before, as_of, config)
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What n records' health as of ``as_of`` takes from the days up to ``as_of − trend_days`` only: the snapshot
+    of that day (the factors' changes compare with it) and the trend's baseline (the first day with an
+    interaction from the baseline's start to that day — the day after it when none — and those days'
+    interactions).
+
+    A refresh that rescores a record again on the same day, after changes on later days only, can reuse it and
+    read only the days after it (:func:`score_settled`): the day's full refresh computes it for every record
+    anyway (:func:`score_batch`). ``then`` is None when only the trend's part was computed."""
+
+    as_of: date
+    then: Snapshots | None
+    first: IntArray
+    before: FloatArray
+
+    @staticmethod
+    def concat(parts: Sequence[Settled]) -> Settled:
+        """The records of ``parts`` (the same day), one after the other."""
+        snaps = [p.then for p in parts if p.then is not None]
+        assert parts and len(snaps) == len(parts)
+        return Settled(parts[0].as_of, _map_snapshots(lambda *xs: np.concatenate(xs), *snaps),
+                       np.concatenate([p.first for p in parts]), np.concatenate([p.before for p in parts]))
+
+    def take(self, rows: IntArray) -> Settled:
+        """The records ``rows`` (indexes) of this one, in that order."""
+        assert self.then is not None
+        return Settled(self.as_of, _map_snapshots(lambda x: x[rows], self.then), self.first[rows],
+                       self.before[rows])
+
+    def where(self, mask: npt.NDArray[np.bool_], other: Settled) -> Settled:
+        """Record by record, this one's where ``mask`` holds, else ``other``'s (same records, same day)."""
+        assert self.then is not None and other.then is not None
+        then = _map_snapshots(lambda a, b: np.where(mask if a.ndim == 1 else mask[:, None], a, b), self.then,
+                              other.then)
+        return Settled(self.as_of, then, np.where(mask, self.first, other.first),
+                       np.where(mask, self.before, other.before))
+
+
+_SHARED_SNAPSHOT_FIELDS = frozenset({"as_of", "weights"})  # the same for every record of a batch
+
+
+def _map_snapshots(per_record: Callable[..., Any], *parts: Snapshots) -> Snapshots:
+    """Snapshots whose per-record fields are ``per_record`` of the parts' (the shared ones: the first part's)."""
+    out: dict[str, Any] = {}
+    for f in fields(Snapshots):
+        values = [getattr(p, f.name) for p in parts]
+        out[f.name] = values[0] if f.name in _SHARED_SNAPSHOT_FIELDS else per_record(*values)
+    return Snapshots(**out)
+
+
+def settle(c: Counts, record_types: Sequence[str], as_of: date, config: HealthConfig, *,
+           then: bool = True) -> Settled:
+    """The :class:`Settled` part of the health of every record of ``c`` as of ``as_of``."""
+    n = len(record_types)
     end = as_of.toordinal()
     recent_start = end - config.trend_days + 1
-    start = recent_start - config.baseline_days
-    m = (c.day >= start) & (c.day <= end) & ((c.from_us != 0) | (c.from_them != 0))
-    rec, day, both = c.record[m], c.day[m], (c.from_us + c.from_them)[m]
-    first = np.full(n, end + 1, dtype=np.int64)
-    np.minimum.at(first, rec, day)
-    late = day >= recent_start
-    recent = np.bincount(rec[late], weights=both[late], minlength=n)
-    before = np.bincount(rec[~late], weights=both[~late], minlength=n)
-    baseline_span = np.maximum(1, recent_start - first)
-    ratio = (recent / config.trend_days) / (np.where(before > 0, before, 1.0) / baseline_span)
-    unknown = (first >= recent_start) | (recent + before < config.min_interactions) | (before == 0)
-    labels = np.where(ratio >= config.improving_ratio, "Improving",
-                      np.where(ratio <= config.declining_ratio, "Declining", "Steady"))
-    out: list[str] = np.where(unknown, "Not enough info", labels).tolist()
-    return out
+    first, before = _trend_part(c, n, recent_start - config.baseline_days, recent_start - 1)
+    snapshot_then = snapshots(c, record_types, as_of - timedelta(days=config.trend_days), config) if then else None
+    return Settled(as_of, snapshot_then, first, before)
 
 
 def _explanations(s: Snapshots, i: int, config: HealthConfig) -> tuple[str, ...]:
@@ -393,10 +472,16 @@ class BatchScores:
 
 def score_batch(counts: Counts, record_types: Sequence[str], as_of: date, config: HealthConfig) -> BatchScores:
     """The health of every record of ``counts`` (``record_types[i]`` is record ``i``'s type) as of ``as_of``."""
-    then = as_of - timedelta(days=config.trend_days)
-    return BatchScores(snapshots(counts, record_types, as_of, config),
-                       snapshots(counts, record_types, then, config),
-                       trends(counts, len(record_types), as_of, config))
+    return score_settled(counts, record_types, as_of, config, settle(counts, record_types, as_of, config))
+
+
+def score_settled(counts: Counts, record_types: Sequence[str], as_of: date, config: HealthConfig,
+                  settled: Settled) -> BatchScores:
+    """:func:`score_batch` with the records' :class:`Settled` part given: only ``counts``'s entries after the day
+    it is settled until are read (earlier ones may be left out)."""
+    assert settled.then is not None and settled.as_of == as_of
+    return BatchScores(snapshots(counts, record_types, as_of, config), settled.then,
+                       _settled_trends(counts, len(record_types), as_of, config, settled))
 
 
 def evaluate_batch(counts: Counts, record_types: Sequence[str], as_of: date,

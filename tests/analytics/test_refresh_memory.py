@@ -7,7 +7,9 @@ process's refresh or a failed transaction made stale."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -260,3 +262,52 @@ def test_the_tenants_bands_reach_stored_scores_from_the_stored_options(
     ingest(engine, tenant_id, [meeting(ALICE, [CAROL], now + timedelta(days=20))], at)  # moves no score today
     refresher.incremental(now=at)
     assert stored(engine)[carol][:2] == (value, "Fair")  # the same score, in the tenant's narrower bands
+
+
+def test_same_day_rounds_reuse_the_full_refreshs_settled_part_and_equal_full_refreshes(
+    engine: Engine, tenant_id: str, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A watching sync's rounds on the full refresh's day: records changed only on recent days are rescored from
+    the settled part the full refresh computed and their live days alone; a change reaching further back (an
+    old mail synced late) or a contact new since rescores from the whole aggregate. Both equal a full refresh."""
+    refresher = _seeded_refresher(engine, tenant_id, now)
+    frank = ext("frank@fabrikam.com")
+    seen: dict[str, int] = {}  # contact → the earliest day it was scored from
+    real = refresh_module._settled_counts
+
+    def spy(record_type: str, ids: Sequence[str], *args: Any) -> tuple[Any, Any]:
+        counts, settled = real(record_type, ids, *args)
+        if record_type == "contact":
+            for i, record_id in enumerate(ids):
+                days = counts.day[counts.record == i]
+                seen[record_id] = int(days.min()) if len(days) else 0
+        return counts, settled
+
+    monkeypatch.setattr(refresh_module, "_settled_counts", spy)
+    rounds = [
+        (now + timedelta(hours=2), [mail(EVE, [BOB], now + timedelta(hours=1)),  # recent only: reused
+                                    mail(frank, [ALICE], now + timedelta(hours=1)),  # new since the full refresh
+                                    mail(ALICE, [DAVE], now - timedelta(days=150))]),  # reaches back
+        (now + timedelta(hours=4), [mail(CAROL, [ALICE], now + timedelta(hours=3)),
+                                    meeting(ALICE, [EVE], now + timedelta(days=9))]),  # scheduled: later days
+    ]
+    for at, batch in rounds:
+        ingest(engine, tenant_id, batch, at)
+        if at == rounds[1][0]:
+            with engine.begin() as conn:  # a removal on a recent day: netted against the live days
+                remove_sources(conn, tenant_id, rounds[0][1][0].mailbox_id, [rounds[0][1][0].source_id])
+        seen.clear()
+        with monkeypatch.context() as m:
+            _no_store_reads(m)
+            result = refresher.incremental(now=at)
+        incremental = stored(engine)
+        full = _full_copy_scores(engine, tenant_id, at)
+        for key in result.records:
+            assert incremental[key][:4] == full[key], (at, key)
+        _memory_matches_store(engine, tenant_id, refresher)
+        live_from = now.date().toordinal() - 89
+        if at == rounds[0][0]:
+            assert seen["eve@northwind.com"] >= live_from  # its live days only
+            assert seen["dave@fabrikam.com"] < live_from and seen["frank@fabrikam.com"] > 0
+        else:
+            assert seen["carol@fabrikam.com"] >= live_from and seen["eve@northwind.com"] >= live_from

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import fields
 from datetime import date, timedelta
 
 import numpy as np
@@ -10,7 +11,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analytics.relationships.config import HealthConfig, health_config
-from analytics.relationships.health import Counts, DayCount, evaluate, evaluate_batch, kind_index, score_batch
+from analytics.relationships.health import (
+    BatchScores,
+    Counts,
+    DayCount,
+    Settled,
+    Snapshots,
+    evaluate,
+    evaluate_batch,
+    kind_index,
+    score_batch,
+    score_settled,
+    settle,
+)
 
 AS_OF = date(2026, 11, 2)
 KINDS = ("email", "meeting", "call", "task", "note")
@@ -133,3 +146,43 @@ def test_details_written_as_json_text_are_the_details(records: list[list[DayCoun
                                                                              strict=True):
         assert (score, state, trend) == (score2, state2, trend2)
         assert text == json.dumps(details)
+
+
+def _same_scores(a: BatchScores, b: BatchScores) -> None:
+    for snap_a, snap_b in ((a.now, b.now), (a.then, b.then)):
+        for f in fields(Snapshots):
+            assert np.array_equal(getattr(snap_a, f.name), getattr(snap_b, f.name), equal_nan=True) \
+                if f.name != "as_of" else snap_a.as_of == snap_b.as_of, f.name
+    assert a.trend == b.trend
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(day_counts, min_size=1, max_size=8), st.lists(day_counts, min_size=1, max_size=8),
+       st.sampled_from([HealthConfig(), health_config({"health": {"trend_days": 30, "baseline_days": 60}},
+                                                      window_days=45)]))
+def test_scores_from_a_settled_part_and_the_live_days_equal_scores_from_everything(
+        records: list[list[DayCount]], later: list[list[DayCount]], config: HealthConfig) -> None:
+    """What a watching sync's refresh does on the full refresh's day: the settled part of the full refresh's
+    scores, then counts changed only after the day it depends on, read from the live days on."""
+    types = ["contact", "account"] * len(records)
+    types = types[:len(records)]
+    then_day = AS_OF.toordinal() - config.trend_days
+    live_from = AS_OF.toordinal() - max(config.window_days, config.recent_days, config.trend_days) + 1
+    changes = [[d for d in days if d.day.toordinal() > then_day] for days in later[:len(records)]]
+    changes += [[]] * (len(records) - len(changes))
+    settled = settle(counts_of(records), types, AS_OF, config)
+    everything = counts_of([a + b for a, b in zip(records, changes, strict=True)])
+    live = everything.day >= live_from
+    only_live = Counts(everything.record[live], everything.day[live], everything.kind[live],
+                       everything.from_us[live], everything.from_them[live])
+    _same_scores(score_settled(only_live, types, AS_OF, config, settled), score_batch(everything, types, AS_OF, config))
+    # taking, merging and concatenating settled parts keeps each record's own
+    n = len(records)
+    rows = np.arange(n)[::-1].copy()
+    assert settled.take(rows).take(rows).first.tolist() == settled.first.tolist()
+    mask = np.arange(n) % 2 == 0
+    mixed = settled.where(mask, settle(counts_of(records[::-1]), types[::-1], AS_OF, config).take(rows))
+    _same_scores(score_settled(everything, types, AS_OF, config, mixed), score_batch(everything, types, AS_OF, config))
+    both = Settled.concat([settled, settled])
+    _same_scores(score_settled(counts_of([*records, *records]), types * 2, AS_OF, config, both),
+                 score_batch(counts_of([*records, *records]), types * 2, AS_OF, config))
