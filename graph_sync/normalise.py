@@ -31,11 +31,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from analytics.store.ids import domain_of, normalise_address
 from analytics.store.records import ActivityIn, Direction, ParticipantIn, Role, Side
 from graph_sync.errors import ItemRejected
+from graph_sync.timezones import iana_zone
 
 MAX_PARTICIPANTS = 500  # beyond this a message is a blast; keep the first ones and record the total
 LIST_RECIPIENTS = 50
@@ -53,17 +54,6 @@ _NOREPLY = re.compile(r"(^|[-_.])(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_
 _BULK = re.compile(r"^(newsletters?|news|marketing|notifications?|notify|alerts?|bounces?|updates|digest|mailer)"
                    r"([-_.+].*)?$")
 _LIST = re.compile(r"(^owner-|-owner$|-request$|^list[-_.]|[-_.]list$|-bounces?(\+.*)?$)")
-
-# Windows zone names Graph may send when the mailbox's zone is not UTC (we ask for UTC; this is the fallback).
-_WINDOWS_ZONES = {
-    "UTC": "UTC", "GMT Standard Time": "Europe/London", "W. Europe Standard Time": "Europe/Berlin",
-    "Romance Standard Time": "Europe/Paris", "Central Europe Standard Time": "Europe/Budapest",
-    "Eastern Standard Time": "America/New_York", "Central Standard Time": "America/Chicago",
-    "Mountain Standard Time": "America/Denver", "Pacific Standard Time": "America/Los_Angeles",
-    "China Standard Time": "Asia/Shanghai", "Tokyo Standard Time": "Asia/Tokyo",
-    "India Standard Time": "Asia/Kolkata", "AUS Eastern Standard Time": "Australia/Sydney",
-}
-
 
 @dataclass(frozen=True)
 class Directory:
@@ -145,11 +135,9 @@ def parse_instant(value: object) -> datetime | None:
 def _zone(name: object) -> tzinfo:
     if not isinstance(name, str) or not name:
         return UTC
-    iana = _WINDOWS_ZONES.get(name, name)
-    try:
-        return ZoneInfo(iana)
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
+    # Windows zone names reach us when the mailbox's zone is not UTC (we ask for UTC; this is the fallback).
+    iana = iana_zone(name)
+    return UTC if iana is None else ZoneInfo(iana)
 
 
 def parse_graph_datetime(value: object) -> datetime | None:

@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from analytics.nlp.suggestions import NoteAnalysis, analysis_to_dict
 from bot.cards import notes as cards
@@ -32,6 +31,7 @@ from bot.conversation.model import ActionResult, Principal, Reply
 from bot.conversation.service import ActionContext, ActionHandler
 from bot.errors import WriteFailed
 from bot.ports import ContactDraft, EventDraft, GraphWrites, TaskDraft
+from graph_sync.timezones import zone_or_default
 
 MAX_CARDS = 5  # suggestions shown per note (strongest first, then in text order)
 MIN_IMPLICIT_LENGTH = 12  # unmatched text shorter than this is not analysed as a note
@@ -50,13 +50,8 @@ class NoteAnalyzerPort(Protocol):
 
 
 def zone_name(principal: Principal) -> str:
-    """The user's IANA zone, or UTC when unknown (mailbox settings may hold a Windows zone name)."""
-    name = principal.time_zone or "UTC"
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return "UTC"
-    return name
+    """The user's IANA zone, or UTC when unknown (mailbox settings hold a Windows zone name or an IANA one)."""
+    return zone_or_default(principal.time_zone, "UTC")
 
 
 def suggestion_key(principal: Principal, note: str, index: int, kind: str) -> str:

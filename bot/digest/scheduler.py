@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.engine import Engine
@@ -39,6 +39,7 @@ from bot.digest.schedule import next_run
 from bot.digest.send import ManagerDirectory, plan_digests
 from bot.ports import ConversationStore, Predictions, Relationships
 from bot.web.chart_links import ChartLinks
+from graph_sync.timezones import zone_or_default
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +67,8 @@ class Slot:
         return cls(WEEKDAYS.index(settings.digest_weekday), at, settings.default_timezone)
 
     def zone(self, manager: Principal) -> str:
-        name = manager.time_zone or self.default_tz
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            return self.default_tz
-        return name
+        """The manager's IANA zone (their mailbox may name a Windows zone), else the default zone."""
+        return zone_or_default(manager.time_zone, self.default_tz)
 
     def latest(self, now: datetime, tz: str) -> datetime:
         """The most recent slot at or before ``now`` (UTC; slots keep their wall time across DST)."""

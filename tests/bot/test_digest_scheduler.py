@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from itertools import pairwise
 
@@ -18,7 +20,7 @@ from bot.digest.queue import SendFailed, SendQueue
 from bot.digest.scheduler import MAX_TRIES, DigestLedger, DigestScheduler, Slot
 from bot.storage import StoreConversations, StoreDirectory
 from tests.bot.conftest import MANAGER
-from tests.bot.fakes import FakeRelationships
+from tests.bot.fakes import FakeRelationships, principal
 from tests.bot.test_digest import FakePredictions
 
 SUNDAY_NIGHT = datetime(2026, 11, 29, 23, 0, tzinfo=UTC)
@@ -89,6 +91,19 @@ def test_slots_follow_each_managers_zone_and_keep_wall_time_across_dst() -> None
         2026, 10, 19, 6, 0, tzinfo=UTC)
     with pytest.raises(ConfigError, match="RAPPORT_DIGEST_TIME"):
         Slot.from_settings(Settings().with_overrides(digest_time="8 am"))
+
+
+def test_a_managers_windows_zone_places_the_slot_and_an_unknown_one_is_logged_once(
+        caplog: pytest.LogCaptureFixture) -> None:
+    slot = Slot(0, time(8, 0), "Europe/Berlin")
+    mia = principal(MANAGER, "Mia", ["rep"])
+    assert slot.zone(replace(mia, time_zone="China Standard Time")) == "Asia/Shanghai"
+    assert slot.zone(replace(mia, time_zone=None)) == "Europe/Berlin"
+    with caplog.at_level(logging.INFO, logger="graph_sync.timezones"):
+        zones = {slot.zone(replace(mia, time_zone="Martian Standard Time")) for _ in range(3)}
+    assert zones == {"Europe/Berlin"}
+    assert [r.getMessage() for r in caplog.records].count(
+        "unknown time zone 'Martian Standard Time' (neither IANA nor Windows): using Europe/Berlin") == 1
 
 
 def test_one_digest_per_manager_and_week_even_across_restarts(

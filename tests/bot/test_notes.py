@@ -58,16 +58,16 @@ def writes(graph: EmulatorState, engine: Engine) -> Iterator[MsGraphWrites]:
     asyncio.run(w.aclose())
 
 
-def _service(analyzer: NoteAnalyzer, writes: MsGraphWrites | None, sso_connection: str | None = None
-             ) -> ConversationService:
+def _service(analyzer: NoteAnalyzer, writes: MsGraphWrites | None, sso_connection: str | None = None, *,
+             time_zone: str = "Europe/Berlin", now: datetime = NOW) -> ConversationService:
     alice = principal(ALICE, "Alice")
     alice = type(alice)(TENANT_ID, ALICE, "Alice", "alice@contoso.example", "rep", frozenset({ALICE}),
-                        "Europe/Berlin")
+                        time_zone)
     directory = FakeDirectory(users={ALICE: alice}, tenants={TENANT_ID})
     conversations = FakeConversations()
     table, actions = wire(Features(notes=analyzer, graph_writes=writes, sso_connection=sso_connection),
                           conversations=conversations, secret_key=KEY)
-    return ConversationService(directory, conversations, table, KEY, clock=lambda: NOW,
+    return ConversationService(directory, conversations, table, KEY, clock=lambda: now,
                                monotonic=lambda: 0.0, actions=actions)
 
 
@@ -150,6 +150,20 @@ def test_pressing_create_twice_makes_one_event_and_the_card_shows_it(
     assert "Added to your calendar" in str(refreshed) and "Fabrikam demo" in str(refreshed)
     assert "actions" not in refreshed or all(a["type"] != "Action.Execute" for a in refreshed["actions"])
     assert not list(VALIDATOR.iter_errors(refreshed))
+
+
+def test_a_windows_mailbox_zone_schedules_in_the_users_zone_not_utc(
+        analyzer: NoteAnalyzer, writes: MsGraphWrites, graph: EmulatorState) -> None:
+    # Graph's mailboxSettings name the zone the Windows way; 17:00 Pacific on Oct 31 is already Nov 1 in UTC.
+    evening = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)  # 2026-10-31 17:00 in Los Angeles (PDT)
+    service = _service(analyzer, writes, time_zone="Pacific Standard Time", now=evening)
+    [call] = [c for c in _cards(service, "call Kwame tomorrow at 9am")
+              if c.get("actions") and c["actions"][0]["verb"] == "notes.event"]
+    form = {i["id"]: i.get("value") for i in _inputs(call)}
+    assert (form["date"], form["time"]) == ("2026-11-01", "09:00")
+    assert _press(service, call, {"title": "Call Kwame"})["statusCode"] == 200
+    [made] = [e.data for e in graph.mailboxes[ALICE].events.items.values() if e.data["subject"] == "Call Kwame"]
+    assert made["start"] == {"dateTime": "2026-11-01T09:00:00", "timeZone": "America/Los_Angeles"}
 
 
 def test_pressing_add_task_twice_makes_one_todo_task(analyzer: NoteAnalyzer, writes: MsGraphWrites,
