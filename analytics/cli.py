@@ -53,8 +53,12 @@ def _fmt_time(at: datetime | None) -> str:
     return at.strftime("%Y-%m-%d %H:%M") if at else "—"
 
 
-def _fmt(value: float | None, suffix: str = "") -> str:
-    return "—" if value is None else f"{value:g}{suffix}"
+def _fmt(value: float | None, spec: str = "g") -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def _percent(share: float | None) -> str:
+    return "—" if share is None else f"{100 * share:.0f}%"
 
 
 def _print_health(c: CliContext, view: HealthView) -> None:
@@ -67,7 +71,7 @@ def _print_health(c: CliContext, view: HealthView) -> None:
         factors.add_column(col)
     for f in view.factors:
         factors.add_row(f.name, f"{f.value:.2f}", f"{f.weight:.2f}", f"{f.points:.1f}",
-                        _fmt(f.change), f.explanation)
+                        _fmt(f.change, "+.1f"), f.explanation)
     c.console.print(factors)
     kpis = Table(title=f"KPIs, last {k.window_days} days")
     for col in ("", "us", "them"):
@@ -78,8 +82,9 @@ def _print_health(c: CliContext, view: HealthView) -> None:
         ("calls made", k.us.calls_made, k.them.calls_made),
         ("initiated", k.us.initiated, k.them.initiated),
         ("hours spent", round(k.us.minutes_spent / 60, 1), round(k.them.minutes_spent / 60, 1)),
-        ("avg first response (h)", _fmt(k.us.avg_first_response_hours), _fmt(k.them.avg_first_response_hours)),
-        ("response rate", _fmt(k.us.response_rate), _fmt(k.them.response_rate)),
+        ("avg first response (h)", _fmt(k.us.avg_first_response_hours, ".1f"),
+         _fmt(k.them.avg_first_response_hours, ".1f")),
+        ("response rate", _percent(k.us.response_rate), _percent(k.them.response_rate)),
         ("most contacted", ", ".join(p.name for p in k.us.most_contacted[:3]),
          ", ".join(p.name for p in k.them.most_contacted[:3])),
     )
@@ -87,7 +92,7 @@ def _print_health(c: CliContext, view: HealthView) -> None:
         kpis.add_row(label, str(us), str(them))
     c.console.print(kpis)
     last, nxt = k.last_interaction, k.next_interaction
-    c.console.print(f"sent/received ratio {_fmt(k.email_ratio)}; last interaction "
+    c.console.print(f"sent/received ratio {_fmt(k.email_ratio, '.2f')}; last interaction "
                     f"{_fmt_time(last.at if last else None)} {last.kind if last else ''}; next "
                     f"{_fmt_time(nxt.at if nxt else None)} {nxt.kind if nxt else ''}")
 

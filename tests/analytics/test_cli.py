@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -66,3 +67,22 @@ def test_refresh_is_incremental_once_aggregates_exist_and_full_on_request(
                            env=env)
     assert result.exit_code == 0, result.output
     assert "Full refresh: scored 2 contacts, 1 accounts" in result.output
+
+
+def test_health_table_formats_rates_times_and_changes_for_reading(
+    env: dict[str, str], engine: Engine, tenant_id: str, now: datetime
+) -> None:
+    """Response rates as percentages, hours, ratio and factor changes to fixed decimals (a change of −17 read "-17"
+    beside "-25.7")."""
+    carol = ext("carol@fabrikam.com")
+    ingest(engine, tenant_id, [mail(user("alice"), [carol], now - timedelta(days=d)) for d in range(95, 170, 4)], now)
+    result = CliRunner().invoke(build_app(), ["health", "carol@fabrikam.com", "--as-of", now.isoformat()], env=env,
+                                terminal_width=200)
+    assert result.exit_code == 0, result.output
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in result.output.splitlines() if line.count("│") >= 4]
+    kpis = {r[0]: r[1:] for r in rows if len(r) == 3}
+    assert all(c.endswith("%") for c in kpis["response rate"]), kpis["response rate"]
+    assert all(c == "—" or re.fullmatch(r"\d+\.\d", c) for c in kpis["avg first response (h)"])
+    changes = [r[4] for r in rows if len(r) == 6 and r[0] and r[0] != "factor"]
+    assert len(changes) == 4 and all(re.fullmatch(r"[+-]\d+\.\d", c) for c in changes), changes
+    assert re.search(r"sent/received ratio \d+\.\d\d;", result.output)
