@@ -1,4 +1,8 @@
-"""Contributions → reasons in plain words, each with the training statistic that supports it (pure)."""
+"""Contributions → reasons in plain words, each with the training statistic behind it (pure).
+
+The statistic (the value's own outcome rate) is marginal while the contribution is conditional on the other
+fields, so a sentence says so when the two point different ways (see :func:`supports`, docs/scoring.md).
+"""
 
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ class Reason:
     text: str
     rate: float | None = None
     count: int | None = None
+    supported: bool | None = None  # the quoted rate points the contribution's way (None: no rate quoted)
 
 
 @dataclass(frozen=True)
@@ -45,30 +50,53 @@ class Explanation:
         return self.positive[:CARD_REASONS], self.negative[:CARD_REASONS]
 
 
-def reason_text(builder: FeatureBuilder, j: int, value: float, record_type: str) -> tuple[str, str, float | None,
-                                                                                          int | None]:
-    """``(value text, sentence, rate, count)`` for feature ``j`` at ``value``."""
+def percent(share: float) -> int:
+    """``share`` as the whole percent a reason prints (the same rounding as ``f"{share:.0%}"``)."""
+    return int(f"{100.0 * share:.0f}")
+
+
+def supports(rate: float, base_rate: float, contribution: float) -> bool:
+    """Whether a value's own outcome rate, as printed, points the way its contribution does.
+
+    The contribution is conditional on the record's other fields, the rate is not (it counts every training record
+    with the value), so with correlated fields the two can disagree; equal printed rates support neither way.
+    """
+    rate_pct, base_pct = percent(rate), percent(base_rate)
+    return rate_pct > base_pct if contribution > 0 else rate_pct < base_pct
+
+
+def reason_text(builder: FeatureBuilder, j: int, value: float, record_type: str,
+                contribution: float) -> tuple[str, str, float | None, int | None, bool | None]:
+    """``(value text, sentence, rate, count, supported)`` for feature ``j`` at ``value`` moving the score by
+    ``contribution``; ``supported`` is None when there is no training statistic to quote.
+
+    A rate that points the other way is still quoted (it is true, and hiding it would look like cherry-picking),
+    but the sentence then says that, weighed with the other fields, the value moves the score the way it does.
+    """
     feature = builder.features[j]
     plural, outcome = WORDS[record_type]
     shown = builder.value_text(j, value)
     band = builder.band_of(j, value)
     if band is None or band.total == 0:
-        return shown, f"{feature.label} is {shown}", None, None
+        return shown, f"{feature.label} is {shown}", None, None, None
     if feature.kind == "number" and not np.isnan(value):
         scope = f"of {plural} with {feature.label.lower()} {band.text}"
     else:
         scope = f"of such {plural}"
-    sentence = (f"{feature.label} is {shown} — {band.rate:.0%} {scope} {outcome} "
-                f"({band.positives} of {band.total}; {builder.base_rate:.0%} overall)")
-    return shown, sentence, band.rate, band.total
+    sentence = (f"{feature.label} is {shown} — {percent(band.rate)}% {scope} {outcome} "
+                f"({band.positives} of {band.total}; {percent(builder.base_rate)}% overall)")
+    supported = supports(band.rate, builder.base_rate, contribution)
+    if not supported:
+        sentence += f", but weighed with the other fields it {'raises' if contribution > 0 else 'lowers'} the score"
+    return shown, sentence, band.rate, band.total, supported
 
 
 def explain_rows(builder: FeatureBuilder, X: Matrix, base: float, contributions: Matrix, record_type: str,
                  limit: int = DETAIL_REASONS) -> list[Explanation]:
     """One :class:`Explanation` per row of ``X`` from a model's ``explain`` output.
 
-    Ranking is vectorised over all rows; a sentence depends only on the feature and its value, so each distinct
-    ``(feature, value)`` is put into words once per call.
+    Ranking is vectorised over all rows; a sentence depends only on the feature, its value and the direction of
+    its contribution, so each distinct ``(feature, value, direction)`` is put into words once per call.
     """
     m = contributions.shape[1]
     k = min(limit, m)
@@ -77,20 +105,20 @@ def explain_rows(builder: FeatureBuilder, X: Matrix, base: float, contributions:
     probabilities = 1.0 / (1.0 + np.exp(-logits))
     top = np.argsort(-contributions, axis=1, kind="stable")[:, :k]
     bottom = np.argsort(contributions, axis=1, kind="stable")[:, :k]
-    words: dict[tuple[int, float | None], tuple[str, str, float | None, int | None]] = {}
+    words: dict[tuple[int, float | None, bool], tuple[str, str, float | None, int | None, bool | None]] = {}
     features = builder.features
     # Plain lists: indexing them per reason is several times cheaper than indexing numpy arrays.
     values, shares = X.tolist(), contributions.tolist()
 
     def reason(i: int, j: int) -> Reason:
-        value = values[i][j]
-        key = (j, None if math.isnan(value) else value)
+        value, share = values[i][j], shares[i][j]
+        key = (j, None if math.isnan(value) else value, share > 0)
         said = words.get(key)
         if said is None:
-            said = words[key] = reason_text(builder, j, value, record_type)
-        shown, text, rate, count = said
+            said = words[key] = reason_text(builder, j, value, record_type, share)
+        shown, text, rate, count, supported = said
         f = features[j]
-        return Reason(f.key, f.label, shown, shares[i][j], text, rate, count)
+        return Reason(f.key, f.label, shown, share, text, rate, count, supported)
 
     out: list[Explanation] = []
     for i, (up, down) in enumerate(zip(top.tolist(), bottom.tolist(), strict=True)):

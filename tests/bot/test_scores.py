@@ -6,21 +6,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
+import numpy as np
 import pytest
 from sqlalchemy.engine import Engine
 
 from analytics.errors import NotFound
 from analytics.scoring.errors import NoActiveModel
-from analytics.scoring.explain import Explanation, Reason
+from analytics.scoring.explain import Explanation, Reason, explain_rows
+from analytics.scoring.features import FeatureBuilder
 from analytics.scoring.scores import GradeBands, ScoreCard
 from analytics.settings import Settings
 from analytics.store import models
 from bot.cards.scores import render_score
+from bot.conversation.model import Lang
 from bot.conversation.ratelimit import RateLimiter
 from bot.conversation.service import ConversationService
 from bot.features import Features, wire
 from bot.scores import StoreScores, score_chart
 from bot.web.chart_links import ChartLinks, verify
+from tests.analytics.scoring.test_explain import LOWERS, deals
 from tests.bot.fakes import (
     CLOSED,
     COLLEAGUE,
@@ -142,3 +146,22 @@ def test_store_history_and_the_chart_png(engine: Engine, tenant_id: str) -> None
     png = score_chart(points, title="Lead L-1", bands=scores.bands)
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000
     assert score_chart([], title="none").startswith(b"\x89PNG")
+
+
+def test_a_reason_whose_rate_points_the_other_way_reads_the_same_on_the_card() -> None:
+    """The card prints the explanation's own sentence under the section of its contribution's sign."""
+    recs = deals()
+    builder = FeatureBuilder().fit(recs)
+    brazil = next(r for r in recs if r.account_fields == {"segment": "Enterprise", "country": "BR"})
+    X = builder.transform([brazil])
+    shares = {"account.segment": 1.0, "account.country": -0.4, "rel.our_response_hours": 0.0}
+    contributions = np.array([[shares[f.key] for f in builder.features]])
+    [explanation] = explain_rows(builder, X, -0.1, contributions, "opportunity")
+    card = ScoreCard("opp-9", 62.0, "B", "New", None, "m1", True, explanation)
+    langs: tuple[tuple[Lang, str], ...] = (("en", "What holds it back"), ("zh", "减分因素"))
+    for lang, down in langs:
+        texts = [e.get("text", "") for e in render_score(CLOSED, card, lang)["body"]]
+        country = next(t for t in texts if "country is BR" in t)
+        assert country.startswith("▼ ") and country.endswith(LOWERS)
+        assert texts.index(down) < texts.index(country)
+        assert "weighed" not in next(t for t in texts if "segment is Enterprise" in t)
