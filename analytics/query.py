@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlalchemy.engine import Engine
 
 from analytics.relationships import health as health_math
@@ -19,7 +19,10 @@ from analytics.relationships import who_knows as wk
 from analytics.relationships.config import HealthConfig, health_config
 from analytics.relationships.errors import AmbiguousTarget, TargetNotFound
 from analytics.relationships.kpis import RecordPeople, compute_kpis
+from analytics.scoring.intelligent import FREE_MAIL_DOMAINS
+from analytics.scoring.records import TEXT_KEY
 from analytics.settings import Settings
+from analytics.store import models
 from analytics.store import queries_relationships as q
 from analytics.stored_views import current_view
 from analytics.stored_who_knows import colleague_views, current_answer, excluded_fingerprint
@@ -43,6 +46,34 @@ CLOSED_OPPORTUNITY = frozenset({"won", "lost", "closed"})
 LOOKAHEAD_DAYS = 365  # how far ahead "next interaction" looks
 TWO_HOP_CANDIDATES = 50  # people linked to the target whose colleagues we look up
 SAME_COMPANY_CANDIDATES = 200
+
+
+class PersonalMailDomain(TargetNotFound):
+    """A free-mail provider's domain (gmail.com, qq.com, …) asked about as if it were a company: its addresses
+    belong to people with nothing in common, so neither its "health" nor who knows it means anything."""
+
+    def __init__(self, text: str, domain: str) -> None:
+        super().__init__(text)
+        self.domain = domain
+        self.args = (f"{domain} is a personal e-mail provider, not a company: ask about a person's address "
+                     f"(name@{domain}) instead",)
+
+
+class AmbiguousRecord(AmbiguousTarget):
+    """A bare record id that is both a lead's and an opportunity's; ``candidates`` are ``lead:ID`` and
+    ``opportunity:ID`` with their labels."""
+
+    def __init__(self, text: str, record_id: str, candidates: tuple[tuple[str, str], ...]) -> None:
+        super().__init__(text, candidates)
+        self.record_id = record_id
+        self.args = (f"{record_id!r} is both a lead and an opportunity: say lead:{record_id} or "
+                     f"opportunity:{record_id}",)
+
+
+def is_personal_mail_domain(domain: str) -> bool:
+    """A free-mail provider's domain, by the classification the scoring's intelligent fields and the CRM import
+    use (:data:`analytics.scoring.intelligent.FREE_MAIL_DOMAINS`)."""
+    return domain.strip().lower().removeprefix("@") in FREE_MAIL_DOMAINS
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +129,7 @@ class RelationshipQueries:
                     conn, tenant_id, record_id)
                 if rec is None:
                     raise TargetNotFound(text)
-                closed = rec.status in (CLOSED_LEAD if kind == "lead" else CLOSED_OPPORTUNITY)
-                return TargetRef(kind, rec.record_id, rec.label, closed)  # type: ignore[arg-type]
+                return self._record_ref(conn, tenant_id, rec)
         if "@" in low.removeprefix("@"):  # an address; "@fabrikam.com" is a domain, read below
             contact = q.contact_by_email(conn, tenant_id, low)
             if contact is None:
@@ -107,6 +137,8 @@ class RelationshipQueries:
             return TargetRef("contact", contact.email, contact.display_name or contact.email)
         if "." in low and " " not in low:
             domain = low.removeprefix("@")
+            if is_personal_mail_domain(domain):  # checked first: no account or domain answer is meaningful
+                raise PersonalMailDomain(text, domain)
             account_id = q.account_of_domain(conn, tenant_id, domain)
             if account_id is not None:
                 acc = q.account(conn, tenant_id, account_id)
@@ -114,12 +146,30 @@ class RelationshipQueries:
                     return TargetRef("account", acc.account_id, acc.name)
             if q.contacts_of_domain(conn, tenant_id, domain):
                 return TargetRef("domain", domain, domain)
-        matches = q.accounts_by_name(conn, tenant_id, raw)
+        if raw and " " not in raw:  # a bare record id: an exact id is more specific than a name containing it
+            found = self._record_by_id(conn, tenant_id, text, raw)
+            if found is not None:
+                return found
+        matches = sorted(q.accounts_by_name(conn, tenant_id, raw), key=lambda m: (m.name.lower(), m.account_id))
         if len(matches) == 1:
             return TargetRef("account", matches[0].account_id, matches[0].name)
-        if len(matches) > 1:
-            raise AmbiguousTarget(text, tuple((m.account_id, m.name) for m in matches[:10]))
+        if len(matches) > 1:  # every candidate: the asker is told how many more there are than those shown
+            raise AmbiguousTarget(text, tuple((m.account_id, m.name) for m in matches))
         raise TargetNotFound(text)
+
+    def _record_by_id(self, conn: Connection, tenant_id: str, text: str, record_id: str) -> TargetRef | None:
+        """The lead or the opportunity with this id; :class:`AmbiguousRecord` when both exist."""
+        found = [rec for rec in (q.lead(conn, tenant_id, record_id), q.opportunity(conn, tenant_id, record_id))
+                 if rec is not None]
+        refs = [self._record_ref(conn, tenant_id, rec) for rec in found]
+        if len(refs) > 1:
+            raise AmbiguousRecord(text, record_id, tuple((f"{r.kind}:{r.key}", r.label) for r in refs))
+        return refs[0] if refs else None
+
+    def _record_ref(self, conn: Connection, tenant_id: str, rec: q.CrmRecordRow) -> TargetRef:
+        closed = rec.status in (CLOSED_LEAD if rec.record_type == "lead" else CLOSED_OPPORTUNITY)
+        label = record_labels(conn, tenant_id, [rec])[rec.record_id]
+        return TargetRef(rec.record_type, rec.record_id, label, closed)  # type: ignore[arg-type]
 
     def _scope(self, conn: Connection, tenant_id: str, target: TargetRef) -> Scope:
         if target.kind == "contact":
@@ -271,6 +321,9 @@ class RelationshipQueries:
             lead_scores = q.stored_health(conn, tenant_id, "lead", [r.record_id for r in leads])
             opp_scores = q.stored_health(conn, tenant_id, "opportunity", [r.record_id for r in opps])
             by_email = {c.email: cid for cid, c in contacts.items()}
+            names = {n: a.name for n, a in all_accounts.items()}
+            lead_labels = record_labels(conn, tenant_id, leads, names)
+            opp_labels = record_labels(conn, tenant_id, opps, names)
         summaries = []
         for account_id in account_ids:
             n, last = per_account.get(account_id, (0, None))
@@ -290,13 +343,73 @@ class RelationshipQueries:
                 out = _later(out, per_account[rec.account_id][1])
             return out
 
-        lead_views = [LeadSummary(r.record_id, r.label, r.status, *_score(lead_scores.get(r.record_id)),
+        lead_views = [LeadSummary(r.record_id, lead_labels[r.record_id], r.status, *_score(lead_scores.get(r.record_id)),
                                   last_with(r)) for r in leads]
         lead_views.sort(key=lambda v: (v.status in CLOSED_LEAD, v.label))
-        opp_views = [OpportunitySummary(r.record_id, r.label, r.account_id, r.stage, r.status, r.amount,
+        opp_views = [OpportunitySummary(r.record_id, opp_labels[r.record_id], r.account_id, r.stage, r.status, r.amount,
                                         *_score(opp_scores.get(r.record_id)), last_with(r)) for r in opps]
         opp_views.sort(key=lambda v: (v.status in CLOSED_OPPORTUNITY, -(v.amount or 0.0), v.label))
         return MyRecordsView(user_id, tuple(summaries), tuple(lead_views), tuple(opp_views))
+
+
+def record_labels(conn: Connection, tenant_id: str, records: Sequence[q.CrmRecordRow],
+                  account_names: Mapping[str, str] | None = None) -> dict[str, str]:
+    """What each lead or opportunity is called on cards, by record id (so one record type per call).
+
+    A record's own name or topic first: the ``name`` / ``topic`` fields (``q`` labels by them), else the same
+    imported as free text, which a mapping keeps out of the features (``fields[TEXT_KEY]``). Without one a lead is
+    its contact — "Name (Company)" as far as the contact's name and the lead's account are known, else the
+    address — and an opportunity its id. ``account_names``: account id → name when the caller has them."""
+    out = {r.record_id: r.label for r in records}
+    unnamed = [r for r in records if r.label == _unnamed_label(r)]
+    if not unnamed:
+        return out
+    texts = _text_names(conn, tenant_id, unnamed[0].record_type, [r.record_id for r in unnamed])
+    leads = [r for r in unnamed if r.record_type == "lead" and r.record_id not in texts]
+    emails = {r.contact_email.lower() for r in leads if r.contact_email}
+    people = {c.email: c.display_name for c in q.contacts_by_emails(conn, tenant_id, emails)} if emails else {}
+    companies = dict(account_names) if account_names is not None else {
+        a: acc.name for a in {r.account_id for r in leads if r.account_id}
+        if (acc := q.account(conn, tenant_id, a)) is not None}
+    for r in unnamed:
+        if r.record_id in texts:
+            out[r.record_id] = texts[r.record_id]
+        elif r.record_type == "lead":
+            person = people.get((r.contact_email or "").lower())
+            out[r.record_id] = lead_label(r, person, companies.get(r.account_id or ""))
+    return out
+
+
+def lead_label(rec: q.CrmRecordRow, person: str | None, company: str | None) -> str:
+    """"Name (Company)" for a lead without a name of its own; the address stands for an unknown name, and a
+    company known only by its id (an import without account names) is left out."""
+    address = rec.contact_email or rec.record_id
+    who = person.strip() if person and person.strip() and person.strip().lower() != address.lower() else address
+    if company and company != rec.account_id:
+        return f"{who} ({company})"
+    return who
+
+
+def _unnamed_label(rec: q.CrmRecordRow) -> str:
+    """The label ``q`` gives a record without a name or topic field (a lead's address, else the id)."""
+    return (rec.contact_email or rec.record_id) if rec.record_type == "lead" else rec.record_id
+
+
+def _text_names(conn: Connection, tenant_id: str, record_type: str, record_ids: Sequence[str]) -> dict[str, str]:
+    """The ``name`` (else ``topic``) a mapping imported as free text, per record id."""
+    table = models.table_of(models.Lead if record_type == "lead" else models.Opportunity)
+    id_col = table.c.lead_id if record_type == "lead" else table.c.opportunity_id
+    out: dict[str, str] = {}
+    ids = sorted(set(record_ids))
+    for start in range(0, len(ids), 500):
+        query = select(id_col, table.c.fields).where(table.c.tenant_id == tenant_id,
+                                                     id_col.in_(ids[start:start + 500]))
+        for record_id, fields in conn.execute(query):
+            text = (fields or {}).get(TEXT_KEY) or {}
+            name = text.get("name") or text.get("topic")
+            if name:
+                out[record_id] = str(name)
+    return out
 
 
 def two_hop_hop(conn: Connection, tenant_id: str, targets: Sequence[q.ContactRow], excluded: Collection[str],

@@ -4,7 +4,9 @@
 returns except the target (the caller's) and the asker's own connection, as of a refresh instant ``T``, with the
 record's contact ids (what that connection is read for). The body is zlib-compressed JSON of plain values;
 floats survive JSON exactly (``repr`` round trip) and times keep their microseconds and UTC offset, so a decoded
-view equals the one that was encoded.
+view equals the one that was encoded. A factor's explanation is stored as what it says (its key and numbers:
+:class:`analytics.relationships.explanations.FactorExplanation`) and worded again when decoded, so a stored
+answer can be shown in another language as a live one can; an explanation that is only text is stored as text.
 
 **Freshness rule.** A stored view of a record is served for an ask at ``now`` when
 
@@ -31,6 +33,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from analytics.relationships.explanations import FactorExplanation
 from analytics.store import queries_relationships as q
 from analytics.views import (
     DayBreakdown,
@@ -44,7 +47,9 @@ from analytics.views import (
     TargetRef,
 )
 
-FORMAT = 2  # bumped when the body's layout changes: older bodies are then ignored (answered live)
+# Bumped when the body's layout changes: older bodies are then ignored (answered live). 3: explanations as
+# [key, numbers] instead of English text.
+FORMAT = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +66,8 @@ def encode(view: HealthView, contact_ids: Sequence[int]) -> bytes:
     k = view.kpis
     body = {"format": FORMAT, "closed": view.target.closed, "score": view.score, "state": view.state,
             "trend": view.trend, "previous_score": view.previous_score,
-            "factors": [[f.name, f.value, f.weight, f.points, f.change, f.explanation] for f in view.factors],
+            "factors": [[f.name, f.value, f.weight, f.points, f.change, _explanation_json(f.explanation)]
+                        for f in view.factors],
             "kpis": [k.window_days, k.as_of.isoformat(), _side_json(k.us), _side_json(k.them), k.email_ratio,
                      _interaction_json(k.last_interaction), _interaction_json(k.next_interaction),
                      [[b.day.toordinal(), b.emails, b.meetings, b.calls] for b in k.breakdown]],
@@ -81,7 +87,7 @@ def decode(blob: bytes, target: TargetRef) -> StoredHealth | None:
     if body.get("format") != FORMAT or body["closed"] != target.closed:
         return None
     view = HealthView(target, body["score"], body["state"], body["trend"], body["previous_score"],
-                      tuple(FactorView(*f) for f in body["factors"]), _kpis(body["kpis"]),
+                      tuple(_factor(f) for f in body["factors"]), _kpis(body["kpis"]),
                       tuple(HealthPoint(_at(at), score, state) for at, score, state in body["history"]),
                       _at(body["computed_at"]), None)
     return StoredHealth(view, tuple(body["contact_ids"]))
@@ -104,6 +110,16 @@ def current_view(conn: Connection, tenant_id: str, target: TargetRef, now: datet
 
 def _at(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+def _explanation_json(text: str) -> str | list[Any]:
+    return [text.key, dict(text.args)] if isinstance(text, FactorExplanation) else text
+
+
+def _factor(d: list[Any]) -> FactorView:
+    name, value, weight, points, change, text = d
+    explanation = text if isinstance(text, str) else FactorExplanation.of(text[0], **text[1])
+    return FactorView(name, value, weight, points, change, explanation)
 
 
 def _side_json(s: SideKpis) -> list[Any]:

@@ -30,7 +30,7 @@ class TargetRef:
 
     kind: TargetKind
     key: str
-    label: str  # what to show: a name, or the email / domain itself
+    label: str  # what to show: a name (a lead: "Contact (Company)"), or the email / domain / id itself
     closed: bool = False  # a closed lead or opportunity: no health is computed
 
 
@@ -186,7 +186,7 @@ class AccountSummary:
 @dataclass(frozen=True, slots=True)
 class LeadSummary:
     lead_id: str
-    label: str  # contact email or the lead's name field
+    label: str  # the lead's name or topic, else "Contact name (Company)" as far as known, else the email
     status: str
     score: float | None
     state: str | None

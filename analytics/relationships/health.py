@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from analytics.relationships.config import HealthConfig
+from analytics.relationships.explanations import FactorExplanation
 
 IntArray = npt.NDArray[np.int64]
 
@@ -51,7 +52,7 @@ class Factor:
     name: str
     value: float  # 0..1
     weight: float
-    explanation: str
+    explanation: FactorExplanation
 
     @property
     def points(self) -> float:
@@ -345,22 +346,18 @@ def settle(c: Counts, record_types: Sequence[str], as_of: date, config: HealthCo
     return Settled(as_of, snapshot_then, first, before)
 
 
-def _explanations(s: Snapshots, i: int, config: HealthConfig) -> tuple[str, ...]:
+def _explanations(s: Snapshots, i: int, config: HealthConfig) -> tuple[FactorExplanation, ...]:
     recent, us, them = float(s.recent[i]), float(s.us[i]), float(s.them[i])
     expected = float(s.expected[i])
-    gap_expected = 30.0 / expected
     answered, asked = int(s.answered[i]), int(s.asked[i])
     gap = None if s.last_day[i] < 0 else s.as_of.toordinal() - int(s.last_day[i])
+    of = FactorExplanation.of
     return (
-        f"{recent:.0f} weighted interactions in the last {config.recent_days} days "
-        f"(a healthy record has about {expected:g})",
-        "no interaction in the window" if gap is None
-        else f"last interaction {gap} day{'s' if gap != 1 else ''} ago "
-             f"(expected at least every {gap_expected:.0f} days)",
-        "no exchanges" if us + them == 0
-        else f"they initiated {100 * them / (us + them):.0f}% of the weighted exchanges",
-        f"they answered {answered} of {asked} outreach days within {config.reply_days} days" if asked
-        else ("they reached out without being asked" if them > 0 else "no outreach to answer"),
+        of("activity", recent=recent, days=config.recent_days, expected=expected),
+        of("recency.none") if gap is None else of("recency", gap=gap, expected_gap=30.0 / expected),
+        of("reciprocity.none") if us + them == 0 else of("reciprocity", share=100 * them / (us + them)),
+        of("responsiveness", answered=answered, asked=asked, days=config.reply_days) if asked
+        else of("responsiveness.unprompted") if them > 0 else of("responsiveness.none"),
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from analytics.views import HealthView, MyRecordsView, WhoKnowsView
 from bot.cards.render import card, text_block
-from bot.conversation.i18n import t, word
+from bot.conversation.i18n import explanation, t, word
 from bot.conversation.model import Lang
 
 Signer = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -55,8 +55,8 @@ def render_health(view: HealthView, lang: Lang, *, chart_urls: Sequence[str] = (
         body.append(text_block(t("factors", lang), weight="Bolder", spacing="Medium"))
         for f in view.factors[:4]:
             change = "" if f.change is None else f" ({f.change:+.1f})"
-            body.append(text_block(f"**{word(f.name, lang)}** {f.points:.1f}{change} — {f.explanation}",
-                                   size="Small"))
+            body.append(text_block(f"**{word(f.name, lang)}** {f.points:.1f}{change} — "
+                                   f"{explanation(f.explanation, lang)}", size="Small"))
     if view.viewer_connection is not None:
         vc = view.viewer_connection
         body.append(text_block(t("your_connection", lang, level=word(vc.level, lang), strength=vc.strength),

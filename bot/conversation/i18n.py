@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from analytics.relationships.explanations import FactorExplanation
 from bot.conversation.model import Lang
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -16,7 +17,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "rate_limited": {
         "en": "You're sending messages faster than I can answer. Please wait {seconds} seconds and try again.",
-        "zh": "您发送消息的速度太快了，请等待 {seconds} 秒后再试。",
+        "zh": "您发送消息的速度太快了，请等待 {seconds} 秒后再试。",  # no plural in Chinese
+    },
+    "rate_limited.one": {  # English singular; Chinese has one form (see ``tn``)
+        "en": "You're sending messages faster than I can answer. Please wait 1 second and try again.",
     },
     "error": {
         "en": "Sorry, something went wrong on my side. Please try again in a moment.",
@@ -54,6 +58,18 @@ MESSAGES: dict[str, dict[str, str]] = {
                   "zh": "在您的联系人、公司或记录中找不到“{text}”。"},
     "ambiguous": {"en": "\"{text}\" matches several accounts: {names}. Which one?",
                   "zh": "“{text}”匹配多个客户：{names}。请问是哪一个？"},
+    "ambiguous_more": {"en": "\"{text}\" matches {count} accounts: {names} and {more} more — be more specific.",
+                       "zh": "“{text}”匹配 {count} 个客户：{names}，另有 {more} 个未列出，请说得更具体一些。"},
+    "ambiguous_record": {"en": "\"{text}\" is both a lead and an opportunity: say **lead {text}** or "
+                               "**opportunity {text}**.",
+                         "zh": "“{text}”既是线索编号，也是商机编号：请说 **线索 {text}** 或 **商机 {text}**。"},
+    "personal_mail": {"en": "{domain} is a personal e-mail provider, not a company: the people who write from it "
+                            "have nothing else in common. Ask about one person's address instead, e.g. "
+                            "**{example}**.",
+                      "zh": "{domain} 是个人邮箱服务商，不是公司：用它写信的人彼此并无关联。请改问某个人的邮箱地址，"
+                            "例如 **{example}**。"},
+    "example_health": {"en": "health of {target}", "zh": "{target} 的健康度如何"},
+    "example_who": {"en": "who knows {target}", "zh": "谁认识 {target}"},
     "not_allowed": {"en": "You can see the relationships you (or your team) take part in; \"{text}\" isn't one of "
                           "them. Account-level health is open to everyone.",
                     "zh": "您只能查看您（或您的团队）参与的关系；“{text}”不在其中。客户级别的健康度对所有人开放。"},
@@ -200,6 +216,29 @@ def word(value: str, lang: Lang) -> str:
     return WORDS_ZH.get(value, value) if lang == "zh" else value
 
 
+# The health factors' explanations in Chinese, by the analytics' explanation key (``EXPLANATION_ARGS`` in
+# analytics.relationships.explanations), formatted with the numbers it quotes as the English sentence formats them.
+EXPLANATIONS_ZH: dict[str, str] = {
+    "activity": "最近 {days} 天加权互动 {recent:.0f} 次（健康的记录约 {expected:g} 次）",
+    "recency": "上次互动在 {gap} 天前（预期至少每 {expected_gap:.0f} 天一次）",
+    "recency.none": "统计期内没有互动",
+    "reciprocity": "对方发起了 {share:.0f}% 的加权往来",
+    "reciprocity.none": "没有往来",
+    "responsiveness": "我们主动联系的 {asked} 天中，对方在 {days} 天内回复了 {answered} 天",
+    "responsiveness.unprompted": "对方主动联系了我们，无需我们先联系",
+    "responsiveness.none": "没有需要对方回复的联系",
+}
+
+
+def explanation(text: str, lang: Lang) -> str:
+    """A health factor's explanation in ``lang``: the analytics' English sentence, or in Chinese from what it says
+    (a :class:`FactorExplanation`'s key and numbers); text without them, or a key without a Chinese sentence,
+    is shown as it is."""
+    if lang != "zh" or not isinstance(text, FactorExplanation) or text.key not in EXPLANATIONS_ZH:
+        return str(text)
+    return EXPLANATIONS_ZH[text.key].format(**text.args)
+
+
 def lang_of(locale: str | None) -> Lang:
     """``zh`` for any Chinese locale (zh, zh-CN, zh-TW, …), else ``en``."""
     return "zh" if locale and locale.strip().lower().startswith("zh") else "en"
@@ -209,3 +248,17 @@ def t(key: str, lang: Lang, **values: object) -> str:
     """The message ``key`` in ``lang``, formatted with ``values``."""
     entry = MESSAGES[key]
     return entry.get(lang, entry["en"]).format(**values)
+
+
+def tn(key: str, lang: Lang, count: int, **values: object) -> str:
+    """The message ``key`` for ``count`` of something: ``key.one`` when ``count`` is 1 and that entry has the
+    language (English says "1 second"; Chinese has no plural, so it has no ``.one`` entry), else ``key``."""
+    one = MESSAGES.get(f"{key}.one", {})
+    if count == 1 and lang in one:
+        return one[lang].format(**values)
+    return t(key, lang, **values)
+
+
+def names_list(names: list[str], lang: Lang) -> str:
+    """Names joined as the language writes a list (Chinese with the enumeration comma)."""
+    return ("、" if lang == "zh" else ", ").join(names)

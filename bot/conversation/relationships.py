@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from analytics.query import AmbiguousRecord, PersonalMailDomain
 from analytics.relationships.errors import AmbiguousTarget, TargetNotFound
 from analytics.views import HealthView, MyRecordsView, TargetRef, WhoKnowsView, team_records
 from bot.cards import relationships as cards
 from bot.cards.render import notice_card
 from bot.conversation import signing
 from bot.conversation.commands import Command, CommandContext, patterns
-from bot.conversation.i18n import t
-from bot.conversation.model import ActionResult, Principal, Proactive, Reply
+from bot.conversation.i18n import names_list, t
+from bot.conversation.model import ActionResult, Lang, Principal, Proactive, Reply
 from bot.conversation.service import ActionContext, ActionHandler
 from bot.conversation.text import shorten
 from bot.ports import Access, ConversationStore, Relationships
@@ -26,6 +27,7 @@ _KIND_WORDS = {"lead": "lead", "线索": "lead", "opportunity": "opportunity", "
 _MINE_WORDS = {"accounts": "accounts", "客户": "accounts", "账户": "accounts", "leads": "leads", "线索": "leads",
                "潜在客户": "leads", "opportunities": "opportunities", "opps": "opportunities",
                "deals": "opportunities", "商机": "opportunities", "机会": "opportunities"}
+SHOWN_CANDIDATES = 5  # an ambiguous name's candidates named in the reply; the rest are counted
 
 
 @dataclass
@@ -75,21 +77,24 @@ class RelationshipFeature:
     # Each command does its store work in one trip to a store thread (resolve, check access, answer): with many
     # conversations at once, every trip queues behind the others' for the few store threads.
 
-    def _target(self, ctx: CommandContext) -> TargetRef | Reply:
-        """In a store thread: the target the command names, or the reply saying why there is none."""
+    def _target(self, ctx: CommandContext, example: str) -> TargetRef | Reply:
+        """In a store thread: the target the command names, or the reply saying why there is none. ``example``:
+        the i18n key of this command's phrasing, for the reply suggesting a person's address instead."""
         text = ctx.args.get("target", "")[:200]
         kind = _KIND_WORDS.get((ctx.args.get("kind") or "").lower())
         query = f"{kind}:{text}" if kind else text
         try:
             return self.queries.resolve_target(ctx.principal.tenant_id, query)
+        except PersonalMailDomain as err:
+            phrase = t(example, ctx.lang, target=f"name@{err.domain}")
+            return Reply(text=t("personal_mail", ctx.lang, domain=err.domain, example=phrase))
         except AmbiguousTarget as err:
-            names = ", ".join(name for _, name in err.candidates[:5])
-            return Reply(text=t("ambiguous", ctx.lang, text=shorten(text), names=names))
+            return Reply(text=ambiguous_reply(err, shorten(text), ctx.lang))
         except TargetNotFound:
             return Reply(text=t("not_found", ctx.lang, text=shorten(text)))
 
     def _health_answer(self, ctx: CommandContext) -> HealthView | Reply:
-        target = self._target(ctx)
+        target = self._target(ctx, "example_health")
         if isinstance(target, Reply):
             return target
         p = ctx.principal
@@ -109,7 +114,7 @@ class RelationshipFeature:
         return [Reply(card=cards.render_health(view, ctx.lang, chart_urls=urls))]
 
     def _who_knows_answer(self, ctx: CommandContext) -> WhoKnowsView | Reply:
-        target = self._target(ctx)
+        target = self._target(ctx, "example_who")
         if isinstance(target, Reply):
             return target
         return self.queries.who_knows(ctx.principal.tenant_id, target, now=ctx.now)
@@ -170,6 +175,18 @@ class RelationshipFeature:
         return ActionResult(card=notice_card(t("intro_declined_you", ctx.lang), ctx.lang),
                             followups=(Proactive(ctx.principal.tenant_id, str(a.get("requester_id")),
                                                  Reply(text=message)),))
+
+
+def ambiguous_reply(err: AmbiguousTarget, text: str, lang: Lang) -> str:
+    """Which candidates ``text`` matches: the first few by name, and how many more when there are more."""
+    if isinstance(err, AmbiguousRecord):
+        return t("ambiguous_record", lang, text=shorten(err.record_id))
+    shown = [name for _, name in err.candidates[:SHOWN_CANDIDATES]]
+    more = len(err.candidates) - len(shown)
+    if more <= 0:
+        return t("ambiguous", lang, text=text, names=names_list(shown, lang))
+    return t("ambiguous_more", lang, text=text, names=names_list(shown, lang), count=len(err.candidates),
+             more=more)
 
 
 def _lang_of(locale: str | None) -> Any:

@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from analytics.errors import NotFound
-from analytics.relationships.errors import AmbiguousTarget, TargetNotFound
+from analytics.query import AmbiguousRecord
+from analytics.relationships.errors import TargetNotFound
 from analytics.scoring.errors import NoActiveModel
+from analytics.views import TargetRef
 from bot.cards.scores import render_score
 from bot.conversation.commands import Command, CommandContext, patterns
 from bot.conversation.i18n import t
@@ -38,18 +40,40 @@ class ScoreFeature:
             r"(?:what is the |what's the |show )?(?:predictive )?score (?:of |for )?(?P<target>.+)",
             r"(?P<kind>线索|商机|机会)\s*(?P<target>.+?)\s*的?(?:预测)?(?:评分|分数)(?:是多少|如何)?",
             r"(?:查看|查询)?(?:预测)?评分\s*(?P<kind>线索|商机|机会)\s*(?P<target>.+)",
+            # a bare id ("L-000008 的评分"): only id-like text, so a Chinese sentence about scores is no target
+            r"(?P<target>[A-Za-z0-9][A-Za-z0-9_.:-]*)\s*的?(?:预测)?(?:评分|分数)(?:是多少|如何)?",
+            r"(?:查看|查询)?(?:预测)?评分\s*(?P<target>[A-Za-z0-9][A-Za-z0-9_.:-]*)",
         ), self._score)]
 
-    async def _score(self, ctx: CommandContext) -> Sequence[Reply]:
+    def _record(self, ctx: CommandContext) -> TargetRef | Reply:
+        """In a store thread: the lead or opportunity the command names, or the reply saying why there is none.
+
+        Without "lead" / "opportunity" the text is resolved as any target: a bare id that is one record's is that
+        record; one that is both a lead's and an opportunity's, or anything else, is asked about."""
         kind = _KINDS.get((ctx.args.get("kind") or "").lower())
         text = ctx.args.get("target", "")[:200]
-        if kind is None:
-            return [Reply(text=t("score_which", ctx.lang))]
-        p = ctx.principal
+        tenant_id = ctx.principal.tenant_id
+        if kind is not None:
+            try:
+                return self.queries.resolve_target(tenant_id, f"{kind}:{text}")
+            except TargetNotFound:
+                return Reply(text=t("not_found", ctx.lang, text=shorten(text)))
         try:
-            target = await asyncio.to_thread(self.queries.resolve_target, p.tenant_id, f"{kind}:{text}")
-        except (TargetNotFound, AmbiguousTarget):
-            return [Reply(text=t("not_found", ctx.lang, text=shorten(text)))]
+            target = self.queries.resolve_target(tenant_id, text)
+        except AmbiguousRecord as err:
+            return Reply(text=t("ambiguous_record", ctx.lang, text=shorten(err.record_id)))
+        except TargetNotFound:  # not found, or an account, domain or contact name: not scored
+            return Reply(text=t("score_which", ctx.lang))
+        if target.kind not in ("lead", "opportunity"):
+            return Reply(text=t("score_which", ctx.lang))
+        return target
+
+    async def _score(self, ctx: CommandContext) -> Sequence[Reply]:
+        text = ctx.args.get("target", "")[:200]
+        p = ctx.principal
+        target = await asyncio.to_thread(self._record, ctx)
+        if isinstance(target, Reply):
+            return [target]
         if not await asyncio.to_thread(self.access.may_see, p.tenant_id, target, p.visible_user_ids):
             return [Reply(text=t("not_allowed", ctx.lang, text=shorten(target.label)))]
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,7 +18,7 @@ from typing import Any, TypeVar
 from bot.cards import render
 from bot.conversation import signing
 from bot.conversation.commands import CommandContext, CommandTable
-from bot.conversation.i18n import lang_of, t
+from bot.conversation.i18n import lang_of, t, tn
 from bot.conversation.model import ActionResult, Inbound, Lang, Principal, Reply
 from bot.conversation.ratelimit import RateLimiter
 from bot.conversation.text import clean
@@ -135,8 +136,9 @@ class ConversationService:
             return None
         if not decision.notify:
             return []
-        seconds = max(1, round(decision.retry_after))
-        return [Reply(text=t("rate_limited", lang_of(inbound.locale), seconds=seconds))]
+        # Rounded up: a user who waits a rounded-down time is still over the limit and, warned once, gets silence.
+        seconds = max(1, math.ceil(decision.retry_after))
+        return [Reply(text=tn("rate_limited", lang_of(inbound.locale), seconds, seconds=seconds))]
 
     async def _refusal(self, inbound: Inbound) -> str:
         known = bool(inbound.tenant_id) and await self.run(self.directory.tenant_is_active, inbound.tenant_id)

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
-from analytics.query import RelationshipQueries
+from analytics.query import AmbiguousRecord, PersonalMailDomain, RelationshipQueries
 from analytics.relationships.errors import AmbiguousTarget, TargetNotFound
 from analytics.settings import Settings
 from analytics.store import models
@@ -125,3 +125,85 @@ def test_closed_opportunity_health_is_not_computed(
     assert view.target.label == "Big deal"
     assert view.kpis.us.emails_sent > 0
     assert queries.my_accounts(tenant_id, "u-alice", now).opportunities[0].opportunity_id == "opp-1"
+
+
+def _add_lead(engine: Engine, tenant_id: str, now: datetime, lead_id: str, email: str | None,
+              account_id: str | None = None, fields: dict[str, object] | None = None) -> None:
+    with engine.begin() as conn:
+        conn.execute(models.Lead.__table__.insert().values(
+            tenant_id=tenant_id, lead_id=lead_id, owner_id="u-alice", contact_email=email, account_id=account_id,
+            status="open", created_at=now - timedelta(days=10), fields=fields or {}))
+
+
+def _add_opportunity(engine: Engine, tenant_id: str, now: datetime, opportunity_id: str,
+                     fields: dict[str, object] | None = None) -> None:
+    with engine.begin() as conn:
+        conn.execute(models.Opportunity.__table__.insert().values(
+            tenant_id=tenant_id, opportunity_id=opportunity_id, owner_id="u-alice", account_id="acc-fab",
+            status="open", created_at=now - timedelta(days=10), fields=fields or {}))
+
+
+def test_a_free_mail_domain_is_a_personal_provider_not_a_company(
+    engine: Engine, queries: RelationshipQueries, tenant_id: str, now: datetime
+) -> None:
+    ingest(engine, tenant_id, [mail(ALICE, [ext("jo@gmail.com"), ext("al@yahoo.co.uk")], now - timedelta(days=2))],
+           now)
+    for text in ("gmail.com", "@Gmail.com", "yahoo.co.uk"):  # yahoo.co.uk: the scoring's free-mail list
+        with pytest.raises(PersonalMailDomain) as err:
+            queries.resolve_target(tenant_id, text)
+        assert err.value.domain == text.lower().removeprefix("@")
+    with pytest.raises(PersonalMailDomain):
+        queries.who_knows(tenant_id, "gmail.com", now=now)
+    with pytest.raises(TargetNotFound):  # callers that only know "not found" still get it
+        queries.health(tenant_id, "gmail.com", now=now)
+    assert queries.resolve_target(tenant_id, "jo@gmail.com").kind == "contact"  # a person's address is fine
+    assert queries.resolve_target(tenant_id, "fabrikam.com").kind == "account"
+
+
+def test_a_bare_record_id_is_the_one_record_that_has_it_and_ambiguous_only_when_both_do(
+    engine: Engine, queries: RelationshipQueries, tenant_id: str, now: datetime
+) -> None:
+    _add_lead(engine, tenant_id, now, "L-000008", "carol@fabrikam.com")
+    _add_opportunity(engine, tenant_id, now, "OPP-1")
+    _add_lead(engine, tenant_id, now, "X-1", None)
+    _add_opportunity(engine, tenant_id, now, "X-1")
+    assert queries.resolve_target(tenant_id, "L-000008").kind == "lead"
+    assert queries.resolve_target(tenant_id, "OPP-1").kind == "opportunity"
+    with pytest.raises(AmbiguousRecord) as err:
+        queries.resolve_target(tenant_id, "X-1")
+    assert err.value.record_id == "X-1"
+    assert [c[0] for c in err.value.candidates] == ["lead:X-1", "opportunity:X-1"]
+    assert queries.resolve_target(tenant_id, "lead:X-1").kind == "lead"  # a named kind is never ambiguous
+    assert queries.resolve_target(tenant_id, "Fabrikam").key == "acc-fab"  # names still resolve
+
+
+def test_an_ambiguous_name_carries_every_candidate_sorted_by_name(
+    engine: Engine, queries: RelationshipQueries, tenant_id: str
+) -> None:
+    for i in range(12):
+        add_account(engine, tenant_id, f"acc-s{i:02}", f"Systems {chr(ord('L') - i)}")
+    with pytest.raises(AmbiguousTarget) as err:
+        queries.resolve_target(tenant_id, "systems")
+    names = [name for _, name in err.value.candidates]
+    assert len(names) == 12 and names == sorted(names)  # the bot says how many more than it shows
+
+
+def test_leads_are_labelled_by_contact_and_company_and_opportunities_by_a_free_text_name(
+    engine: Engine, queries: RelationshipQueries, tenant_id: str, now: datetime
+) -> None:
+    ingest(engine, tenant_id, [mail(ALICE, [ext("jo@gmail.com")], now - timedelta(days=2))], now)
+    _add_lead(engine, tenant_id, now, "L-1", "Carol@Fabrikam.com", "acc-fab")  # contact and account known
+    _add_lead(engine, tenant_id, now, "L-2", "jo@gmail.com")  # a free-mail prospect: no company
+    _add_lead(engine, tenant_id, now, "L-3", "new@prospect.example", "acc-fa2")  # contact not synced yet
+    _add_lead(engine, tenant_id, now, "L-4", "carol@fabrikam.com", "acc-fab", {"topic": "Pilot"})  # own topic
+    _add_opportunity(engine, tenant_id, now, "O-1", {"_text": {"name": "Fabrikam - Renewal"}})  # mapped as text
+    _add_opportunity(engine, tenant_id, now, "O-2")
+    expected = {"L-1": "Carol (Fabrikam)", "L-2": "Jo", "L-3": "new@prospect.example (Fabrikam Labs)",
+                "L-4": "Pilot", "O-1": "Fabrikam - Renewal", "O-2": "O-2"}
+    for record_id, label in expected.items():
+        kind = "lead" if record_id.startswith("L") else "opportunity"
+        assert queries.resolve_target(tenant_id, f"{kind}:{record_id}").label == label
+        assert queries.resolve_target(tenant_id, record_id).label == label
+    mine = queries.my_accounts(tenant_id, "u-alice", now)
+    assert {v.lead_id: v.label for v in mine.leads} == {k: v for k, v in expected.items() if k.startswith("L")}
+    assert {v.opportunity_id: v.label for v in mine.opportunities} == {"O-1": "Fabrikam - Renewal", "O-2": "O-2"}

@@ -25,7 +25,7 @@ def test_demo_pipeline_answers_help_health_notes_and_scores(tmp_path: Path,
     truth = json.loads((tmp_path / "demo-tenant-small" / "ground_truth.json").read_text(encoding="utf-8"))
     declining = next(a for a in truth["accounts"] if a["trajectory"] == "declining")
     with (tmp_path / "demo-tenant-small" / "crm" / "opportunities.csv").open(encoding="utf-8", newline="") as f:
-        open_deal = next(r["opportunity_id"] for r in csv.DictReader(f) if r["status"] == "Open")
+        open_deal, deal_name = next((r["opportunity_id"], r["name"]) for r in csv.DictReader(f) if r["status"] == "Open")
     note = "note: call with jane@example.com next Tuesday at 10:00 and send her the proposal"
 
     result = CliRunner().invoke(build_app(), ["demo", "--size", "small", "--port", "0", "--ask", "help",
@@ -40,7 +40,8 @@ def test_demo_pipeline_answers_help_health_notes_and_scores(tmp_path: Path,
     # The demo trained the opportunity model while setting up, so the score is a real one with its reasons.
     assert "opportunity model:" in result.stderr and "training took" in result.stderr
     scored = out.split(f"you> score of opportunity {open_deal}", 1)[1].split("you> ", 1)[0]
-    assert f"Opportunity score: {open_deal}" in scored and "Grade" in scored and "What raises it" in scored
+    # Labelled by its name (the mapping imports it as free text), not its id.
+    assert f"Opportunity score: {deal_name}" in scored and "Grade" in scored and "What raises it" in scored
     suggested = out.split("you> note:", 1)[1]
     assert "Suggested: " in suggested and "Create in my calendar" in suggested and "jane@example.com" in suggested
     assert "Reusing the synthetic small tenant" in result.stderr and "Ready in" in result.stderr

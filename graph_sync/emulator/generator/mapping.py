@@ -68,7 +68,7 @@ OPPORTUNITIES_MAPPING = '''\
 # `stage` is the current stage: for a closed record, the stage it closed in (every won deal closes in Close).
 record_type = "opportunity"
 unknown_columns = "error"
-ignore = ["name", "currency"]
+ignore = ["currency"]
 
 [record]
 id = "opportunity_id"
@@ -86,6 +86,10 @@ column = "status"
 positive = ["Won"]
 negative = ["Lost"]
 open = ["Open"]
+
+[fields.name]                           # what the deal is called on cards; free text, never a feature
+column = "name"
+kind = "text"
 
 [fields.industry]
 column = "industry"
