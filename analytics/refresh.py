@@ -314,6 +314,8 @@ def _settled_counts(record_type: str, ids: Sequence[str], at: Mapping[str, int],
         reuse[part.record[part.day <= then_day]] = False
     bases = _unpack_parts(at, stored, lambda i, a: kept.live.get(i) if reuse[at[i]] else a.base)
     counts = _aggregate([delta, earlier, bases])
+    if reuse.all():  # the usual round: new mail and meetings only
+        return counts, kept.settled.take(rows)
     own = ~reuse[counts.record]
     computed = health_math.settle(_from_columns(counts.record, counts.day, counts.kind, counts.from_us,
                                                 counts.from_them, own), [record_type] * len(ids), as_of, config)
