@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from analytics.errors import IngestError
@@ -36,6 +36,7 @@ PART = models.table_of(models.ActivityParticipant)
 SRC = models.table_of(models.ActivitySource)
 CONTACT = models.table_of(models.Contact)
 ROLLUP = models.table_of(models.InteractionRollup)
+_NO_MINUTES = 1e-9  # minutes are float sums: a removal can leave a rounding residue of zero
 
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 
@@ -335,6 +336,20 @@ def _apply_rollup_delta(conn: Connection, tenant_id: str, delta: dict[RollupKey,
     ]
     bulk_insert(conn, ROLLUP, rows, conflict=("tenant_id", "day", "user_id", "contact_id", "kind"), update=update)
     rollups.record_changes(conn, tenant_id, rows)  # what the stored health aggregates have not seen yet
+    _drop_empty_rollups(conn, tenant_id, [k for k, c in delta.items()
+                                          if min(c.from_us, c.from_them, c.minutes_us, c.minutes_them) < 0])
+
+
+def _drop_empty_rollups(conn: Connection, tenant_id: str, keys: Sequence[RollupKey]) -> None:
+    """Delete the rollup rows of ``keys`` (those a removal subtracted from) that now count nothing: a day on which
+    a contact's only mail was removed is a day without contact, and a contact left with only such rows would still
+    be scored ("Not enough info") and carried by every refresh."""
+    c = ROLLUP.c
+    for chunk in _chunks(sorted(keys)):
+        conn.execute(delete(ROLLUP).where(
+            c.tenant_id == tenant_id, tuple_(c.day, c.user_id, c.contact_id, c.kind).in_(chunk),
+            c.from_us == 0, c.from_them == 0, func.abs(c.minutes_us) < _NO_MINUTES,
+            func.abs(c.minutes_them) < _NO_MINUTES))
 
 
 def remove_sources(

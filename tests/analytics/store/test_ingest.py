@@ -149,6 +149,25 @@ def test_removed_sighting_deletes_activity_only_when_seen_nowhere(
     assert count(engine, models.Activity) == 0
     assert count(engine, models.ActivityParticipant) == 0
     assert rollup_totals(engine) == (0, 0, 0.0, 0.0)
+    assert count(engine, models.InteractionRollup) == 0  # no row left counting nothing
+
+
+def test_a_removal_drops_only_the_rollup_rows_it_empties(engine: Engine, tenant_id: str, now: datetime) -> None:
+    kept, gone = email(1, now), email(2, now - timedelta(days=3))
+    ingest(engine, tenant_id, [kept, gone, email(3, now)], now)
+    before = count(engine, models.InteractionRollup)
+    with engine.begin() as conn:
+        remove_sources(conn, tenant_id, gone.mailbox_id, [gone.source_id])
+    r = models.InteractionRollup.__table__.c
+    with engine.connect() as conn:
+        days = {row.day for row in conn.execute(select(r.day, r.from_us, r.from_them))}
+        assert all(row.from_us or row.from_them for row in conn.execute(select(r.from_us, r.from_them)))
+    assert (now - timedelta(days=3)).date() not in days and now.date() in days
+    assert count(engine, models.InteractionRollup) < before
+    with engine.begin() as conn:  # the other mail of that day: its row stays until the day is empty
+        remove_sources(conn, tenant_id, kept.mailbox_id, [kept.source_id])
+    with engine.connect() as conn:
+        assert now.date() in {row.day for row in conn.execute(select(r.day))}
 
 
 def test_resync_removes_what_vanished(engine: Engine, tenant_id: str, now: datetime) -> None:
