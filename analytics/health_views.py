@@ -7,8 +7,9 @@ answer every record would get live at the refresh instant ``T`` (``health_refres
 ``full_at``) into ``health_view``; :mod:`analytics.stored_views` has the encoding and the rule for serving it.
 
 Records: every contact that is not an automated sender (an incremental refresh never rescores those, so their
-answers stay live), every account, every domain that is asked as such (one without an account), every lead
-and opportunity. Each record's scope (its people) is the live answer's (``RelationshipQueries._scope``).
+answers stay live), every account, every domain that is asked as such (one without an account, not a free-mail
+provider's: the query refuses those), every lead and opportunity. Each record's scope (its people) is the live
+answer's (``RelationshipQueries._scope``).
 
 * After a **full** refresh (or whenever the stored views are not those of the previous refresh) every view is
   rebuilt in one pass: the horizon's rollups in one statement, summed per record with array operations and
@@ -35,6 +36,7 @@ import numpy as np
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
+from analytics.domains import is_free_mail_domain
 from analytics.query import CLOSED_LEAD, CLOSED_OPPORTUNITY, LOOKAHEAD_DAYS, health_view_of
 from analytics.refresh import RefreshResult
 from analytics.relationships import health as health_math
@@ -191,9 +193,12 @@ class _People:
 
 
 def _asked_domains(domains: Iterable[str], account_domains: Mapping[str, str], accounts: Collection[str]) -> list[str]:
-    """Domains that resolve as a domain target: no account (or a dangling one) and a dot in the name."""
+    """Domains that resolve as a domain target: no account (or a dangling one) and a dot in the name. Not a
+    free-mail provider's: the query refuses those (``analytics.query.PersonalMailDomain``) before reading a view,
+    and their scopes (thousands of unrelated people) were the most expensive records to compute."""
     return sorted(d for d in set(domains)
-                  if "." in d and " " not in d and account_domains.get(d) not in accounts)
+                  if "." in d and " " not in d and account_domains.get(d) not in accounts
+                  and not is_free_mail_domain(d))
 
 
 def _all_targets(conn: Connection, tenant_id: str) -> tuple[list[_Target], dict[int, q.ContactRow]]:
@@ -216,9 +221,9 @@ def _all_targets(conn: Connection, tenant_id: str) -> tuple[list[_Target], dict[
 def _targets_of(conn: Connection, tenant_id: str, records: Collection[tuple[str, str]]
                 ) -> tuple[list[_Target], dict[int, q.ContactRow], list[str]]:
     """The targets of some records, with every contact their scopes need; and their contacts' asked domains,
-    whose views are dropped rather than rebuilt (a free-mail domain's scope is thousands of contacts: rebuilding
-    it after every sync round cost more than all the other records together; they are answered live until the
-    next full materialisation)."""
+    whose views are dropped rather than rebuilt (a domain's scope can be thousands of contacts: rebuilding the
+    free-mail ones after every sync round cost more than all the other records together; they are answered live
+    until the next full materialisation)."""
     emails = {i for t, i in records if t == "contact"}
     account_ids = {i for t, i in records if t == "account"}
     crm = [*q.crm_records(conn, tenant_id, "lead", [i for t, i in records if t == "lead"]),

@@ -11,18 +11,16 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
+from analytics.domains import FREE_MAIL_DOMAINS, is_free_mail_domain
 from analytics.relationships import health as health_math
 from analytics.relationships import who_knows as wk
 from analytics.relationships.config import HealthConfig, health_config
 from analytics.relationships.errors import AmbiguousTarget, TargetNotFound
 from analytics.relationships.kpis import RecordPeople, compute_kpis
-from analytics.scoring.intelligent import FREE_MAIL_DOMAINS
-from analytics.scoring.records import TEXT_KEY
 from analytics.settings import Settings
-from analytics.store import models
 from analytics.store import queries_relationships as q
 from analytics.stored_views import current_view
 from analytics.stored_who_knows import colleague_views, current_answer, excluded_fingerprint
@@ -68,12 +66,6 @@ class AmbiguousRecord(AmbiguousTarget):
         self.record_id = record_id
         self.args = (f"{record_id!r} is both a lead and an opportunity: say lead:{record_id} or "
                      f"opportunity:{record_id}",)
-
-
-def is_personal_mail_domain(domain: str) -> bool:
-    """A free-mail provider's domain, by the classification the scoring's intelligent fields and the CRM import
-    use (:data:`analytics.scoring.intelligent.FREE_MAIL_DOMAINS`)."""
-    return domain.strip().lower().removeprefix("@") in FREE_MAIL_DOMAINS
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +129,7 @@ class RelationshipQueries:
             return TargetRef("contact", contact.email, contact.display_name or contact.email)
         if "." in low and " " not in low:
             domain = low.removeprefix("@")
-            if is_personal_mail_domain(domain):  # checked first: no account or domain answer is meaningful
+            if is_free_mail_domain(domain):  # checked first: no account or domain answer is meaningful
                 raise PersonalMailDomain(text, domain)
             account_id = q.account_of_domain(conn, tenant_id, domain)
             if account_id is not None:
@@ -354,29 +346,25 @@ class RelationshipQueries:
 
 def record_labels(conn: Connection, tenant_id: str, records: Sequence[q.CrmRecordRow],
                   account_names: Mapping[str, str] | None = None) -> dict[str, str]:
-    """What each lead or opportunity is called on cards, by record id (so one record type per call).
+    """What each lead or opportunity is called on cards, by record id.
 
-    A record's own name or topic first: the ``name`` / ``topic`` fields (``q`` labels by them), else the same
-    imported as free text, which a mapping keeps out of the features (``fields[TEXT_KEY]``). Without one a lead is
-    its contact — "Name (Company)" as far as the contact's name and the lead's account are known, else the
-    address — and an opportunity its id. ``account_names``: account id → name when the caller has them."""
+    A record's own name (``q.record_name``: its name or topic, as a field or as free text) is its label. Without
+    one a lead is its contact — "Name (Company)" as far as the contact's name and the lead's account are known,
+    else the address — and an opportunity its id (both as ``q`` labels it). The contact's and account's names
+    are read here, not with every record: the refresh, the stored views and the scoring read records in bulk and
+    never show them. ``account_names``: account id → name when the caller has them."""
     out = {r.record_id: r.label for r in records}
-    unnamed = [r for r in records if r.label == _unnamed_label(r)]
-    if not unnamed:
+    leads = [r for r in records if r.record_type == "lead" and not r.named]
+    if not leads:
         return out
-    texts = _text_names(conn, tenant_id, unnamed[0].record_type, [r.record_id for r in unnamed])
-    leads = [r for r in unnamed if r.record_type == "lead" and r.record_id not in texts]
     emails = {r.contact_email.lower() for r in leads if r.contact_email}
     people = {c.email: c.display_name for c in q.contacts_by_emails(conn, tenant_id, emails)} if emails else {}
     companies = dict(account_names) if account_names is not None else {
         a: acc.name for a in {r.account_id for r in leads if r.account_id}
         if (acc := q.account(conn, tenant_id, a)) is not None}
-    for r in unnamed:
-        if r.record_id in texts:
-            out[r.record_id] = texts[r.record_id]
-        elif r.record_type == "lead":
-            person = people.get((r.contact_email or "").lower())
-            out[r.record_id] = lead_label(r, person, companies.get(r.account_id or ""))
+    for r in leads:
+        person = people.get((r.contact_email or "").lower())
+        out[r.record_id] = lead_label(r, person, companies.get(r.account_id or ""))
     return out
 
 
@@ -388,28 +376,6 @@ def lead_label(rec: q.CrmRecordRow, person: str | None, company: str | None) -> 
     if company and company != rec.account_id:
         return f"{who} ({company})"
     return who
-
-
-def _unnamed_label(rec: q.CrmRecordRow) -> str:
-    """The label ``q`` gives a record without a name or topic field (a lead's address, else the id)."""
-    return (rec.contact_email or rec.record_id) if rec.record_type == "lead" else rec.record_id
-
-
-def _text_names(conn: Connection, tenant_id: str, record_type: str, record_ids: Sequence[str]) -> dict[str, str]:
-    """The ``name`` (else ``topic``) a mapping imported as free text, per record id."""
-    table = models.table_of(models.Lead if record_type == "lead" else models.Opportunity)
-    id_col = table.c.lead_id if record_type == "lead" else table.c.opportunity_id
-    out: dict[str, str] = {}
-    ids = sorted(set(record_ids))
-    for start in range(0, len(ids), 500):
-        query = select(id_col, table.c.fields).where(table.c.tenant_id == tenant_id,
-                                                     id_col.in_(ids[start:start + 500]))
-        for record_id, fields in conn.execute(query):
-            text = (fields or {}).get(TEXT_KEY) or {}
-            name = text.get("name") or text.get("topic")
-            if name:
-                out[record_id] = str(name)
-    return out
 
 
 def two_hop_hop(conn: Connection, tenant_id: str, targets: Sequence[q.ContactRow], excluded: Collection[str],
@@ -428,7 +394,7 @@ def two_hop_hop(conn: Connection, tenant_id: str, targets: Sequence[q.ContactRow
     if hop is None:
         tenant_domains = q.tenant_domains(conn, tenant_id)
         company: list[q.ContactRow] = []
-        for domain in sorted({c.domain for c in targets} - wk.FREE_MAIL - tenant_domains):
+        for domain in sorted({c.domain for c in targets} - FREE_MAIL_DOMAINS - tenant_domains):
             company.extend(c for c in q.contacts_of_domain(conn, tenant_id, domain)
                            if c.contact_id not in target_ids and not wk.is_automated(c))
         hop = _best_hop(conn, tenant_id, company[:SAME_COMPANY_CANDIDATES], {}, "same company", excluded, now,

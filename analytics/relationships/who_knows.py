@@ -37,9 +37,6 @@ _AUTOMATED_LOCAL = re.compile(
     r"alerts?|newsletter|news|marketing|info|updates?|digest|list|lists|announce|listserv|majordomo)"
     r"([-_.+].*)?$")
 _AUTOMATED_CLASSES = frozenset({"bulk", "noreply", "list"})
-FREE_MAIL = frozenset({"gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "yahoo.com",
-                       "icloud.com", "me.com", "aol.com", "proton.me", "protonmail.com", "gmx.com", "gmx.de",
-                       "qq.com", "163.com", "126.com", "yandex.ru", "mail.ru"})
 
 
 def is_automated_address(email: str) -> bool:

@@ -20,9 +20,9 @@ from analytics.scoring.errors import ImportInvalid, ImportProblem
 from analytics.scoring.intelligent import email_domain_kind
 from analytics.scoring.mapping import Mapping, RecordType
 from analytics.scoring.parsing import STATUS_WORDS, CrmRecord, StageEntry, parse_records, parse_stages
-from analytics.scoring.records import POST_OUTCOME_KEY, TEXT_KEY
 from analytics.store import models
 from analytics.store.ids import contact_key, domain_of
+from analytics.store.records import POST_OUTCOME_KEY, TEXT_KEY
 
 _CHUNK = 500
 

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import re
 
-# Widely used free-mail providers; a lead writing from one is a person, not (yet) a company.
-FREE_MAIL_DOMAINS = frozenset({
-    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "ymail.com", "hotmail.com",
-    "hotmail.co.uk", "hotmail.fr", "outlook.com", "live.com", "msn.com", "aol.com", "icloud.com", "me.com",
-    "mac.com", "gmx.de", "gmx.net", "gmx.com", "web.de", "mail.com", "protonmail.com", "proton.me", "yandex.ru",
-    "yandex.com", "mail.ru", "qq.com", "163.com", "126.com", "sina.com", "zoho.com", "orange.fr", "free.fr",
-    "laposte.net", "libero.it", "t-online.de", "rediffmail.com", "naver.com", "fastmail.com", "tutanota.com",
-})
+from analytics.domains import FREE_MAIL_DOMAINS
+
 _DISPOSABLE = frozenset({"mailinator.com", "10minutemail.com", "guerrillamail.com", "tempmail.com",
                          "example.com", "test.com"})
 _NAME_TOKEN = re.compile(r"^[^\W\d_](?:[^\W\d_]|['’.-])*$")

@@ -9,11 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from analytics.scoring.parsing import FieldValue
+from analytics.store.records import POST_OUTCOME_KEY, TEXT_KEY
 
-# Keys inside a record's ``fields`` JSON that are not features: the importer files post-outcome fields and free
-# text under them so that the training never sees them, while they stay with the record for people to read.
-POST_OUTCOME_KEY = "_post_outcome"
-TEXT_KEY = "_text"
+# The keys of a record's ``fields`` JSON that are not features (the store defines the document).
 RESERVED_KEYS = frozenset({POST_OUTCOME_KEY, TEXT_KEY})
 
 WORDS: dict[str, tuple[str, str]] = {

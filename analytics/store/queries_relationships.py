@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Table, and_, delete, func, null, or_, select, update
+from sqlalchemy import Connection, RowMapping, Table, and_, delete, func, null, or_, select, update
 
 from analytics.store import health_factors, models
 from analytics.store.ingest import dialect_insert
+from analytics.store.records import TEXT_KEY
 
 ACT = models.table_of(models.Activity)
 PART = models.table_of(models.ActivityParticipant)
@@ -88,7 +89,7 @@ class CrmRecordRow:
 
     record_type: str  # lead | opportunity
     record_id: str
-    label: str
+    label: str  # its name (see ``record_name``), else a lead's address, else the id
     status: str
     owner_id: str | None
     account_id: str | None
@@ -97,6 +98,25 @@ class CrmRecordRow:
     contact_email: str | None
     internal_addresses: tuple[str, ...]  # owner and sales team
     external_addresses: tuple[str, ...]  # stakeholders
+    named: bool  # the label is the record's own name, not its address or id
+
+
+def record_name(fields: Mapping[str, Any] | None) -> str | None:
+    """A lead's or opportunity's own name: its ``name`` (else ``topic``) field, else the same imported as free
+    text, which a mapping keeps out of the features (under ``TEXT_KEY``)."""
+    fields = fields or {}
+    text = fields.get(TEXT_KEY) or {}
+    name = fields.get("name") or fields.get("topic") or text.get("name") or text.get("topic")
+    return str(name) if name else None
+
+
+def _crm_row(record_type: str, record_id: str, r: RowMapping, internal: Iterable[str],
+             external: Iterable[str]) -> CrmRecordRow:
+    name = record_name(r["fields"])
+    email = r.get("contact_email")
+    label = name or (email if record_type == "lead" and email else record_id)
+    return CrmRecordRow(record_type, record_id, label, r["status"], r["owner_id"], r["account_id"], r.get("stage"),
+                        r.get("amount"), email, tuple(internal), tuple(external), name is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,10 +355,7 @@ def lead(conn: Connection, tenant_id: str, lead_id: str) -> CrmRecordRow | None:
     if r is None:
         return None
     internal, external = _members(conn, tenant_id, "lead", lead_id)
-    fields = r["fields"] or {}
-    label = str(fields.get("name") or fields.get("topic") or r["contact_email"] or lead_id)
-    return CrmRecordRow("lead", lead_id, label, r["status"], r["owner_id"], r["account_id"], None, None,
-                        r["contact_email"], tuple(internal), tuple(external))
+    return _crm_row("lead", lead_id, r, internal, external)
 
 
 def opportunity(conn: Connection, tenant_id: str, opportunity_id: str) -> CrmRecordRow | None:
@@ -347,10 +364,7 @@ def opportunity(conn: Connection, tenant_id: str, opportunity_id: str) -> CrmRec
     if r is None:
         return None
     internal, external = _members(conn, tenant_id, "opportunity", opportunity_id)
-    fields = r["fields"] or {}
-    label = str(fields.get("name") or fields.get("topic") or opportunity_id)
-    return CrmRecordRow("opportunity", opportunity_id, label, r["status"], r["owner_id"], r["account_id"],
-                        r["stage"], r["amount"], None, tuple(internal), tuple(external))
+    return _crm_row("opportunity", opportunity_id, r, internal, external)
 
 
 def crm_records(conn: Connection, tenant_id: str, record_type: str,
@@ -375,11 +389,7 @@ def crm_records(conn: Connection, tenant_id: str, record_type: str,
     for r in rows:
         rid = r["lead_id"] if record_type == "lead" else r["opportunity_id"]
         internal, external = people.get(rid, (set(), set()))
-        fields = r["fields"] or {}
-        label = str(fields.get("name") or fields.get("topic") or r.get("contact_email") or rid)
-        out.append(CrmRecordRow(
-            record_type, rid, label, r["status"], r["owner_id"], r["account_id"], r.get("stage"), r.get("amount"),
-            r.get("contact_email"), tuple(sorted(internal)), tuple(sorted(external))))
+        out.append(_crm_row(record_type, rid, r, sorted(internal), sorted(external)))
     return out
 
 

@@ -6,6 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+# Keys inside a lead's or opportunity's ``fields`` JSON that are not features: the scoring importer files
+# post-outcome fields and free text under them so that the training never sees them, while they stay with the
+# record for people to read (a record's free-text name labels it on cards).
+POST_OUTCOME_KEY = "_post_outcome"
+TEXT_KEY = "_text"
+
 ActivityKind = Literal["email", "meeting", "call", "task"]
 Direction = Literal["outbound", "inbound", "internal", "external"]
 Side = Literal["internal", "external"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from analytics.views import HealthView, MyRecordsView, WhoKnowsView
 from bot.cards.render import card, text_block
-from bot.conversation.i18n import explanation, t, word
+from bot.conversation.i18n import explanation, t, tn, word
 from bot.conversation.model import Lang
 
 Signer = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -88,8 +88,7 @@ def render_who_knows(view: WhoKnowsView, lang: Lang, sign: Signer, *, requester_
         else:
             body.append(text_block(t("who_none", lang, label=label)))
     if view.excluded_opted_out:
-        body.append(text_block(t("who_opted_out", lang, count=view.excluded_opted_out), isSubtle=True,
-                               size="Small"))
+        body.append(text_block(tn("who_opted_out", lang, view.excluded_opted_out), isSubtle=True, size="Small"))
     return card(lang, title, body, actions=actions)
 
 

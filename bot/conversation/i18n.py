@@ -91,8 +91,9 @@ MESSAGES: dict[str, dict[str, str]] = {
                  "zh": "贵组织中暂时没有人与 {label} 有联系。"},
     "who_path": {"en": "No direct connection. {colleague} knows {via} ({relation}), who can reach {label}.",
                  "zh": "没有直接联系。{colleague} 认识 {via}（{relation}），可以联系到 {label}。"},
-    "who_opted_out": {"en": "{count} colleague(s) opted out and are not shown.",
+    "who_opted_out": {"en": "{count} colleagues opted out and are not shown.",
                       "zh": "{count} 位同事已选择退出，未显示。"},
+    "who_opted_out.one": {"en": "1 colleague opted out and is not shown."},  # Chinese: one form (see ``tn``)
     "ask_intro": {"en": "Ask {name} for an intro", "zh": "请 {name} 引荐"},
     "strength": {"en": "{level} · {strength:.0f} · last {kind} {when}", "zh": "{level} · {strength:.0f} · 最近{kind} {when}"},
     "mine_accounts": {"en": "My accounts", "zh": "我的客户"},
@@ -252,11 +253,12 @@ def t(key: str, lang: Lang, **values: object) -> str:
 
 def tn(key: str, lang: Lang, count: int, **values: object) -> str:
     """The message ``key`` for ``count`` of something: ``key.one`` when ``count`` is 1 and that entry has the
-    language (English says "1 second"; Chinese has no plural, so it has no ``.one`` entry), else ``key``."""
+    language (English says "1 second"; Chinese has no plural, so it has no ``.one`` entry), else ``key``. The
+    message may show the number as ``{count}``."""
     one = MESSAGES.get(f"{key}.one", {})
     if count == 1 and lang in one:
-        return one[lang].format(**values)
-    return t(key, lang, **values)
+        return one[lang].format(count=count, **values)
+    return t(key, lang, count=count, **values)
 
 
 def names_list(names: list[str], lang: Lang) -> str:

@@ -129,9 +129,9 @@ def test_stored_views_equal_live_answers_after_full_and_incremental_refreshes(
     assert {("account", a["id"]) for a in truth["accounts"]} <= set(views)
     assert {("lead", f"lead-{n}") for n in range(12)} | {("opportunity", f"opp-{n}") for n in range(10)} <= set(views)
     assert _check(engine, tenant_id, queries, views) > 50
-    free = next(c for c in truth["contacts"] if c["free_mail"])  # a free-mail domain: an asked domain
+    free = next(c for c in truth["contacts"] if c["free_mail"])  # a free-mail domain: refused when asked
     free_domain = free["email"].split("@")[1]
-    assert ("domain", free_domain) in views
+    assert ("domain", free_domain) not in views and ("contact", free["email"]) in views
 
     # The freshness rule: served at the refresh instant and later that day, not the next day or before it.
     account = _ref(queries, tenant_id, "account", truth["accounts"][0]["id"])
@@ -164,11 +164,8 @@ def test_stored_views_equal_live_answers_after_full_and_incremental_refreshes(
     views = _stored(engine, tenant_id)
     rewritten = {k for k, (at, _) in views.items() if at == later}
     assert {("contact", c["email"]) for c in people} <= rewritten
-    # The free-mail domain's view is dropped, not rebuilt: it is answered live.
+    # The free-mail domain's contact was rescored: still no view of the domain.
     assert ("domain", free_domain) not in views
-    domain = TargetRef("domain", free_domain, free_domain)
-    asked = later + timedelta(minutes=1)
-    assert queries.health(tenant_id, domain, now=asked) == queries.health(tenant_id, domain, now=asked, stored=False)
     assert {("account", c["account_id"]) for c in people} <= rewritten
     assert done.views == len(rewritten) and rewritten >= {r for r in result.records if r in views}
     # The rewritten views are the live answers now; the others still the live answers at the full refresh.
@@ -329,3 +326,33 @@ def test_the_watching_sync_writes_the_views_after_its_refresh(engine: Engine, te
     assert views[("contact", "dave@fabrikam.com")][0] == NOW + timedelta(hours=1)
     assert views[("account", "acc-fab")][0] == NOW + timedelta(hours=1)
     assert views[("contact", "carol@fabrikam.com")][0] == NOW
+
+
+def test_free_mail_domains_get_no_stored_views_while_a_business_domain_without_an_account_does(
+        engine: Engine, tenant_id: str) -> None:
+    """The query refuses a free-mail domain (``PersonalMailDomain``) before reading a view: neither a full nor an
+    incremental materialisation computes one (health or who-knows); their people's own views are written."""
+    from .builders import add_users, ext, user
+
+    add_users(engine, tenant_id, "alice")
+    people = [ext("carol@northwind.com"), ext("jo@gmail.com"), ext("al@web.de")]  # web.de: free mail too
+    ingest(engine, tenant_id, [mail(user("alice"), people, NOW - timedelta(days=d)) for d in (1, 8)], NOW)
+    settings = Settings()
+    result = full_refresh(engine, tenant_id, settings, now=NOW)
+    health_views.update_after_refresh(engine, tenant_id, settings, result, previous=None, now=NOW)
+    who = models.table_of(models.WhoKnowsView)
+    with engine.connect() as conn:
+        answered = set(conn.execute(select(who.c.record_type, who.c.record_id)).tuples())
+    for stored in (set(_stored(engine, tenant_id)), answered):
+        assert ("domain", "northwind.com") in stored
+        assert {("contact", "jo@gmail.com"), ("contact", "al@web.de")} <= stored
+        assert {k for k in stored if k[0] == "domain"} == {("domain", "northwind.com")}
+    # Jo writes again: the incremental materialisation rewrites Jo's view, still none for gmail.com.
+    later = NOW + timedelta(hours=1)
+    ingest(engine, tenant_id, [mail(ext("jo@gmail.com"), [user("alice")], later - timedelta(minutes=5))], later)
+    result = incremental_refresh(engine, tenant_id, settings, now=later)
+    done = health_views.update_after_refresh(engine, tenant_id, settings, result, previous=NOW, now=later)
+    assert not done.full
+    views = _stored(engine, tenant_id)
+    assert views[("contact", "jo@gmail.com")][0] == later
+    assert {k for k in views if k[0] == "domain"} == {("domain", "northwind.com")}

@@ -160,6 +160,24 @@ def test_a_free_mail_domain_is_a_personal_provider_not_a_company(
     assert queries.resolve_target(tenant_id, "fabrikam.com").kind == "account"
 
 
+@pytest.mark.parametrize(("domain", "via"), [("webshop.de", "kim@webshop.de"), ("web.de", None)])
+def test_a_two_hop_path_through_the_same_company_is_not_taken_through_a_free_mail_provider(
+    engine: Engine, queries: RelationshipQueries, tenant_id: str, now: datetime, domain: str, via: str | None
+) -> None:
+    """Nobody knows Zoe and she shares no activity with anyone: a colleague of hers at the same company is the
+    only way in. web.de is a free-mail provider (one list for scoring and who-knows): its users are no company."""
+    zoe, kim = ext(f"zoe@{domain}"), ext(f"kim@{domain}")
+    batch = [mail(ALICE, [kim], now - timedelta(days=d)) for d in range(1, 20, 4)]
+    batch.append(mail(zoe, [], now - timedelta(days=2)))  # Zoe is a known contact, with no rollup
+    ingest(engine, tenant_id, batch, now)
+    view = queries.who_knows(tenant_id, f"zoe@{domain}", now=now)
+    assert view.colleagues == ()
+    if via is None:
+        assert view.path is None
+    else:
+        assert view.path is not None and (view.path.via_email, view.path.via_relation) == (via, "same company")
+
+
 def test_a_bare_record_id_is_the_one_record_that_has_it_and_ambiguous_only_when_both_do(
     engine: Engine, queries: RelationshipQueries, tenant_id: str, now: datetime
 ) -> None:
@@ -207,3 +225,22 @@ def test_leads_are_labelled_by_contact_and_company_and_opportunities_by_a_free_t
     mine = queries.my_accounts(tenant_id, "u-alice", now)
     assert {v.lead_id: v.label for v in mine.leads} == {k: v for k, v in expected.items() if k.startswith("L")}
     assert {v.opportunity_id: v.label for v in mine.opportunities} == {"O-1": "Fabrikam - Renewal", "O-2": "O-2"}
+
+
+def test_crm_rows_carry_the_records_own_name_whether_a_field_or_free_text(
+    engine: Engine, tenant_id: str, now: datetime
+) -> None:
+    from analytics.store import queries_relationships as q
+
+    _add_lead(engine, tenant_id, now, "L-1", "jo@gmail.com", fields={"_text": {"topic": "Web enquiry"}})
+    _add_lead(engine, tenant_id, now, "L-2", "al@web.de")
+    _add_opportunity(engine, tenant_id, now, "O-1", {"name": "Renewal", "_text": {"name": "ignored"}})
+    _add_opportunity(engine, tenant_id, now, "O-2", {"_text": {"name": ""}})
+    expected = {"L-1": ("Web enquiry", True), "L-2": ("al@web.de", False), "O-1": ("Renewal", True),
+                "O-2": ("O-2", False)}
+    with engine.connect() as conn:
+        rows = [*q.crm_records(conn, tenant_id, "lead"), *q.crm_records(conn, tenant_id, "opportunity"),
+                q.lead(conn, tenant_id, "L-1"), q.lead(conn, tenant_id, "L-2"),
+                q.opportunity(conn, tenant_id, "O-1"), q.opportunity(conn, tenant_id, "O-2")]
+    for row in rows:
+        assert row is not None and (row.label, row.named) == expected[row.record_id], row

@@ -84,3 +84,17 @@ def test_a_long_list_says_how_many_it_leaves_out() -> None:
     assert card["body"][2]["text"] == f"The first {MY_RECORDS_SHOWN} of 20."
     short = render_my_records(MyRecordsView(REP, (), leads[:3], ()), "leads", "en")
     assert len(short["body"]) == 2  # nothing left out, nothing said
+
+
+def test_the_opted_out_count_reads_as_english_singular_or_plural() -> None:
+    def line(count: int, lang: str) -> str:
+        view = dataclasses.replace(who_knows(), excluded_opted_out=count)
+        texts = _texts(render_who_knows(view, lang, lambda verb, args: {}, requester_id=REP))  # type: ignore[arg-type]
+        return next(x for x in texts.splitlines() if "opted out" in x or "退出" in x)
+
+    assert line(1, "en") == "1 colleague opted out and is not shown."
+    assert line(3, "en") == "3 colleagues opted out and are not shown."
+    assert line(1, "zh") == "1 位同事已选择退出，未显示。"  # one form in Chinese
+    assert "(s)" not in line(2, "en")
+    assert "opted out" not in _texts(render_who_knows(dataclasses.replace(who_knows(), excluded_opted_out=0), "en",
+                                                      lambda verb, args: {}, requester_id=REP))
