@@ -474,8 +474,8 @@ def score_batch(counts: Counts, record_types: Sequence[str], as_of: date, config
 
 def score_settled(counts: Counts, record_types: Sequence[str], as_of: date, config: HealthConfig,
                   settled: Settled) -> BatchScores:
-    """:func:`score_batch` with the records' :class:`Settled` part given: only ``counts``'s entries after the day
-    it is settled until are read (earlier ones may be left out)."""
+    """:func:`score_batch` with the records' :class:`Settled` part given: of ``counts`` only the entries of the
+    scoring window and of the trend's recent period are read (earlier ones may be left out)."""
     assert settled.then is not None and settled.as_of == as_of
     return BatchScores(snapshots(counts, record_types, as_of, config), settled.then,
                        _settled_trends(counts, len(record_types), as_of, config, settled))
