@@ -52,29 +52,18 @@ def build_digest(manager: Principal, relationships: Relationships, predictions: 
                  now: datetime) -> DigestView:
     """The digest for ``manager``'s whole chain (themselves included), as of ``now``."""
     tenant = manager.tenant_id
-    declining: dict[tuple[str, str], DigestItem] = {}
-    leads: dict[str, str] = {}
-    opportunities: dict[str, tuple[str, float]] = {}
     view = team_records(manager.user_id, [relationships.my_accounts(tenant, user_id, now)
                                           for user_id in sorted(manager.visible_user_ids)])
-    for a in view.accounts:
-        if a.trend == "Declining":
-            declining[("account", a.account_id)] = DigestItem("account", a.account_id, a.name, a.score,
-                                                              a.state or "")
-    for lead in view.leads:
-        if lead.status in CLOSED:
-            continue
-        leads[lead.lead_id] = lead.label
-        if lead.trend == "Declining":
-            declining[("lead", lead.lead_id)] = DigestItem("lead", lead.lead_id, lead.label, lead.score,
-                                                           lead.state or "")
-    for o in view.opportunities:
-        if o.status in CLOSED:
-            continue
-        opportunities[o.opportunity_id] = (o.label, o.amount or 0.0)
-        if o.trend == "Declining":
-            declining[("opportunity", o.opportunity_id)] = DigestItem("opportunity", o.opportunity_id, o.label,
-                                                                      o.score, o.state or "")
+    open_leads = [r for r in view.leads if r.status not in CLOSED]
+    open_opportunities = [r for r in view.opportunities if r.status not in CLOSED]
+    records: list[tuple[str, str, str, float | None, str | None, str | None]] = [  # kind, id, label, score, …
+        *(("account", a.account_id, a.name, a.score, a.state, a.trend) for a in view.accounts),
+        *(("lead", r.lead_id, r.label, r.score, r.state, r.trend) for r in open_leads),
+        *(("opportunity", r.opportunity_id, r.label, r.score, r.state, r.trend) for r in open_opportunities)]
+    declining = {(kind, record_id): DigestItem(kind, record_id, label, score, state or "")
+                 for kind, record_id, label, score, state, trend in records if trend == "Declining"}
+    leads = {r.lead_id: r.label for r in open_leads}
+    opportunities = {r.opportunity_id: (r.label, r.amount or 0.0) for r in open_opportunities}
     lead_scores = predictions.stored(tenant, "lead", list(leads))
     hot = [DigestItem("lead", i, leads[i], p.value, p.grade or "") for i, p in lead_scores.items()
            if p.value is not None and (p.grade == "A" or p.likely)]
