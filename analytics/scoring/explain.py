@@ -22,7 +22,7 @@ MIN_CONTRIBUTION = 0.005  # log-odds; smaller shares would read as reasons witho
 
 @dataclass(frozen=True)
 class Reason:
-    """One feature's share of a score, in log-odds, with the words shown to people."""
+    """One feature's share of a score, in log-odds, with the words shown to people and the numbers they quote."""
 
     feature: str
     label: str
@@ -32,6 +32,26 @@ class Reason:
     rate: float | None = None
     count: int | None = None
     supported: bool | None = None  # the quoted rate points the contribution's way (None: no rate quoted)
+    # What ``text`` says as data, so a reader can word it in another language (``bot.conversation.i18n``):
+    positives: int | None = None  # of the ``count`` training records quoted, how many qualified / were won
+    overall: float | None = None  # the training outcome rate quoted beside ``rate``
+    band: str | None = None  # the numeric band quoted ("2–7"); None when "such" records are quoted
+    record_type: str | None = None  # whose outcome the rate counts (``WORDS``); None in details stored before
+
+
+@dataclass(frozen=True, slots=True)
+class Wording:
+    """A feature value put into words (:func:`reason_text`): what a :class:`Reason` shows besides its feature and
+    contribution. ``rate`` and what follows it are None when there is no training statistic to quote."""
+
+    value: str
+    text: str
+    rate: float | None
+    count: int | None
+    supported: bool | None
+    positives: int | None
+    overall: float | None
+    band: str | None
 
 
 @dataclass(frozen=True)
@@ -65,10 +85,8 @@ def supports(rate: float, base_rate: float, contribution: float) -> bool:
     return rate_pct > base_pct if contribution > 0 else rate_pct < base_pct
 
 
-def reason_text(builder: FeatureBuilder, j: int, value: float, record_type: str,
-                contribution: float) -> tuple[str, str, float | None, int | None, bool | None]:
-    """``(value text, sentence, rate, count, supported)`` for feature ``j`` at ``value`` moving the score by
-    ``contribution``; ``supported`` is None when there is no training statistic to quote.
+def reason_text(builder: FeatureBuilder, j: int, value: float, record_type: str, contribution: float) -> Wording:
+    """Feature ``j`` at ``value`` moving the score by ``contribution``, in words and the numbers they quote.
 
     A rate that points the other way is still quoted (it is true, and hiding it would look like cherry-picking),
     but the sentence then says that, weighed with the other fields, the value moves the score the way it does.
@@ -78,17 +96,16 @@ def reason_text(builder: FeatureBuilder, j: int, value: float, record_type: str,
     shown = builder.value_text(j, value)
     band = builder.band_of(j, value)
     if band is None or band.total == 0:
-        return shown, f"{feature.label} is {shown}", None, None, None
-    if feature.kind == "number" and not np.isnan(value):
-        scope = f"of {plural} with {feature.label.lower()} {band.text}"
-    else:
-        scope = f"of such {plural}"
+        return Wording(shown, f"{feature.label} is {shown}", None, None, None, None, None, None)
+    numeric = feature.kind == "number" and not np.isnan(value)
+    scope = f"of {plural} with {feature.label.lower()} {band.text}" if numeric else f"of such {plural}"
     sentence = (f"{feature.label} is {shown} — {percent(band.rate)}% {scope} {outcome} "
                 f"({band.positives} of {band.total}; {percent(builder.base_rate)}% overall)")
     supported = supports(band.rate, builder.base_rate, contribution)
     if not supported:
         sentence += f", but weighed with the other fields it {'raises' if contribution > 0 else 'lowers'} the score"
-    return shown, sentence, band.rate, band.total, supported
+    return Wording(shown, sentence, band.rate, band.total, supported, band.positives, builder.base_rate,
+                   band.text if numeric else None)
 
 
 def explain_rows(builder: FeatureBuilder, X: Matrix, base: float, contributions: Matrix, record_type: str,
@@ -105,7 +122,7 @@ def explain_rows(builder: FeatureBuilder, X: Matrix, base: float, contributions:
     probabilities = 1.0 / (1.0 + np.exp(-logits))
     top = np.argsort(-contributions, axis=1, kind="stable")[:, :k]
     bottom = np.argsort(contributions, axis=1, kind="stable")[:, :k]
-    words: dict[tuple[int, float | None, bool], tuple[str, str, float | None, int | None, bool | None]] = {}
+    words: dict[tuple[int, float | None, bool], Wording] = {}
     features = builder.features
     # Plain lists: indexing them per reason is several times cheaper than indexing numpy arrays.
     values, shares = X.tolist(), contributions.tolist()
@@ -116,9 +133,9 @@ def explain_rows(builder: FeatureBuilder, X: Matrix, base: float, contributions:
         said = words.get(key)
         if said is None:
             said = words[key] = reason_text(builder, j, value, record_type, share)
-        shown, text, rate, count, supported = said
         f = features[j]
-        return Reason(f.key, f.label, shown, share, text, rate, count, supported)
+        return Reason(f.key, f.label, said.value, share, said.text, said.rate, said.count, said.supported,
+                      said.positives, said.overall, said.band, record_type)
 
     out: list[Explanation] = []
     for i, (up, down) in enumerate(zip(top.tolist(), bottom.tolist(), strict=True)):

@@ -7,7 +7,7 @@ from typing import Any
 from analytics.scoring.scores import ScoreCard
 from analytics.views import TargetRef
 from bot.cards.render import card, text_block
-from bot.conversation.i18n import t, word
+from bot.conversation.i18n import score_reason, t, word
 from bot.conversation.model import Lang
 
 
@@ -30,7 +30,7 @@ def render_score(target: TargetRef, score: ScoreCard, lang: Lang, chart_url: str
     for key, reasons, sign in (("reasons_up", positive, "▲"), ("reasons_down", negative, "▼")):
         if reasons:
             body.append(text_block(t(key, lang), weight="Bolder", spacing="Medium"))
-            body += [text_block(f"{sign} {r.text}", size="Small") for r in reasons]
+            body += [text_block(f"{sign} {score_reason(r, lang)}", size="Small") for r in reasons]
     if chart_url:
         body.append({"type": "Image", "url": chart_url, "altText": title, "size": "Stretch"})
     return card(lang, title, body)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from analytics.relationships.explanations import FactorExplanation
 from bot.conversation.model import Lang
+
+if TYPE_CHECKING:  # read only for its fields; importing it would load the scoring's numpy code with every reply
+    from analytics.scoring.explain import Reason
 
 MESSAGES: dict[str, dict[str, str]] = {
     "unknown_user": {
@@ -238,6 +243,68 @@ def explanation(text: str, lang: Lang) -> str:
     if lang != "zh" or not isinstance(text, FactorExplanation) or text.key not in EXPLANATIONS_ZH:
         return str(text)
     return EXPLANATIONS_ZH[text.key].format(**text.args)
+
+
+# Score reasons in Chinese, from what a reason says (``analytics.scoring.explain.Reason``: its feature, value, rate,
+# counts, overall rate, band, record type and whether the rate supports it). Product-defined feature labels are
+# translated by feature key; a CRM field's name (from the customer's mapping) is kept as it is, with only the
+# product's own words around it ("Account's …", "… (days after creation)") translated; values likewise.
+SCORE_FEATURES_ZH: dict[str, str] = {
+    "owner": "负责人", "amount": "金额", "intelligent.email_domain": "邮箱域名", "intelligent.name": "联系人姓名",
+    "rel.emails_from_us": "我方去信数", "rel.emails_from_them": "对方来信数",
+    "rel.meetings_organised_by_us": "我方组织的会议数", "rel.meetings_organised_by_them": "对方组织的会议数",
+    "rel.calls_from_us": "我方去电数", "rel.calls_from_them": "对方来电数",
+    "rel.interactions_they_initiated": "对方发起的互动数", "rel.our_response_hours": "我方首次回复小时数",
+    "rel.their_response_hours": "对方首次回复小时数", "rel.their_response_rate": "对方回复率",
+    "rel.days_since_last_interaction": "距上次互动天数",
+}
+_SCORE_PREFIXES_ZH = (("contact.", "Contact's ", "联系人的"), ("account.", "Account's ", "客户的"))
+_SCORE_DATE_SUFFIX = (" (days after creation)", "（创建后天数）")
+SCORE_VALUES_ZH: dict[str, str] = {"not filled in": "未填写", "unknown": "未知", "(other)": "（其他）"}
+_INTELLIGENT_VALUES_ZH: dict[str, str] = {  # the intelligent fields' values (analytics.scoring.intelligent)
+    "business": "企业邮箱", "free-mail": "免费邮箱", "disposable": "一次性邮箱",
+    "plausible": "像真实姓名", "implausible": "不像真实姓名", "single word": "只有一个词",
+}
+SCORE_OUTCOMES_ZH: dict[str, tuple[str, str]] = {"lead": ("线索", "已转化"), "opportunity": ("商机", "赢单")}
+
+
+def _after(text: str, particle: str) -> str:
+    """``particle`` after ``text``, spaced from Latin letters and digits as Chinese typesetting does."""
+    return f"{text}{' ' if text[-1:].isascii() else ''}{particle}"
+
+
+def score_label(feature: str, label: str) -> str:
+    """A scoring feature's label in Chinese: a product-defined feature's name, else the CRM field's name as it is
+    with the product's words around it translated."""
+    if feature in SCORE_FEATURES_ZH:
+        return SCORE_FEATURES_ZH[feature]
+    english_suffix, suffix = _SCORE_DATE_SUFFIX
+    tail = suffix if label.endswith(english_suffix) else ""
+    name = label.removesuffix(english_suffix) if tail else label
+    for key_prefix, english, chinese in _SCORE_PREFIXES_ZH:
+        if feature.startswith(key_prefix) and name.startswith(english):
+            return f"{chinese} {name.removeprefix(english)}{tail}"
+    return name + tail
+
+
+def score_reason(reason: Reason, lang: Lang) -> str:
+    """A score reason in ``lang``: the analytics' English sentence, or in Chinese from what it says; a reason
+    without its structure (details stored before it was kept) is shown as it is."""
+    if lang != "zh" or reason.record_type not in SCORE_OUTCOMES_ZH:
+        return reason.text
+    plural, outcome = SCORE_OUTCOMES_ZH[reason.record_type]
+    label = score_label(reason.feature, reason.label)
+    values = _INTELLIGENT_VALUES_ZH if reason.feature.startswith("intelligent.") else {}
+    value = values.get(reason.value) or SCORE_VALUES_ZH.get(reason.value, reason.value)
+    said = _after(label, "未填写") if reason.value == "not filled in" else f"{_after(label, '为')} {value}"
+    if reason.rate is None or reason.count is None or reason.positives is None or reason.overall is None:
+        return said
+    scope = f"此类{plural}" if reason.band is None else f"{_after(label, '在')} {reason.band} 的{plural}"
+    said += (f" — {scope}中 {reason.rate:.0%} {outcome}"
+             f"（{reason.count} 个中 {reason.positives} 个；总体 {reason.overall:.0%}）")
+    if reason.supported is False:
+        said += f"，但综合其他字段后{'提高' if reason.contribution > 0 else '降低'}了评分"
+    return said
 
 
 def lang_of(locale: str | None) -> Lang:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
@@ -18,6 +20,7 @@ from analytics.scoring.scores import GradeBands, ScoreCard
 from analytics.settings import Settings
 from analytics.store import models
 from bot.cards.scores import render_score
+from bot.conversation.i18n import score_label, score_reason
 from bot.conversation.model import Lang
 from bot.conversation.ratelimit import RateLimiter
 from bot.conversation.service import ConversationService
@@ -161,7 +164,79 @@ def test_a_reason_whose_rate_points_the_other_way_reads_the_same_on_the_card() -
     langs: tuple[tuple[Lang, str], ...] = (("en", "What holds it back"), ("zh", "减分因素"))
     for lang, down in langs:
         texts = [e.get("text", "") for e in render_score(CLOSED, card, lang)["body"]]
-        country = next(t for t in texts if "country is BR" in t)
-        assert country.startswith("▼ ") and country.endswith(LOWERS)
+        country = next(t for t in texts if "country" in t and "BR" in t)
+        assert country.startswith("▼ ") and country.endswith(LOWERS if lang == "en" else "，但综合其他字段后降低了评分")
         assert texts.index(down) < texts.index(country)
-        assert "weighed" not in next(t for t in texts if "segment is Enterprise" in t)
+        segment = next(t for t in texts if "segment" in t and "Enterprise" in t)
+        assert "weighed" not in segment and "综合其他字段" not in segment
+
+
+def _reasons_on(card: dict[str, Any]) -> list[str]:
+    return [e["text"] for e in card["body"] if str(e.get("text", "")).startswith(("▲ ", "▼ "))]
+
+
+def _explained(country: str, record_type: str, shares: dict[str, float]) -> ScoreCard:
+    """A card for the first Enterprise deal in ``country`` of the test_explain data, with chosen contributions."""
+    recs = deals()
+    builder = FeatureBuilder().fit(recs)
+    record = next(r for r in recs if r.account_fields == {"segment": "Enterprise", "country": country})
+    contributions = np.array([[shares[f.key] for f in builder.features]])
+    [explanation] = explain_rows(builder, builder.transform([record]), -0.1, contributions, record_type)
+    return ScoreCard(record.record_id, 62.0, "B", "New", None, "m1", True, explanation)
+
+
+def test_a_chinese_score_card_words_each_reason_in_chinese_with_its_numbers() -> None:
+    # Enterprise 144 of 200 won, Brazil 128 of 200 (as are response hours of 2), the US 72 of 200; 50 % overall.
+    opportunity = _explained("BR", "opportunity",
+                             {"account.segment": 1.0, "account.country": -0.4, "rel.our_response_hours": 0.3})
+    assert _reasons_on(render_score(CLOSED, opportunity, "zh")) == [
+        "▲ 客户的 segment 为 Enterprise — 此类商机中 72% 赢单（200 个中 144 个；总体 50%）",
+        "▲ 我方首次回复小时数为 2 — 我方首次回复小时数在 2–30 的商机中 64% 赢单（200 个中 128 个；总体 50%）",
+        "▼ 客户的 country 为 BR — 此类商机中 64% 赢单（200 个中 128 个；总体 50%），但综合其他字段后降低了评分",
+    ]
+    assert _reasons_on(render_score(CLOSED, opportunity, "en")) == [
+        "▲ Account's segment is Enterprise — 72% of such opportunities were won (144 of 200; 50% overall)",
+        "▲ Our response hours is 2 — 64% of opportunities with our response hours 2–30 were won (128 of 200; "
+        "50% overall)",
+        "▼ Account's country is BR — 64% of such opportunities were won (128 of 200; 50% overall)" + LOWERS,
+    ]
+    lead = _explained("US", "lead", {"account.segment": -0.2, "account.country": 0.4, "rel.our_response_hours": -0.3})
+    assert _reasons_on(render_score(CLOSED, lead, "zh")) == [
+        "▲ 客户的 country 为 US — 此类线索中 36% 已转化（200 个中 72 个；总体 50%），但综合其他字段后提高了评分",
+        "▼ 我方首次回复小时数为 30 — 我方首次回复小时数在 30–30 的线索中 36% 已转化（200 个中 72 个；总体 50%）",
+        "▼ 客户的 segment 为 Enterprise — 此类线索中 72% 已转化（200 个中 144 个；总体 50%），但综合其他字段后降低了评分",
+    ]
+
+
+def test_product_defined_labels_and_values_are_translated_and_crm_names_kept() -> None:
+    assert score_label("rel.emails_from_them", "Emails from them") == "对方来信数"
+    assert score_label("rel.interactions_they_initiated", "Interactions they initiated") == "对方发起的互动数"
+    assert score_label("industry", "Industry") == "Industry"
+    assert score_label("contact.job_title", "Contact's job title") == "联系人的 job title"
+    assert score_label("close_date", "Close date (days after creation)") == "Close date（创建后天数）"
+    domain = Reason("intelligent.email_domain", "Email domain", "free-mail", -0.5,
+                    "Email domain is free-mail — 20% of such leads qualified (8 of 40; 52% overall)",
+                    0.2, 40, True, 8, 0.52, None, "lead")
+    assert score_reason(domain, "zh") == "邮箱域名为 免费邮箱 — 此类线索中 20% 已转化（40 个中 8 个；总体 52%）"
+    emails = Reason("rel.emails_from_them", "Emails from them", "4", 0.3, "…", 0.63, 41, True, 26, 0.52, "2–7", "lead")
+    assert score_reason(emails, "zh") == ("对方来信数为 4 — 对方来信数在 2–7 的线索中 63% 已转化"
+                                          "（41 个中 26 个；总体 52%）")
+    missing = Reason("industry", "Industry", "not filled in", -0.2, "Industry is not filled in", record_type="lead")
+    assert score_reason(missing, "zh") == "Industry 未填写" and score_reason(missing, "en") == missing.text
+
+
+def test_stored_details_render_new_ones_in_chinese_and_old_ones_as_their_english_text() -> None:
+    card = _explained("BR", "opportunity", {"account.segment": 1.0, "account.country": -0.4,
+                                            "rel.our_response_hours": 0.0})
+    stored = json.loads(json.dumps(card.details()))  # as the store and `rapport scoring score --json` keep them
+    [country] = [Reason(**r) for r in stored["negative"]]
+    assert country == card.explanation.negative[0]
+    assert score_reason(country, "zh").startswith("客户的 country 为 BR — 此类商机中 64% 赢单")
+    # Details stored before the reasons kept their structure: the sentence is all there is, shown as it was.
+    old = {"feature": "account.country", "label": "Account's country", "value": "BR", "contribution": -0.4,
+           "text": "Account's country is BR — 60% of such opportunities were won (30 of 50; 44% overall)" + LOWERS,
+           "rate": 0.6, "count": 50, "supported": False}
+    explanation = Explanation(-0.1, -0.5, 0.38, (), (Reason(**old),), -0.4)
+    old_card = ScoreCard("opp-9", 38.0, "C", "New", None, "m1", False, explanation)
+    for lang in ("en", "zh"):
+        assert _reasons_on(render_score(CLOSED, old_card, lang)) == ["▼ " + old["text"]]

@@ -13,7 +13,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from analytics.scoring.explain import Reason, explain_rows, percent, reason_text, supports
+from analytics.scoring.explain import Reason, Wording, explain_rows, percent, reason_text, supports
 from analytics.scoring.features import FeatureBuilder
 from analytics.scoring.records import ScoringRecord
 from analytics.scoring.training import TrainedModel, TrainingConfig, train
@@ -60,27 +60,28 @@ def code(b: FeatureBuilder, key: str, category: str) -> float:
 def test_a_rate_that_agrees_with_the_contribution_reads_as_before() -> None:
     b = builder()
     j = column(b, "account.country")
-    shown, text, rate, count, supported = reason_text(b, j, code(b, "account.country", "BR"), "opportunity", 0.4)
-    assert (shown, rate, count, supported) == ("BR", 0.64, 200, True)
-    assert text == "Account's country is BR — 64% of such opportunities were won (128 of 200; 50% overall)"
-    _, text, *_, supported = reason_text(b, j, code(b, "account.country", "US"), "opportunity", -0.4)
-    assert supported is True
-    assert text == "Account's country is US — 36% of such opportunities were won (72 of 200; 50% overall)"
+    said = reason_text(b, j, code(b, "account.country", "BR"), "opportunity", 0.4)
+    assert said == Wording("BR", "Account's country is BR — 64% of such opportunities were won (128 of 200; 50% "
+                           "overall)", 0.64, 200, True, 128, 0.5, None)
+    said = reason_text(b, j, code(b, "account.country", "US"), "opportunity", -0.4)
+    assert said.supported is True
+    assert said.text == "Account's country is US — 36% of such opportunities were won (72 of 200; 50% overall)"
 
 
 def test_a_rate_that_disagrees_says_how_the_value_weighs_instead_of_claiming_support() -> None:
     b = builder()
     j = column(b, "account.country")
-    _, text, *_ = reason_text(b, j, code(b, "account.country", "BR"), "opportunity", -0.4)
+    text = reason_text(b, j, code(b, "account.country", "BR"), "opportunity", -0.4).text
     assert text == "Account's country is BR — 64% of such opportunities were won (128 of 200; 50% overall)" + LOWERS
-    _, text, *_ = reason_text(b, j, code(b, "account.country", "US"), "opportunity", 0.4)
-    assert text == "Account's country is US — 36% of such opportunities were won (72 of 200; 50% overall)" + RAISES
+    said = reason_text(b, j, code(b, "account.country", "US"), "opportunity", 0.4)
+    assert said.supported is False and (said.rate, said.count, said.positives, said.overall) == (0.36, 200, 72, 0.5)
+    assert said.text == "Account's country is US — 36% of such opportunities were won (72 of 200; 50% overall)" + RAISES
     # Numbers quote their training band, and read the same way.
     j = column(b, "rel.our_response_hours")
-    _, text, rate, _, supported = reason_text(b, j, 30.0, "opportunity", 0.4)
-    assert rate == 0.36 and supported is False
-    assert text.startswith("Our response hours is 30 — 36% of opportunities with our response hours ")
-    assert text.endswith("were won (72 of 200; 50% overall)" + RAISES)
+    said = reason_text(b, j, 30.0, "opportunity", 0.4)
+    assert said.rate == 0.36 and said.supported is False and said.band is not None
+    assert said.text.startswith(f"Our response hours is 30 — 36% of opportunities with our response hours {said.band} ")
+    assert said.text.endswith("were won (72 of 200; 50% overall)" + RAISES)
 
 
 def test_support_is_judged_on_the_percentages_people_read() -> None:
@@ -133,3 +134,7 @@ def test_a_trained_model_keeps_each_reason_in_its_section_and_the_sum_exact(
         # The segment's rate agrees with its contribution: the sentence is the plain one.
         assert segment.text.endswith(f"; {base_pct}% overall)") and segment.supported is True
         assert country.supported is False
+        # What the sentence quotes is kept as data too (the bot words it in Chinese from it).
+        assert country.record_type == "opportunity" and country.overall == model.builder.base_rate
+        assert country.rate is not None and country.count is not None and country.positives is not None
+        assert f"({country.positives} of {country.count}; " in country.text and country.band is None
