@@ -91,6 +91,12 @@ def reason_text(builder: FeatureBuilder, j: int, value: float, record_type: str,
     A rate that points the other way is still quoted (it is true, and hiding it would look like cherry-picking),
     but the sentence then says that, weighed with the other fields, the value moves the score the way it does.
     """
+    return _directed(_stated(builder, j, value, record_type), builder.base_rate, contribution)
+
+
+def _stated(builder: FeatureBuilder, j: int, value: float, record_type: str) -> Wording:
+    """Feature ``j`` at ``value`` in words with its training statistic, whichever way it moves a score
+    (``supported`` None): the part of a reason that only depends on the value."""
     feature = builder.features[j]
     plural, outcome = WORDS[record_type]
     shown = builder.value_text(j, value)
@@ -101,11 +107,19 @@ def reason_text(builder: FeatureBuilder, j: int, value: float, record_type: str,
     scope = f"of {plural} with {feature.label.lower()} {band.text}" if numeric else f"of such {plural}"
     sentence = (f"{feature.label} is {shown} — {percent(band.rate)}% {scope} {outcome} "
                 f"({band.positives} of {band.total}; {percent(builder.base_rate)}% overall)")
-    supported = supports(band.rate, builder.base_rate, contribution)
-    if not supported:
-        sentence += f", but weighed with the other fields it {'raises' if contribution > 0 else 'lowers'} the score"
-    return Wording(shown, sentence, band.rate, band.total, supported, band.positives, builder.base_rate,
+    return Wording(shown, sentence, band.rate, band.total, None, band.positives, builder.base_rate,
                    band.text if numeric else None)
+
+
+def _directed(stated: Wording, base_rate: float, contribution: float) -> Wording:
+    """A :func:`_stated` wording for a value that moves the score by ``contribution``."""
+    if stated.rate is None:
+        return stated
+    supported = supports(stated.rate, base_rate, contribution)
+    text = stated.text if supported else (
+        f"{stated.text}, but weighed with the other fields it {'raises' if contribution > 0 else 'lowers'} the score")
+    return Wording(stated.value, text, stated.rate, stated.count, supported, stated.positives, stated.overall,
+                   stated.band)
 
 
 def explain_rows(builder: FeatureBuilder, X: Matrix, base: float, contributions: Matrix, record_type: str,
@@ -122,6 +136,9 @@ def explain_rows(builder: FeatureBuilder, X: Matrix, base: float, contributions:
     probabilities = 1.0 / (1.0 + np.exp(-logits))
     top = np.argsort(-contributions, axis=1, kind="stable")[:, :k]
     bottom = np.argsort(contributions, axis=1, kind="stable")[:, :k]
+    # Words per (feature, value) and, from them, per direction: most values move scores one way only, and a
+    # number's value is often its record's alone, so the costly part (formatting, the band) is done once a value.
+    stated: dict[tuple[int, float | None], Wording] = {}
     words: dict[tuple[int, float | None, bool], Wording] = {}
     features = builder.features
     # Plain lists: indexing them per reason is several times cheaper than indexing numpy arrays.
@@ -129,10 +146,14 @@ def explain_rows(builder: FeatureBuilder, X: Matrix, base: float, contributions:
 
     def reason(i: int, j: int) -> Reason:
         value, share = values[i][j], shares[i][j]
-        key = (j, None if math.isnan(value) else value, share > 0)
+        at = (j, None if math.isnan(value) else value)
+        key = (*at, share > 0)
         said = words.get(key)
         if said is None:
-            said = words[key] = reason_text(builder, j, value, record_type, share)
+            plain = stated.get(at)
+            if plain is None:
+                plain = stated[at] = _stated(builder, j, value, record_type)
+            said = words[key] = _directed(plain, builder.base_rate, share)
         f = features[j]
         return Reason(f.key, f.label, said.value, share, said.text, said.rate, said.count, said.supported,
                       said.positives, said.overall, said.band, record_type)
