@@ -32,6 +32,7 @@ _APP_NAMESPACE = uuid.UUID("5b0e6a4e-52a9-4c1e-9d0f-7a3c2e1b4d60")
 _PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _HOST = re.compile(r"(?=.{1,253}$)(\*\.)?([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}(:\d+)?")
+_SEMVER = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 PERSONAL, SHARED = ["personal"], ["team", "groupChat"]
 
 
@@ -159,6 +160,15 @@ def _icon_problems(archive: zipfile.ZipFile, name: str, size: int, *, outline: b
     return problems
 
 
+def _version_problems(manifest: Mapping[str, Any]) -> list[str]:
+    # v1.30's schema only says "must follow semver" in a description; Teams refuses anything but
+    # MAJOR.MINOR.PATCH (the pattern earlier schemas enforced), so check it here.
+    version = manifest.get("version")
+    if isinstance(version, str) and not _SEMVER.fullmatch(version):
+        return [f"manifest.json: version: {version!r} is not MAJOR.MINOR.PATCH (e.g. 1.0.1)"]
+    return []
+
+
 def validate_package(data: bytes) -> dict[str, Any]:
     """Check a package against the schemas and icon rules; the manifest, or :class:`PackageInvalid`."""
     try:
@@ -169,6 +179,7 @@ def validate_package(data: bytes) -> dict[str, Any]:
     with archive:
         names = set(archive.namelist())
         problems = _schema_problems(manifest, MANIFEST_SCHEMA, "manifest.json")
+        problems += _version_problems(manifest)
         icons = manifest.get("icons", {})
         problems += _icon_problems(archive, icons.get("color", "color.png"), COLOR_SIZE, outline=False)
         problems += _icon_problems(archive, icons.get("outline", "outline.png"), OUTLINE_SIZE, outline=True)

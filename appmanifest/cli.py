@@ -31,7 +31,10 @@ def build(
     built = build_package(PackageSpec(bot_id=app_id, domain=domain, version=version, teams_app_id=teams_app_id,
                                       developer=developer, website_url=website_url, privacy_url=privacy_url,
                                       terms_url=terms_url))
-    out.write_bytes(built.data)
+    try:
+        out.write_bytes(built.data)
+    except OSError as err:  # a missing folder or no permission: say so rather than show a traceback
+        raise typer.BadParameter(f"cannot write {out}: {err.strerror}", param_hint="--out") from err
     console.print(f"Wrote {out} ({len(built.data):,} bytes): manifest {built.manifest['manifestVersion']}, app id "
                   f"{built.manifest['id']}, valid against the official schema.")
     for lang, commands in built.commands.items():

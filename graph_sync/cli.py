@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import typer
 from rich.table import Table
@@ -22,6 +24,7 @@ tenants_app = typer.Typer(help="Tenants whose mailboxes are synced.", no_args_is
 sync_app = typer.Typer(help="Harvest mailbox and calendar metadata from Microsoft Graph.",
                        invoke_without_command=True)
 STATE = models.table_of(models.SyncState)
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 @tenants_app.command("add")
@@ -39,6 +42,15 @@ def tenants_add(
 ) -> None:
     """Register (or update) a tenant: a client secret or a certificate, and optionally the emulator's URLs."""
     c = cli_context(ctx)
+    if not _GUID.fullmatch(tenant_id):
+        # Everything is keyed by the tenant id, and admin consent records the GUID: a domain or a typo here would
+        # become a second, unreachable tenant.
+        raise typer.BadParameter(f"the directory (tenant) id is a GUID, not {tenant_id!r}", param_hint="TENANT_ID")
+    tenant_id = tenant_id.lower()  # as admin consent records it
+    for hint, url in (("--graph-base-url", graph_base_url), ("--authority", authority)):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise typer.BadParameter(f"an http(s) URL such as {DEFAULT_AUTHORITY}, not {url!r}", param_hint=hint)
     if bool(client_secret) == bool(certificate):
         raise typer.BadParameter("give exactly one of --client-secret and --certificate")
     policy = subject_policy or c.settings.subject_policy
@@ -100,7 +112,11 @@ def sync(
     report = asyncio.run(run())
     if report is not None:
         _print_report(ctx, report)
-        if report.mailboxes_failed:
+        # A tenant that failed before any mailbox (bad credentials, unreachable Graph, missing secret key) counts
+        # no failed mailbox, so its errors are shown here rather than only in the log.
+        for error in report.errors:
+            cli_context(ctx).err.print(f"error: {error}", markup=False, highlight=False)
+        if report.mailboxes_failed or report.errors:
             raise typer.Exit(1)
 
 

@@ -249,6 +249,13 @@ class SyncWorker:
 
     async def _tenant_pass(self, rt: _TenantRuntime, report: PassReport) -> None:
         tid = rt.tenant.tenant_id
+        if rt.tenant.subject_policy == "hash" and not self.settings.secret_key:
+            # The store refuses every item of such a tenant; syncing anyway would advance its delta links past
+            # mail that was never stored, so the next pass (with a key) would not fetch it again.
+            err = SyncError("subject policy 'hash' needs RAPPORT_SECRET_KEY: tenant not synced")
+            report.errors.append(f"{tid}: {err}")
+            self.failures.failed(f"{tid}/configuration", err)
+            return
         try:
             snapshot = await self._refresh_directory(rt)
         except (SyncError, httpx.HTTPError) as err:
@@ -287,8 +294,23 @@ class SyncWorker:
     async def _run_pass(self, rt: _TenantRuntime, snapshot: DirectorySnapshot, report: PassReport,
                         queue: deque[str], attempted: set[str], wanted: dict[str, Any], pass_started: datetime,
                         ready: deque[tuple[str, list[ResourceState]]], cap: int) -> None:
-        tid = rt.tenant.tenant_id
         running: set[asyncio.Task[None]] = set()
+        try:
+            await self._fill_pass(rt, snapshot, report, queue, attempted, wanted, pass_started, ready, cap, running)
+        except BaseException:
+            # Interrupted (Ctrl-C in a one-shot run) or a mailbox failed: stop the pass's other mailboxes
+            # now, while the page writer is still open, so each gives its lease back instead of outliving the
+            # worker and failing once it is closed.
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            raise
+
+    async def _fill_pass(self, rt: _TenantRuntime, snapshot: DirectorySnapshot, report: PassReport,
+                         queue: deque[str], attempted: set[str], wanted: dict[str, Any], pass_started: datetime,
+                         ready: deque[tuple[str, list[ResourceState]]], cap: int,
+                         running: set[asyncio.Task[None]]) -> None:
+        tid = rt.tenant.tenant_id
         slots = max(1, self.settings.sync_concurrency)
         batch = 1
         while True:

@@ -8,9 +8,12 @@ import time
 from datetime import UTC, datetime
 
 import typer
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
 
 from analytics.cli_context import cli_context
 from analytics.query import RelationshipQueries
+from analytics.store import models
 from bot.digest.manual import Result, review, send_reviewed
 from bot.digest.queue import SendQueue
 from bot.digest.scheduler import DigestLedger, Slot
@@ -45,8 +48,9 @@ def send(ctx: typer.Context,
     directory = StoreDirectory(engine)
     conversations = StoreConversations(engine)
     ledger = DigestLedger(engine)
-    tenants = tenant or sorted({r.tenant_id for r in conversations.all_personal()
-                                if directory.tenant_is_active(r.tenant_id)})
+    # Every active tenant, not only those with a conversation: before anyone installed the bot, the run then names
+    # the managers it cannot reach instead of reporting "0 digests" with no reason.
+    tenants = tenant or _active_tenants(engine)
     secret = settings.secret_key.encode("utf-8")
     charts = ChartLinks(secret, settings.bot_public_url) if settings.bot_public_url and secret else None
     started = now()
@@ -72,6 +76,13 @@ def send(ctx: typer.Context,
                       wall_clock=time.time)
     results = asyncio.run(send_reviewed(pending, ledger=ledger, queue=queue, clock=now, force=force))
     report(results)
+
+
+def _active_tenants(engine: Engine) -> list[str]:
+    table = models.table_of(models.Tenant)
+    with engine.connect() as conn:
+        return list(conn.execute(select(table.c.tenant_id).where(table.c.status == "active")
+                                 .order_by(table.c.tenant_id)).scalars())
 
 
 def report(results: list[Result]) -> None:

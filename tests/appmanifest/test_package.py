@@ -129,3 +129,21 @@ def test_rapport_manifest_build_writes_a_valid_zip(tmp_path: Path) -> None:
     assert validate_package(out.read_bytes())["bots"][0]["botId"] == BOT_ID
     bad = CliRunner().invoke(build_app(), ["manifest", "build", "--app-id", "not-a-guid", "--domain", "x y"])
     assert bad.exit_code != 0
+
+
+def test_a_version_teams_would_refuse_is_refused(tmp_path: Path) -> None:
+    for version in ("1.0", "abc", "01.0.0", "1.0.0-beta"):
+        with pytest.raises(PackageInvalid) as caught:
+            build_package(PackageSpec(bot_id=BOT_ID, domain="rapport.contoso.com", version=version))
+        assert any("MAJOR.MINOR.PATCH" in p for p in caught.value.problems), (version, caught.value.problems)
+    assert build_package(PackageSpec(bot_id=BOT_ID, domain="rapport.contoso.com", version="10.0.1"))
+
+
+def test_an_unwritable_out_path_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    out = tmp_path / "missing" / "app.zip"
+    result = CliRunner().invoke(build_app(), ["manifest", "build", "--app-id", BOT_ID, "--domain",
+                                              "rapport.contoso.com", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "cannot write" in result.output
+    assert isinstance(result.exception, SystemExit)  # a usage error, not an uncaught OSError
+    assert not out.exists()

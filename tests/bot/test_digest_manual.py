@@ -128,3 +128,16 @@ def test_digest_send_names_managers_already_served_this_week(
         rows = conn.execute(models.table_of(models.AuditEvent).select().where(
             models.table_of(models.AuditEvent).c.action == "digest.send")).all()
     assert len(rows) == 1 and len(connector.sent) == 1
+
+
+def test_digest_send_before_anyone_installed_the_bot_names_the_unreachable_managers(
+        db_url: str, engine: Engine, tenant_id: str, users: dict[str, str], monkeypatch: Any) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import build_app
+
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", db_url)
+    dry = CliRunner().invoke(build_app(), ["digest", "send", "--dry-run"])  # every active tenant by default
+    assert dry.exit_code == 0, dry.output
+    assert f"{tenant_id} {MANAGER}: not reachable (the bot is not installed for them)" in dry.output
+    assert "dry run: 0 digest(s) not sent" in dry.output
