@@ -170,6 +170,16 @@ def claim_for_pass(
         return Claimed(claimed, frozenset(busy))
 
 
+def release_owned(engine: Engine, tenant_id: str, owner: str) -> int:
+    """Give back every lease ``owner`` holds in the tenant: what a pass that stopped early (interrupted, failed)
+    does last, on the database thread, so that a claim still in flight when it stopped — which commits on that
+    thread after the pass let go of it — is given back too rather than held until it expires. Returns how many."""
+    with engine.begin() as conn:
+        done = conn.execute(update(STATE).where(STATE.c.tenant_id == tenant_id, STATE.c.lease_owner == owner)
+                            .values(lease_owner=None, lease_expires_at=None))
+        return int(done.rowcount or 0)
+
+
 def renew(conn: Connection, tenant_id: str, mailbox_id: str, resource: str, owner: str, rows: int,
           expires: datetime) -> None:
     """Inside a page transaction: extend the lease, or raise :class:`LeaseLost` if it is no longer ours."""

@@ -285,11 +285,14 @@ class SyncWorker:
         ready: deque[tuple[str, list[ResourceState]]] = deque()
         try:
             await self._run_pass(rt, snapshot, report, queue, attempted, wanted, pass_started, ready, cap)
-        finally:
-            if ready:  # the pass failed: give back what was claimed but never started
-                assert self._writer is not None
-                for mid, _ in ready:
-                    await self._writer.commit(Release(self.engine, tid, mid, self.owner))
+        except BaseException:
+            # The pass failed or was interrupted: give back what was claimed but never started, then anything
+            # else still ours (a claim in flight when it stopped commits after it, on the database thread).
+            assert self._writer is not None
+            for mid, _ in ready:
+                await self._writer.commit(Release(self.engine, tid, mid, self.owner))
+            await self._db_call(leases.release_owned, self.engine, tid, self.owner)
+            raise
 
     async def _run_pass(self, rt: _TenantRuntime, snapshot: DirectorySnapshot, report: PassReport,
                         queue: deque[str], attempted: set[str], wanted: dict[str, Any], pass_started: datetime,
