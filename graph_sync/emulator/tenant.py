@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from graph_sync.emulator.errors import TenantDirectoryError
+from graph_sync.timezones import iana_zone
 
 
 @dataclass
@@ -76,18 +77,13 @@ def load_tenant(directory: Path) -> TenantData:
 def parse_graph_datetime(value: str, zone: str | None = "UTC") -> float:
     """A Graph ``dateTimeTimeZone`` (or an ISO 8601 query value) as epoch seconds.
 
-    Naive values are read in ``zone``: an IANA name; anything else (such as a Windows zone name) is taken as UTC,
-    which is what the tenant directories this emulator serves use.
+    Naive values are read in ``zone``: an IANA name or a Windows zone id, as Graph accepts both (a client that
+    copied its mailbox's ``timeZone`` sends "Pacific Standard Time"); an unknown name is taken as UTC.
     """
     moment = datetime.fromisoformat(value)
     if moment.tzinfo is None:
-        tz: Any = UTC
-        if zone and zone != "UTC":
-            try:
-                tz = ZoneInfo(zone)
-            except (ZoneInfoNotFoundError, ValueError):
-                tz = UTC
-        moment = moment.replace(tzinfo=tz)
+        iana = iana_zone(zone) if zone else None
+        moment = moment.replace(tzinfo=UTC if iana is None or iana == "UTC" else ZoneInfo(iana))
     return moment.timestamp()
 
 

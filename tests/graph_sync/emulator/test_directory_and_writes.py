@@ -57,6 +57,23 @@ def test_create_event_with_the_same_transaction_id_makes_one_event(state: Emulat
     asyncio.run(run())
 
 
+def test_event_times_in_a_windows_zone_are_read_in_that_zone(state: EmulatorState) -> None:
+    """Graph takes Windows zone ids in ``dateTimeTimeZone``: 16:30 Pacific on 5 May is 23:30 UTC (PDT), and
+    17:00 is already 6 May in UTC, so only the first falls in 5 May's calendar view (read as UTC, both would)."""
+    async def run() -> None:
+        client = await authed_client(state)
+        for subject, start, end in (("Late call", "16:30", "16:45"), ("Later call", "17:00", "17:15")):
+            body = {"subject": subject, "transactionId": f"tx-{subject}",
+                    "start": {"dateTime": f"2026-05-05T{start}:00", "timeZone": "Pacific Standard Time"},
+                    "end": {"dateTime": f"2026-05-05T{end}:00", "timeZone": "Pacific Standard Time"}}
+            assert (await client.post(f"{GRAPH}/users/{ALICE}/events", json=body)).status_code == 201
+        view = (await client.get(f"{GRAPH}/users/{ALICE}/calendarView", params={
+            "startDateTime": "2026-05-05T00:00:00Z", "endDateTime": "2026-05-06T00:00:00Z"})).json()
+        assert "Late call" in {e["subject"] for e in view["value"]}
+        assert "Later call" not in {e["subject"] for e in view["value"]}
+    asyncio.run(run())
+
+
 def test_todo_lists_tasks_and_app_installs(state: EmulatorState) -> None:
     async def run() -> None:
         client = await authed_client(state)
