@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,6 +145,20 @@ def _lead_thread(sim: RelationshipSimulator, owner: User, lead: tuple[str, str],
     return replies, delays
 
 
+def _opportunity_name(taken: set[str], account: str, product: str, created: float) -> str:
+    """"Account - Product Qn YYYY" by the quarter it was opened in, as CRMs name deals, so that a rep can ask
+    for one by name: an account often buys the same product more than once. A second deal of the same name in
+    one quarter gets " (2)", and so on."""
+    opened = time.gmtime(created)
+    name = base = f"{account} - {product} Q{(opened.tm_mon - 1) // 3 + 1} {opened.tm_year}"
+    n = 1
+    while name in taken:
+        n += 1
+        name = f"{base} ({n})"
+    taken.add(name)
+    return name
+
+
 def generate_opportunities(sim: RelationshipSimulator, accounts: list[Account], contacts: list[Contact],
                            users: dict[str, User], plans: dict[tuple[str, str], RelationshipPlan],
                            count: int) -> tuple[list[CrmRecord], list[dict[str, Any]]]:
@@ -155,6 +170,7 @@ def generate_opportunities(sim: RelationshipSimulator, accounts: list[Account], 
             by_account.setdefault(contact.account_id, []).append(contact)
     eligible = [a for a in accounts if a.id in by_account]
     records, stages = [], []
+    names: set[str] = set()
     for i in range(count):
         account = rng.choice(eligible)
         primary = rng.choice(by_account[account.id])
@@ -192,7 +208,7 @@ def generate_opportunities(sim: RelationshipSimulator, accounts: list[Account], 
                 ("Lost: price", "Lost: competitor", "Lost: no decision", "Lost: budget cut"))
         opp_id = f"OPP-{i + 1:05d}"
         row = {
-            "opportunity_id": opp_id, "name": f"{account.name} - {product}", "account_id": account.id,
+            "opportunity_id": opp_id, "name": _opportunity_name(names, account.name, product, created), "account_id": account.id,
             "account_name": account.name, "owner_email": users[account.owner_id].mail,
             "primary_contact_email": primary.email, "industry": account.industry,
             "company_size": account.size_bucket, "country": account.country, "source": source, "product": product,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 # Bumped whenever the same seed and size would give different files. Caches of generated tenants (the demo's,
 # the benchmarks') compare it with ``generator.version`` in their ground_truth.json and regenerate on a mismatch.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 
 
 def is_current(tenant_dir: Path, *, seed: int, size: str) -> bool:

@@ -148,3 +148,14 @@ def test_crm_mapping_files_parse_and_name_every_column(small_tenant: Path) -> No
     with open(crm / "opportunity_stages.csv", encoding="utf-8") as f:
         stages = list(csv.DictReader(f))
     assert {s["stage"] for s in stages} == {"Qualify", "Develop", "Propose", "Close"}
+
+
+def test_opportunity_names_are_unique_and_name_the_quarter_opened(small_tenant: Path) -> None:
+    """A rep asks for a deal by name: two "Fjord Foods - Platform" deals made the name ambiguous."""
+    with open(small_tenant / "crm" / "opportunities.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    names = [r["name"] for r in rows]
+    assert len(set(names)) == len(names)
+    for row in rows:
+        year, month = int(row["created_on"][:4]), int(row["created_on"][5:7])
+        assert row["name"].startswith(f"{row['account_name']} - {row['product']} Q{(month - 1) // 3 + 1} {year}")
