@@ -250,7 +250,12 @@ class FeatureBuilder:
         bounds = [float(present.min()), *edges, float(present.max())]
         for b in range(len(edges) + 1):
             sel = idx == b
-            stats.bands.append(Band(f"{_fmt(bounds[b])}–{_fmt(bounds[b + 1])}", int(yp[sel].sum()), int(sel.sum())))
+            # Named by the lowest and highest training value in the band, both included, as a reader takes
+            # "2–6": the edges themselves would make neighbours overlap ("2–7", "7–12": 7 is in the second
+            # only) and name a band holding one value "30–30".
+            lo, hi = (float(present[sel].min()), float(present[sel].max())) if sel.any() else (bounds[b], bounds[b])
+            text = _fmt(lo) if _fmt(lo) == _fmt(hi) else f"{_fmt(lo)}–{_fmt(hi)}"
+            stats.bands.append(Band(text, int(yp[sel].sum()), int(sel.sum())))
         return stats
 
     def band_of(self, j: int, value: float) -> Band | None:

@@ -138,3 +138,19 @@ def test_a_trained_model_keeps_each_reason_in_its_section_and_the_sum_exact(
         assert country.record_type == "opportunity" and country.overall == model.builder.base_rate
         assert country.rate is not None and country.count is not None and country.positives is not None
         assert f"({country.positives} of {country.count}; " in country.text and country.band is None
+
+
+def test_number_bands_name_the_values_they_hold_without_overlap() -> None:
+    """Bands are named by their lowest and highest training value: quantile edges made neighbours overlap
+    ("0–2", "2–5": 2 is only in the second) and a band of the top value alone read "30–30"."""
+    from analytics.scoring.features import Feature
+
+    feature = Feature("rel.emails_them", "Emails from them", "number", "relationship")
+    column = np.array([0, 0, 0, 1, 1, 2, 2, 3, 4, 5, 6, 7, 30, 30, 30, 30, 30, 30, 30, 30, np.nan], dtype=float)
+    y = np.array([0] * 10 + [1] * 11, dtype=float)
+    stats = FeatureBuilder._stats(feature, column, y)
+    texts = [b.text for b in stats.bands if b.total]
+    assert texts == ["0", "1–3", "4–7", "30"]
+    assert sum(b.total for b in stats.bands) == 20 and stats.missing is not None and stats.missing.total == 1
+    builder_bands = {b.text: b for b in stats.bands}
+    assert builder_bands["30"].positives == 8
