@@ -6,11 +6,14 @@
     ├── ConfigError              a setting has a wrong value (names the variable and what it expects)
     ├── StoreError               the store cannot do what was asked
     │   ├── SchemaNotCurrent     the database is not at the latest migration
-    │   └── IngestError          an activity batch was rejected; nothing of it was written
+    │   ├── IngestError          an activity batch was rejected; nothing of it was written
+    │   └── TenantBeingSynced    a tenant cannot be removed: a sync holds leases on its mailboxes
     └── NotFound                 a tenant, user, contact or record does not exist
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 
 class RapportError(Exception):
@@ -44,6 +47,18 @@ class SchemaNotCurrent(StoreError):
 
 class IngestError(StoreError):
     """An ingest batch was rejected as a whole."""
+
+
+class TenantBeingSynced(StoreError):
+    """A tenant's removal was refused: a sync holds unexpired leases on ``mailboxes`` until ``until`` at most."""
+
+    def __init__(self, tenant_id: str, mailboxes: tuple[str, ...], owners: tuple[str, ...], until: datetime) -> None:
+        self.tenant_id = tenant_id
+        self.mailboxes = mailboxes
+        self.owners = owners
+        self.until = until
+        super().__init__(f"a sync ({', '.join(owners)}) holds leases on {len(mailboxes)} mailboxes of tenant "
+                         f"{tenant_id} until {until.isoformat(timespec='seconds')} at most")
 
 
 class NotFound(RapportError):

@@ -6,8 +6,10 @@ import asyncio
 import re
 import signal
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 import typer
@@ -15,16 +17,23 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from analytics.cli_context import cli_context
+from analytics.errors import TenantBeingSynced
 from analytics.store import models
+from analytics.store.schema import require_current
+from analytics.store.tenant_data import TenantOnRecord, describe_tenant, held_leases, remove_tenant_data
 from graph_sync.progress import LogProgress, ProgressSink, RichProgress
 from graph_sync.tenants import DEFAULT_AUTHORITY, DEFAULT_GRAPH, add_tenant, list_tenants
-from graph_sync.worker import PassReport, build_worker
+from graph_sync.worker import PassReport, SyncWorker, build_worker
 
 tenants_app = typer.Typer(help="Tenants whose mailboxes are synced.", no_args_is_help=True)
 sync_app = typer.Typer(help="Harvest mailbox and calendar metadata from Microsoft Graph.",
                        invoke_without_command=True)
 STATE = models.table_of(models.SyncState)
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+# What stops a one-shot sync cleanly: Ctrl-C, and SIGTERM (systemd, Kubernetes, `timeout`). It then exits with
+# 128 + the signal's number (130, 143), the status a shell reports for a process that signal ended.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @tenants_app.command("add")
@@ -51,6 +60,11 @@ def tenants_add(
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise typer.BadParameter(f"an http(s) URL such as {DEFAULT_AUTHORITY}, not {url!r}", param_hint=hint)
+        if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+            # Graph's SDK refuses a token over plain http to any other host (and a client secret must not
+            # travel in clear): the sync would fail on every request. Plain http is the local emulator's.
+            raise typer.BadParameter(f"https is required for {parts.hostname}: plain http is only for a Graph "
+                                     "emulator on this machine (localhost, 127.0.0.1, ::1)", param_hint=hint)
     if bool(client_secret) == bool(certificate):
         raise typer.BadParameter("give exactly one of --client-secret and --certificate")
     policy = subject_policy or c.settings.subject_policy
@@ -73,6 +87,117 @@ def tenants_list(ctx: typer.Context) -> None:
     for t in list_tenants(c.engine):
         table.add_row(t.tenant_id, t.display_name, t.status, t.auth_kind, t.graph_base_url, t.subject_policy)
     c.console.print(table)
+
+
+@tenants_app.command("remove")
+def tenants_remove(
+    ctx: typer.Context,
+    tenant_id: str = typer.Argument(..., help="Directory (tenant) id."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask to type the tenant id (scripts)."),
+    force: bool = typer.Option(False, "--force", help="Remove even while a sync holds leases on its mailboxes."),
+) -> None:
+    """Erase everything stored about a tenant (offboarding, deletion requests), in one transaction.
+
+    Cannot be undone. The tenant's admin consent in Entra ID is not revoked: remove Rapport's enterprise app there.
+    """
+    c = cli_context(ctx)
+    # The tables erased are the code's: on a schema behind (or ahead of) it, some would be missed or missing.
+    require_current(c.engine)
+    tenant_id = tenant_id.strip()
+    if _GUID.fullmatch(tenant_id):
+        tenant_id = tenant_id.lower()  # as `tenants add` and admin consent store it
+    with c.engine.connect() as conn:
+        on_record = describe_tenant(conn, tenant_id)
+        leases = held_leases(conn, tenant_id, datetime.now(UTC)) if on_record else []
+    if on_record is None:
+        _fail(ctx, f"no tenant {tenant_id} in the store (`rapport tenants list` shows the registered ones).")
+    if leases and not force:
+        _fail(ctx, _syncing(tenant_id, len(leases), sorted({h.owner for h in leases}),
+                            max(h.expires_at for h in leases)))
+    if not yes:
+        _confirm_removal(ctx, on_record)
+    # Checked again inside the removal's transaction, atomically with it: a sync may have started since.
+    with c.engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            counts = remove_tenant_data(conn, tenant_id, now=datetime.now(UTC), force=force)
+        except TenantBeingSynced as busy:
+            transaction.rollback()
+            _fail(ctx, _syncing(tenant_id, len(busy.mailboxes), busy.owners, busy.until))
+        except KeyboardInterrupt:
+            transaction.rollback()
+            c.err.print(f"Interrupted: nothing was removed, tenant {tenant_id} is still whole.", markup=False,
+                        highlight=False)
+            raise typer.Exit(130) from None
+        transaction.commit()
+    _print_removal(ctx, on_record, counts, forced_leases=len(leases) if force else 0)
+
+
+def _fail(ctx: typer.Context, message: str, *, status: int = 1) -> NoReturn:
+    cli_context(ctx).err.print(f"error: {message}", markup=False, highlight=False)
+    raise typer.Exit(status)
+
+
+def _syncing(tenant_id: str, mailboxes: int, owners: Sequence[str], until: datetime) -> str:
+    return (f"a sync ({', '.join(owners)}) is syncing {_mailboxes(mailboxes)} of tenant {tenant_id} right now "
+            f"(leases until {until.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC). Stop the sync first (a sync that was "
+            "killed holds them until they expire), or pass --force to remove the tenant anyway.")
+
+
+def _mailboxes(n: int) -> str:
+    return f"{n} mailbox" if n == 1 else f"{n} mailboxes"
+
+
+def _can_prompt() -> bool:
+    return sys.stdin.isatty()
+
+
+def _confirm_removal(ctx: typer.Context, on_record: TenantOnRecord) -> None:
+    """Have the admin type the tenant id; with no terminal to type it on, a usage error (exit 2)."""
+    if not _can_prompt():
+        _fail(ctx, f"removing tenant {on_record.tenant_id} needs a confirmation, and there is no terminal to type "
+                   "it on: pass --yes to remove it without one.", status=2)
+    c = cli_context(ctx)
+    name = f" ({on_record.display_name})" if on_record.display_name else ""
+    c.console.print(f"This erases everything Rapport stores about tenant {on_record.tenant_id}{name}: mail and "
+                    "calendar metadata, contacts, CRM records, scores, models, sync state and Teams conversations. "
+                    "It cannot be undone.", markup=False, highlight=False)
+    typed = typer.prompt("Type the tenant id to confirm")
+    if typed.strip().lower() != on_record.tenant_id.lower():
+        _fail(ctx, "the id typed is not the tenant's: nothing was removed.")
+
+
+def _print_removal(ctx: typer.Context, on_record: TenantOnRecord, counts: dict[str, int], *,
+                   forced_leases: int) -> None:
+    c = cli_context(ctx)
+    table = Table("table", "rows removed")
+    removed = sorted(((n, name) for name, n in counts.items() if n), key=lambda item: (-item[0], item[1]))
+    for n, name in removed:
+        table.add_row(name, f"{n:,}")
+    c.console.print(table)
+    name = f" ({on_record.display_name})" if on_record.display_name else ""
+    left = "" if on_record.registered else " (it was no longer registered: these rows were left behind)"
+
+    def say(text: str) -> None:
+        c.console.print(text, markup=False, highlight=False)
+
+    say(f"Removed tenant {on_record.tenant_id}{name}: {sum(counts.values()):,} rows from {len(removed)} "
+        f"tables{left}.")
+    if forced_leases:
+        say(f"A sync held leases on {_mailboxes(forced_leases)}: it cannot commit to them any more, but stop it, "
+            "and run this command again if it wrote anything since.")
+    app = f" (application id {on_record.client_id})" if on_record.client_id else ""
+    say(f"Rapport cannot revoke the tenant's admin consent: in that tenant's Entra admin center, delete its "
+        f"enterprise application (Enterprise applications → Rapport{app} → Properties → Delete), and remove any "
+        "Exchange RBAC for Applications role assignments made for it.")
+    if on_record.certificate_path:
+        say(f"Its certificate file {on_record.certificate_path} was left in place (it may be the Graph credential "
+            "every tenant uses): delete it if only this tenant used it.")
+    if on_record.model_ids:
+        folder = c.settings.data_dir / "charts"
+        say(f"Charts that `rapport scoring report` wrote are files, named by model, not tenant: "
+            f"{folder}/<model>-roc.png and <model>-calibration.png (or the --out folder) for "
+            f"{', '.join(on_record.model_ids)}. Delete those of this tenant.")
 
 
 def _progress(ctx: typer.Context) -> ProgressSink:
@@ -98,10 +223,10 @@ def sync(
         return
     c = cli_context(ctx)
 
-    async def run() -> PassReport | None:
+    async def run() -> tuple[PassReport, signal.Signals | None] | None:
         async with build_worker(c.settings, engine=c.engine, progress=_progress(ctx)) as worker:
             if not watch:
-                return await worker.run_once()
+                return await _stoppable_pass(worker)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -109,8 +234,16 @@ def sync(
             await worker.run_watch(stop, interval)
             return None
 
-    report = asyncio.run(run())
-    if report is not None:
+    result = asyncio.run(run())
+    if result is not None:
+        report, stopped_by = result
+        if stopped_by is not None:
+            cli_context(ctx).err.print(
+                f"Sync stopped by {stopped_by.name} after finishing {_mailboxes(report.mailboxes)} "
+                f"({report.upserted} items); leases released, the next `rapport sync` continues where this one "
+                "stopped.",
+                markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(128 + stopped_by)
         _print_report(ctx, report)
         # A tenant that failed before any mailbox (bad credentials, unreachable Graph, missing secret key) counts
         # no failed mailbox, so its errors are shown here rather than only in the log.
@@ -118,6 +251,39 @@ def sync(
             cli_context(ctx).err.print(f"error: {error}", markup=False, highlight=False)
         if report.mailboxes_failed or report.errors:
             raise typer.Exit(1)
+
+
+async def _stoppable_pass(worker: SyncWorker) -> tuple[PassReport, signal.Signals | None]:
+    """One pass, and the signal that stopped it (None if it ran to its end).
+
+    The first SIGINT or SIGTERM cancels the pass: its mailboxes stop while the page writer is still open and its
+    leases are given back (how the worker ends any interrupted pass), so a later pass finds nothing held and
+    nothing half-done. A second signal gets its default action, ending the process at once (its leases then
+    expire after ``sync_lease_seconds``), for a stop that hangs.
+    """
+    loop = asyncio.get_running_loop()
+    report = PassReport()
+    task = asyncio.ensure_future(worker.run_once(report))
+    stopped_by: list[signal.Signals] = []
+
+    def stop(sig: signal.Signals) -> None:
+        for s in STOP_SIGNALS:
+            loop.remove_signal_handler(s)
+        if not task.done():
+            stopped_by.append(sig)
+            task.cancel()
+
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, stop, sig)
+    try:
+        await task
+    except asyncio.CancelledError:
+        if not stopped_by:  # cancelled from outside, not by a signal
+            raise
+    finally:
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
+    return report, (stopped_by[0] if stopped_by else None)
 
 
 @sync_app.command("status")

@@ -17,6 +17,7 @@ import asyncio
 import contextvars
 import json
 import logging
+import os
 import random
 import re
 import time
@@ -318,6 +319,7 @@ class GraphClient:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        tenant: str = "",
     ) -> None:
         if getattr(http, _LIMITED_BY, None) is not limiter:
             # the limits live in the transport: a client built without them would send without any
@@ -334,6 +336,9 @@ class GraphClient:
         self._rng = rng or random.Random(0)
         self.stats = RequestStats()
         self._templates: dict[tuple[str, ...], str] = {}
+        self._tenant = tenant  # named in the warnings, which an admin reads without the log's context
+        # Origins (scheme://host:port) a connection to which failed and has not succeeded since: warned about once.
+        self._unreachable: set[str] = set()
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -460,8 +465,11 @@ class GraphClient:
             wait = budget.reserve(self._monotonic())
             if wait > 0:
                 raise BudgetExhausted(mailbox, wait)
-            status, headers, content = await self._send(url, mailbox, events, payload, mailbox != DIRECTORY_KEY)
+            status, headers, content, failure = await self._send(url, mailbox, events, payload,
+                                                                  mailbox != DIRECTORY_KEY)
             attempt += 1
+            if self._unreachable and status != TRANSPORT_ERROR:
+                self._reachable_again()
             if status == 200:
                 try:
                     return json.loads(content)
@@ -492,8 +500,35 @@ class GraphClient:
             if delay >= self._max_wait:
                 raise Throttled(status, code, message, url, retry_after=delay)
             self.stats.retries += 1
+            if isinstance(failure, (httpx.ConnectError, httpx.ConnectTimeout)):
+                self._warn_unreachable(url, failure)
             log.debug("retry %s after %.2f s (HTTP %s, attempt %d)", url, delay, status, attempt)
             await self._sleep(delay)
+
+    def _warn_unreachable(self, url: str, err: httpx.TransportError) -> None:
+        """Warn once that a host cannot be connected to, when the first connection to it fails.
+
+        Retries of a refused or timed-out connection take minutes before the tenant's error (up to
+        ``DEFAULT_MAX_ATTEMPTS`` attempts, backing off to a minute), and an admin who typed a wrong URL or port
+        must not wait that long in silence; but every retry of every request warning again would bury the
+        rest. The host is named as the request saw it: Graph's base URL, or the token endpoint when that is
+        what failed (the token is fetched inside the request).
+        """
+        failed = _failed_url(err) or httpx.URL(url)
+        origin = f"{failed.scheme}://{failed.netloc.decode('ascii')}"
+        if origin in self._unreachable:
+            return
+        self._unreachable.add(origin)
+        base = str(self.service.request_adapter.base_url)
+        where = f"Graph at {base}" if _origin(base) == origin else f"{origin}{failed.path}"
+        tenant = f" for tenant {self._tenant}" if self._tenant else ""
+        log.warning("cannot reach %s%s: %s; retrying", where, tenant, _connect_reason(err))
+
+    def _reachable_again(self) -> None:
+        """An HTTP answer came back: a host that could not be reached is warned about again if it fails again."""
+        log.info("Graph answered again%s (connections to %s had failed)",
+                 f" for tenant {self._tenant}" if self._tenant else "", ", ".join(sorted(self._unreachable)))
+        self._unreachable.clear()
 
     async def get_collection(self, url: str, *, mailbox: str = DIRECTORY_KEY) -> list[Mapping[str, Any]]:
         """Every item of a collection (``value`` arrays, following ``@odata.nextLink``); a page that is not a
@@ -510,9 +545,10 @@ class GraphClient:
         return items
 
     async def _send(self, url: str, mailbox: str, events: bool, payload: bytes | None,
-                    paged: bool) -> tuple[int, Mapping[str, str], bytes]:
+                    paged: bool) -> tuple[int, Mapping[str, str], bytes, httpx.TransportError | None]:
         # The limits are applied by the client's transport around the wire (_LimitedTransport): it reads whose
-        # request this is from the context.
+        # request this is from the context. A request that got no answer comes back as TRANSPORT_ERROR with
+        # its exception, which says whether the connection itself failed.
         token = _REQUEST_FOR.set(mailbox)
         self.stats.requests += 1
         try:
@@ -520,9 +556,9 @@ class GraphClient:
             adapter: Any = self.service.request_adapter
             response = await adapter.send_primitive_async(info, "bytes", None)
             assert isinstance(response, httpx.Response)
-            return response.status_code, response.headers, response.content
+            return response.status_code, response.headers, response.content, None
         except httpx.TransportError as err:
-            return TRANSPORT_ERROR, {}, str(err).encode() or type(err).__name__.encode()
+            return TRANSPORT_ERROR, {}, str(err).encode() or type(err).__name__.encode(), err
         finally:
             _REQUEST_FOR.reset(token)
 
@@ -538,6 +574,35 @@ def _iso_query(moment: datetime) -> str:
 
 def _unquote_iso(value: str) -> str:
     return value if value in (_START, _END) else value.replace("%3A", ":")
+
+
+def _failed_url(err: httpx.TransportError) -> httpx.URL | None:
+    try:
+        return err.request.url
+    except RuntimeError:  # an error raised without its request (httpx sets it on the ones it raises)
+        return None
+
+
+def _origin(url: str) -> str:
+    parsed = httpx.URL(url)
+    return f"{parsed.scheme}://{parsed.netloc.decode('ascii')}"
+
+
+def _connect_reason(err: httpx.TransportError) -> str:
+    """Why a connection failed, in the system's words where it gave some ("connection refused", "name or service
+    not known"), rather than httpx's ("[Errno 111] Connect call failed ('127.0.0.1', 9)")."""
+    if isinstance(err, httpx.ConnectTimeout):
+        return "connection timed out"
+    cause: BaseException | None = err
+    for _ in range(8):  # the chain is httpx's error, httpcore's, then the OSError; bounded against cycles
+        if cause is None:
+            break
+        if isinstance(cause, OSError) and cause.errno:
+            text = os.strerror(cause.errno) if cause.errno > 0 else (cause.strerror or "")
+            if text:
+                return text[:1].lower() + text[1:]
+        cause = cause.__cause__ or cause.__context__
+    return str(err) or type(err).__name__
 
 
 def _error_of(content: bytes) -> tuple[str, str]:

@@ -164,7 +164,7 @@ class SyncWorker:
                                              sync_pipeline=True, limiter=self.limiter)
         client = GraphClient(service, credential, http, self.limiter, page_size=self.settings.sync_page_size,
                              max_retry_wait=self.settings.sync_max_retry_wait, sleep=self._sleep,
-                             clock=self._clock, monotonic=self._monotonic, rng=self._rng)
+                             clock=self._clock, monotonic=self._monotonic, rng=self._rng, tenant=tenant.tenant_id)
         rt = _TenantRuntime(tenant, client)
         if tenant.has_scope("Calendars.Read", "Calendars.ReadWrite") is False:
             rt.calendar_mode = "poll"
@@ -173,10 +173,11 @@ class SyncWorker:
 
     # --- passes --------------------------------------------------------------------------------------------------
 
-    async def run_once(self) -> PassReport:
-        """One pass over every mailbox of every active tenant."""
+    async def run_once(self, report: PassReport | None = None) -> PassReport:
+        """One pass over every mailbox of every active tenant, counted into ``report`` (a new one by default): a
+        caller that may cancel the pass passes its own, to say what the pass did before it was stopped."""
         await self.start()
-        report = PassReport()
+        report = report if report is not None else PassReport()
         tenants = await self._db_call(lambda: list_tenants(self.engine, active_only=True))
         for tenant in tenants:
             report.tenants += 1

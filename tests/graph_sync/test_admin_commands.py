@@ -40,6 +40,8 @@ def _count(engine: Engine, sql: str) -> int:
     (["not-a-tenant", "--client-secret", "s"], "GUID"),
     ([TENANT, "--client-secret", "s", "--graph-base-url", "ftp://nope"], "--graph-base-url"),
     ([TENANT, "--client-secret", "s", "--authority", "notaurl"], "--authority"),
+    ([TENANT, "--client-secret", "s", "--graph-base-url", "http://graph.example.com/v1.0"], "https is required"),
+    ([TENANT, "--client-secret", "s", "--authority", "http://login.example.com"], "https is required"),
     ([TENANT], "--client-secret"),
 ])
 def test_tenants_add_refuses_bad_input_and_stores_nothing(
