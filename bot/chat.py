@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -205,6 +206,16 @@ def _input_values(node: Any, values: dict[str, str] | None = None) -> dict[str, 
     return values
 
 
+def _columns(text: str) -> int:
+    """How many terminal columns ``text`` takes: Chinese characters (wide or full-width) take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    """``text`` padded to ``width`` columns (``str.ljust`` counts characters: "星辰软件" rows came out too wide)."""
+    return text + " " * max(0, width - _columns(text))
+
+
 def render_card(card: dict[str, Any], actions: Sequence[dict[str, Any]] = ()) -> list[str]:
     """An Adaptive Card as lines of text; actions are numbered in the order of ``actions``."""
     lines: list[str] = []
@@ -216,13 +227,13 @@ def render_card(card: dict[str, Any], actions: Sequence[dict[str, Any]] = ()) ->
         if kind == "TextBlock":
             text = _text(node.get("text"))
             if node.get("weight") == "Bolder" and node.get("size") in ("Medium", "Large", "ExtraLarge"):
-                lines.extend((indent + text, indent + "═" * min(60, max(8, len(text)))))
+                lines.extend((indent + text, indent + "═" * min(60, max(8, _columns(text)))))
             else:
                 lines.extend(indent + part for part in text.splitlines() or [""])
         elif kind == "FactSet":
             facts = node.get("facts") or []
-            width = max((len(_text(f.get("title"))) for f in facts), default=0)
-            lines.extend(f"{indent}{_text(f.get('title')).ljust(width)} : {_text(f.get('value'))}" for f in facts)
+            width = max((_columns(_text(f.get("title"))) for f in facts), default=0)
+            lines.extend(f"{indent}{_pad(_text(f.get('title')), width)} : {_text(f.get('value'))}" for f in facts)
         elif kind in ("Container", "Column"):
             for item in node.get("items") or []:
                 element(item, indent)

@@ -40,6 +40,7 @@ from analytics.refresh import full_refresh
 from analytics.scoring import service
 from analytics.scoring.errors import ScoringError
 from analytics.scoring.providers import default_providers
+from analytics.scoring.scores import GradeBands
 from analytics.scoring.training import TrainingConfig
 from analytics.settings import Settings
 from analytics.store.engine import make_engine
@@ -165,7 +166,29 @@ def _import_and_train(engine: Engine, tenant: DemoTenant, settings: Settings, no
         m = outcome.model.metrics
         say(f"  {record_type} model: {m['algorithm']}, validation AUC {m['auc']:.3f} — "
             f"{'published' if outcome.decision.publish else 'not published'}")
+        if outcome.decision.publish:
+            # What `rapport scoring score` (or the daily pass of `scoring watch`) does: the managers' digests read
+            # the stored scores (hot leads, stuck deals), and score cards compare with them. Without it the demo's
+            # digest never had a hot lead or a stuck deal and every score read "New".
+            try:
+                scored = service.score_records(engine, tenant.tenant_id, record_type, now, providers,  # type: ignore[arg-type]
+                                               _grade_bands(settings))
+            except ScoringError as err:
+                say(f"  open {_PLURAL[record_type]} not scored: {err}")
+                continue
+            say(f"  scored {len(scored):,} open {_PLURAL[record_type]}")
     say(f"  training took {time.monotonic() - started:.1f} s")
+
+
+_PLURAL = {"lead": "leads", "opportunity": "opportunities"}
+
+
+def _grade_bands(settings: Settings) -> GradeBands:
+    """The deployment's grade bands; a wrong setting is the bot's start-up error, so the defaults stand in here."""
+    try:
+        return GradeBands.parse(settings.scoring_grade_bands)
+    except ValueError:
+        return GradeBands()
 
 
 async def run_demo(settings: Settings, console: Console, err: Console, *, size: str, ask: list[str],

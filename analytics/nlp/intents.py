@@ -53,6 +53,10 @@ class Clause:
 # Cue labels that start an action of their own (a meeting, a call, a task); two of them joined by a comma or
 # "and"/"then" ("call Raj, send the deck by Friday and meet again on Tuesday") are two clauses.
 ACTIONS = frozenset({"meeting", "call", "task"})
+# Cues that start a clause of their own after a coordinator without being an action: a request ("…，周五前发报价":
+# Chinese says "send" with 发, a request cue only, and the call before it took the quote's clause and due date).
+CLAUSE_STARTS = ACTIONS | {"request"}
+EVENTS = frozenset({"meeting", "call"})
 _COORDINATORS = {
     "en": re.compile(r",|\band then\b|\bthen\b|\band\b", re.IGNORECASE),
     "zh": re.compile(r"[，,]|然后|并且"),
@@ -65,19 +69,21 @@ def split_coordinated(clause_spans: Sequence[CharSpan], cues: Sequence[Cue], tim
 
     A note is often one sentence of several actions. Left whole, the first action's kind won and took the times
     and cues of the others (the demo's "call with …, send the proposal by Friday and meet again next Tuesday at
-    10:00" gave one call on Tuesday and no task or meeting). The cut is at the last coordinator between two action
-    cues, outside every time expression ("between 2 and 3 pm"), and in English only when the first action has
+    10:00" gave one call on Tuesday and no task or meeting). The cut is at the last coordinator between an action
+    cue and the next action or request cue (or between a request and a meeting or call), outside every time expression ("between 2 and 3 pm"), and in English only when the first action has
     words of its own before it ("call and email Raj on Monday" stays one action on one object). The coordinator
     belongs to neither part."""
     pattern = _COORDINATORS.get(lang)
     if pattern is None:
         return list(clause_spans)
-    actions = [c for c in cues if c.label in ACTIONS]
+    actions = [c for c in cues if c.label in CLAUSE_STARTS]
     out: list[CharSpan] = []
     for span in clause_spans:
         mine = [c for c in actions if span.start <= c.start and c.end <= span.end]
         start = span.start
         for first, second in pairwise(mine):
+            if first.label not in ACTIONS and second.label not in EVENTS:
+                continue  # "客户想要一份报价，下周一前发给他": sending what was asked for is one action
             between = span.text[first.end - span.start:second.start - span.start]
             cut = None
             for m in pattern.finditer(between):
@@ -249,9 +255,12 @@ def suggest(clause: Clause) -> list[Suggestion]:
     content = clause.labelled("content")
     if content and clause.labelled("request"):
         spans = (clause.span, *(_cue_span(c) for c in content))
+        point = _first_point(clause)  # "send pricing by Friday": the content is due then (the To Do task's date)
         out.append(Suggestion(kind=SuggestionKind.CONTENT_REQUEST, title=_title(clause),
                               confidence=0.7 if len(content) > 1 or clause.labelled("request") else 0.6,
-                              spans=spans, subject=" ".join(dict.fromkeys(c.text for c in content))))
+                              spans=(*spans, *(t.span for t in clause.times)),
+                              subject=" ".join(dict.fromkeys(c.text for c in content)),
+                              due=point.start if point else None))
     issue = clause.labelled("issue")
     if issue and not clause.labelled("negation"):
         out.append(Suggestion(kind=SuggestionKind.ISSUE, title=_title(clause),

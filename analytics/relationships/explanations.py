@@ -41,17 +41,29 @@ def english_explanation(key: str, args: Mapping[str, float]) -> str:
     """The English sentence of explanation ``key`` with its arguments (:data:`EXPLANATION_ARGS`)."""
     a = args
     if key == "activity":
-        return (f"{a['recent']:.0f} weighted interactions in the last {a['days']} days "
+        recent = f"{a['recent']:.0f}"
+        return (f"{recent} weighted {_plural(recent, 'interaction')} in the last {_days(a['days'])} "
                 f"(a healthy record has about {a['expected']:g})")
     if key == "recency":
-        gap = a["gap"]
-        return (f"last interaction {gap} day{'s' if gap != 1 else ''} ago "
-                f"(expected at least every {a['expected_gap']:.0f} days)")
+        return (f"last interaction {_days(a['gap'])} ago "
+                f"(expected at least every {_days(a['expected_gap'], '.0f')})")
     if key == "reciprocity":
         return f"they initiated {a['share']:.0f}% of the weighted exchanges"
     if key == "responsiveness":
-        return f"they answered {a['answered']} of {a['asked']} outreach days within {a['days']} days"
+        return (f"they answered {a['answered']} of {a['asked']} outreach {_plural(str(a['asked']), 'day')} "
+                f"within {_days(a['days'])}")
     return _FIXED_ENGLISH[key]
+
+
+def _plural(shown: str, noun: str) -> str:
+    """``noun`` for a count printed as ``shown``: singular only for "1" (a count that rounds to 1 reads as one)."""
+    return noun if shown == "1" else noun + "s"
+
+
+def _days(value: float, spec: str = "") -> str:
+    """"1 day", "4 days": the number as ``spec`` formats it, and the noun agreeing with what is printed."""
+    shown = format(value, spec)
+    return f"{shown} {_plural(shown, 'day')}"
 
 
 class FactorExplanation(str):

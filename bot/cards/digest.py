@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.cards.render import card, text_block
-from bot.conversation.i18n import t, word
+from bot.cards.render import card, distinct_labels, text_block
+from bot.conversation.i18n import stuck_reason, t, word
 from bot.conversation.model import Lang
 from bot.digest.content import DigestItem, DigestView
 
@@ -14,9 +14,10 @@ def _section(title: str, items: tuple[DigestItem, ...], lang: Lang) -> list[dict
     out: list[dict[str, Any]] = [text_block(title, weight="Bolder", spacing="Medium")]
     if not items:
         return [*out, text_block(t("digest_none", lang), isSubtle=True, size="Small")]
-    facts = [{"title": i.label, "value": " · ".join(x for x in (
-        "–" if i.score is None else f"{i.score:.0f}", t(f"kind_short_{i.kind}", lang), word(i.detail, lang)) if x)}
-        for i in items]
+    labels = distinct_labels([(i.label, i.record_id) for i in items])
+    facts = [{"title": label, "value": " · ".join(x for x in (
+        "–" if i.score is None else f"{i.score:.0f}", t(f"kind_short_{i.kind}", lang), stuck_reason(word(i.detail, lang), lang)) if x)}
+        for label, i in zip(labels, items, strict=True)]
     return [*out, {"type": "FactSet", "facts": facts}]
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from analytics.views import HealthView, MyRecordsView, WhoKnowsView
-from bot.cards.render import card, text_block
+from bot.cards.render import card, distinct_labels, text_block
 from bot.conversation.i18n import explanation, t, tn, word
 from bot.conversation.model import Lang
 
@@ -44,7 +44,9 @@ def render_health(view: HealthView, lang: Lang, *, chart_urls: Sequence[str] = (
         (t("score", lang), _num(view.score)),
         (t("state", lang), word(view.state, lang)),
         (t("trend", lang), word(view.trend, lang)),
-        (t("last", lang), f"{_date(last.at, lang)} ({word(last.kind, lang)})" if last else t("none", lang)),
+        # The KPIs read the window only: an older last interaction is not "none" (who-knows shows its date).
+        (t("last", lang), f"{_date(last.at, lang)} ({word(last.kind, lang)})" if last
+         else t("none_in_window", lang, days=kpis.window_days)),
         (t("next", lang), _date(nxt, lang)),
         (t("interactions", lang, days=kpis.window_days), str(kpis.total_interactions)),
         (t("emails", lang), f"{kpis.us.emails_sent} / {kpis.them.emails_sent}"),
@@ -128,13 +130,15 @@ def render_my_records(view: MyRecordsView, what: str, lang: Lang, *, team: bool 
                          f"{_date(a.last_interaction_at, lang)}") for a in items]
     elif what == "leads":
         leads = sorted(view.leads, key=lambda x: (x.status in _CLOSED, x.score is None, -(x.score or 0.0), x.label))
-        rows = [(x.label, _record_row(x.status, x.status, x.score, x.state, x.last_interaction_at, lang))
-                for x in leads]
+        labels = distinct_labels([(x.label, x.lead_id) for x in leads])
+        rows = [(label, _record_row(x.status, x.status, x.score, x.state, x.last_interaction_at, lang))
+                for label, x in zip(labels, leads, strict=True)]
     else:
         opps = sorted(view.opportunities,
                       key=lambda x: (x.status in _CLOSED, x.score is None, -(x.score or 0.0), x.label))
-        rows = [(x.label, _record_row(x.status, x.stage or x.status, x.score, x.state, x.last_interaction_at, lang))
-                for x in opps]
+        labels = distinct_labels([(x.label, x.opportunity_id) for x in opps])
+        rows = [(label, _record_row(x.status, x.stage or x.status, x.score, x.state, x.last_interaction_at, lang))
+                for label, x in zip(labels, opps, strict=True)]
     body: list[dict[str, Any]] = [text_block(title, weight="Bolder", size="Medium")]
     body.append(_facts(rows[:MY_RECORDS_SHOWN]) if rows else text_block(t("mine_none", lang), isSubtle=True))
     if len(rows) > MY_RECORDS_SHOWN:

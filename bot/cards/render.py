@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from bot.cards.templates import fill
@@ -37,3 +39,11 @@ def help_card(lang: Lang, lines: list[str]) -> dict[str, Any]:
 def notice_card(message: str, lang: Lang = "en") -> dict[str, Any]:
     """A card carrying one sentence (used to replace an out-of-date card)."""
     return card(lang, message, [text_block(message)])
+
+
+def distinct_labels(items: Sequence[tuple[str, str]]) -> list[str]:
+    """Each ``(label, record id)``'s label, with the id added to the labels several items share: a CRM often
+    names deals alike ("Fjord Media - Services" three times), and identical lines cannot be told apart."""
+    counts = Counter(label for label, _ in items)
+    return [f"{label} ({record_id})" if counts[label] > 1 and record_id != label else label
+            for label, record_id in items]

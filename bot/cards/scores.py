@@ -7,7 +7,7 @@ from typing import Any
 from analytics.scoring.scores import ScoreCard
 from analytics.views import TargetRef
 from bot.cards.render import card, text_block
-from bot.conversation.i18n import score_reason, t, word
+from bot.conversation.i18n import score_reason, stuck_reason, t, word
 from bot.conversation.model import Lang
 
 
@@ -21,11 +21,15 @@ def render_score(target: TargetRef, score: ScoreCard, lang: Lang, chart_url: str
             {"title": t("score", lang), "value": f"{score.value:.0f} / 100"},
             {"title": t("grade", lang), "value": score.grade},
             {"title": t("trend", lang), "value": f"{word(score.trend, lang)} ({t('previous', lang)} {previous})"},
-            {"title": t("likely_" + target.kind, lang), "value": t("yes" if score.likely else "no", lang)},
         ]},
     ]
+    if target.closed:  # its outcome is known: "likely to qualify: yes" of a disqualified lead would mislead
+        body.append(text_block(t("score_closed", lang, name=t(f"kind_short_{target.kind}", lang)), isSubtle=True))
+    else:
+        body[1]["facts"].append({"title": t("likely_" + target.kind, lang),
+                                 "value": t("yes" if score.likely else "no", lang)})
     if score.stuck:
-        body.append(text_block("⚠ " + t("stuck", lang, why=score.stuck_reason or ""), color="Warning"))
+        body.append(text_block("⚠ " + t("stuck", lang, why=stuck_reason(score.stuck_reason or "", lang)), color="Warning"))
     positive, negative = score.explanation.card()
     for key, reasons, sign in (("reasons_up", positive, "▲"), ("reasons_down", negative, "▼")):
         if reasons:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from analytics.relationships.explanations import FactorExplanation
@@ -85,6 +86,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "last": {"en": "Last interaction", "zh": "最近互动"},
     "next": {"en": "Next meeting", "zh": "下次会议"},
     "none": {"en": "none", "zh": "无"},
+    "none_in_window": {"en": "none in the last {days} days", "zh": "最近 {days} 天无"},
     "interactions": {"en": "Interactions ({days} days)", "zh": "互动次数（{days} 天）"},
     "emails": {"en": "Emails sent / received", "zh": "发送 / 收到的邮件"},
     "response": {"en": "Avg first response (us / them)", "zh": "平均首次回复（我方 / 对方）"},
@@ -184,9 +186,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "stuck": {"en": "Stuck: {why}", "zh": "停滞：{why}"},
     "reasons_up": {"en": "What raises it", "zh": "加分因素"},
     "reasons_down": {"en": "What holds it back", "zh": "减分因素"},
-    "score_no_model": {"en": "There is no published {kind} scoring model yet, so I can't score it. An admin can "
+    "score_no_model": {"en": "There is no published {name} scoring model yet, so I can't score it. An admin can "
                              "train one with `rapport scoring train {kind}`.",
-                       "zh": "尚无已发布的{kind}评分模型，无法评分。管理员可运行 `rapport scoring train {kind}` 训练模型。"},
+                       "zh": "尚无已发布的{name}评分模型，无法评分。管理员可运行 `rapport scoring train {kind}` 训练模型。"},
+    "score_closed": {"en": "This {name} is closed: the score is what the model would give it today, not its outcome.",
+                     "zh": "此{name}已关闭：评分是模型按当前数据给出的，并非其实际结果。"},
     "score_which": {"en": "Scores are for leads and opportunities: say **score of lead ID** or "
                           "**score of opportunity ID**.",
                     "zh": "评分仅适用于线索和商机：请说 **线索 ID 的评分** 或 **商机 ID 的评分**。"},
@@ -220,6 +224,19 @@ WORDS_ZH: dict[str, str] = {
 def word(value: str, lang: Lang) -> str:
     """One word of the analytics' vocabulary (see ``WORDS_ZH``) in ``lang``; anything else (CRM data) unchanged."""
     return WORDS_ZH.get(value, value) if lang == "zh" else value
+
+
+# The scoring's stuck-deal sentence (``analytics.scoring.policy.stuck_flag``), which a score stores as text only.
+_STUCK_EN = re.compile(r"in (?P<stage>.+) for (?P<days>\d+) days; won deals left it within (?P<limit>\d+) days")
+
+
+def stuck_reason(text: str, lang: Lang) -> str:
+    """Why a deal is stuck, in ``lang``: the Chinese digest and score card showed the English sentence. Text of
+    another shape is shown as it is (the stage is CRM data and stays as imported)."""
+    found = _STUCK_EN.fullmatch(text) if lang == "zh" else None
+    if found is None:
+        return text
+    return f"在 {found['stage']} 阶段已 {found['days']} 天；赢单的商机在 {found['limit']} 天内就进入了下一阶段"
 
 
 # The health factors' explanations in Chinese, by the analytics' explanation key (``EXPLANATION_ARGS`` in
@@ -299,7 +316,9 @@ def score_reason(reason: Reason, lang: Lang) -> str:
     said = _after(label, "未填写") if reason.value == "not filled in" else f"{_after(label, '为')} {value}"
     if reason.rate is None or reason.count is None or reason.positives is None or reason.overall is None:
         return said
-    scope = f"此类{plural}" if reason.band is None else f"{_after(label, '在')} {reason.band} 的{plural}"
+    # A band of one value ("2", not "2–30") is that value: "为 2 的", not "在 2 的"
+    particle = "在" if reason.band is not None and "–" in reason.band else "为"
+    scope = f"此类{plural}" if reason.band is None else f"{_after(label, particle)} {reason.band} 的{plural}"
     said += (f" — {scope}中 {reason.rate:.0%} {outcome}"
              f"（{reason.count} 个中 {reason.positives} 个；总体 {reason.overall:.0%}）")
     if reason.supported is False:

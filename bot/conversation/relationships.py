@@ -48,14 +48,22 @@ class RelationshipFeature:
                 r"(?:what is the |what's the |show )?(?:relationship )?health (?:of |for )?(?P<target>.+)",
                 r"how (?:healthy|good) is (?:our |my )?(?:relationship with )?(?P<target>.+)",
                 r"(?:how is|how's) (?:our |my )?relationship with (?P<target>.+)",
+                # "how is Fjord Media doing": only with "doing" / "going", and not "how is it / are you doing"
+                r"(?:how is|how's|how are) (?:things with |it going with )?(?:our |my )?(?:account )?"
+                r"(?!(?:it|you|things|everything|that|this|we|they|life|business)\s)(?P<target>.+?) (?:doing|going)",
                 r"(?P<kind>线索|商机|机会)\s*(?P<target>.+?)\s*的?(?:关系)?健康(?:度|状况)(?:如何|怎么样)?",
                 r"(?P<target>.+?)\s*的?(?:关系)?健康(?:度|状况)(?:如何|怎么样)?",
                 r"(?:查看|查询)?(?:关系)?健康度\s*(?P<target>.+)",
             ), self._health),
             Command("who_knows", {"en": t("help_who", "en"), "zh": t("help_who", "zh")}, patterns(
-                r"who (?:knows|has met|has a connection (?:with|at)|is connected to) (?P<target>.+)",
-                r"谁认识\s*(?P<target>.+)",
-                r"(?P<target>.+?)\s*谁认识",
+                # "who knows someone at X", "does anyone know X", "who do we know at X": the company or person
+                # is X, not "someone at X"
+                r"(?:who (?:knows|has met|has a connection (?:with|at)|is connected to)|(?:does|do) "
+                r"(?:anyone|anybody|someone|somebody|any of us) know|anyone know) (?:(?:anyone|anybody|someone"
+                r"|somebody|people|a contact|contacts) (?:at|from|in) )?(?P<target>.+)",
+                r"who (?:do|does) (?:we|I|anyone|our team) know (?:at|from|in) (?P<target>.+)",
+                r"(?:有)?谁认识\s*(?P<target>.+?)(?:的人|的联系人|那边的人)?",
+                r"(?P<target>.+?)\s*(?:的人|那边)?有?谁认识",
             ), self._who_knows),
             Command("intro", {"en": t("help_intro_cmd", "en"), "zh": t("help_intro_cmd", "zh")}, patterns(
                 r"(?:intro|introduction|introduce me) (?:to )?(?P<target>.+)",

@@ -79,7 +79,8 @@ class ScoreFeature:
         try:
             card = await asyncio.to_thread(self.scores.score, p.tenant_id, target.kind, target.key, ctx.now)
         except NoActiveModel:
-            return [Reply(text=t("score_no_model", ctx.lang, kind=target.kind))]
+            return [Reply(text=t("score_no_model", ctx.lang, kind=target.kind,
+                                 name=t(f"kind_short_{target.kind}", ctx.lang)))]
         except NotFound:
             return [Reply(text=t("not_found", ctx.lang, text=shorten(text)))]
         chart = None

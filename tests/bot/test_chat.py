@@ -46,3 +46,14 @@ def test_press_merges_the_inputs_into_the_action_data() -> None:
     asyncio.run(client.press(button, inputs_for(replies, button)))
     data = posted[0]["value"]["action"]["data"]
     assert data == {**button["data"], "title": "send the proposal", "due": "2026-11-06"}
+
+
+def test_fact_titles_in_chinese_line_up_in_a_terminal() -> None:
+    from bot.chat import render_card
+    card = {"body": [{"type": "TextBlock", "text": "关系健康度：星辰软件", "weight": "Bolder", "size": "Medium"},
+                     {"type": "FactSet", "facts": [{"title": "星辰软件 - Add-on", "value": "1"},
+                                                   {"title": "Vertex Labs - Platform", "value": "2"}]}]}
+    _, rule, first, second = render_card(card)
+    assert rule == "═" * 20  # ten wide characters
+    # The separators sit in the same terminal column: each Chinese character takes two.
+    assert first == "星辰软件 - Add-on" + " " * 5 + " : 1" and second == "Vertex Labs - Platform : 2"

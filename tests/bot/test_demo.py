@@ -39,6 +39,8 @@ def test_demo_pipeline_answers_help_health_notes_and_scores(tmp_path: Path,
     assert "Trend" in answer and "Declining" in answer.split("Trend", 1)[1].splitlines()[0]
     # The demo trained the opportunity model while setting up, so the score is a real one with its reasons.
     assert "opportunity model:" in result.stderr and "training took" in result.stderr
+    # ... and scored the open records, as the daily scoring pass would: digests read those stored scores.
+    assert "open opportunities" in result.stderr and "open leads" in result.stderr
     scored = out.split(f"you> score of opportunity {open_deal}", 1)[1].split("you> ", 1)[0]
     # Labelled by its name (the mapping imports it as free text), not its id.
     assert f"Opportunity score: {deal_name}" in scored and "Grade" in scored and "What raises it" in scored

@@ -191,19 +191,19 @@ def test_a_chinese_score_card_words_each_reason_in_chinese_with_its_numbers() ->
                              {"account.segment": 1.0, "account.country": -0.4, "rel.our_response_hours": 0.3})
     assert _reasons_on(render_score(CLOSED, opportunity, "zh")) == [
         "▲ 客户的 segment 为 Enterprise — 此类商机中 72% 赢单（200 个中 144 个；总体 50%）",
-        "▲ 我方首次回复小时数为 2 — 我方首次回复小时数在 2–30 的商机中 64% 赢单（200 个中 128 个；总体 50%）",
+        "▲ 我方首次回复小时数为 2 — 我方首次回复小时数为 2 的商机中 64% 赢单（200 个中 128 个；总体 50%）",
         "▼ 客户的 country 为 BR — 此类商机中 64% 赢单（200 个中 128 个；总体 50%），但综合其他字段后降低了评分",
     ]
     assert _reasons_on(render_score(CLOSED, opportunity, "en")) == [
         "▲ Account's segment is Enterprise — 72% of such opportunities were won (144 of 200; 50% overall)",
-        "▲ Our response hours is 2 — 64% of opportunities with our response hours 2–30 were won (128 of 200; "
+        "▲ Our response hours is 2 — 64% of opportunities with our response hours 2 were won (128 of 200; "
         "50% overall)",
         "▼ Account's country is BR — 64% of such opportunities were won (128 of 200; 50% overall)" + LOWERS,
     ]
     lead = _explained("US", "lead", {"account.segment": -0.2, "account.country": 0.4, "rel.our_response_hours": -0.3})
     assert _reasons_on(render_score(CLOSED, lead, "zh")) == [
         "▲ 客户的 country 为 US — 此类线索中 36% 已转化（200 个中 72 个；总体 50%），但综合其他字段后提高了评分",
-        "▼ 我方首次回复小时数为 30 — 我方首次回复小时数在 30–30 的线索中 36% 已转化（200 个中 72 个；总体 50%）",
+        "▼ 我方首次回复小时数为 30 — 我方首次回复小时数为 30 的线索中 36% 已转化（200 个中 72 个；总体 50%）",
         "▼ 客户的 segment 为 Enterprise — 此类线索中 72% 已转化（200 个中 144 个；总体 50%），但综合其他字段后降低了评分",
     ]
 
