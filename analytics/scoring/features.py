@@ -97,7 +97,17 @@ _LABELS = {
     "amount": "Amount",
     "intelligent.email_domain": "Email domain",
     "intelligent.name": "Contact name",
+    # relationship KPIs (providers.kpi_features) read as a rep would say them, with the unit in the label so the
+    # number itself stays language-neutral (Chinese cards put their own label around it)
+    "rel.our_response_hours": "Our first response (hours)",
+    "rel.their_response_hours": "Their first response (hours)",
+    "rel.their_response_rate": "Their response rate",
+    "rel.days_since_last_interaction": "Days since the last interaction",
 }
+# How values of a key are written: rates as percentages; durations to a tenth (a reason quoting "22.03 hours"
+# claims a precision nobody reads). Keyed by feature key, so models trained before read the same way.
+_PERCENT_KEYS = frozenset({"rel.their_response_rate"})
+_TENTHS_KEYS = frozenset({"rel.our_response_hours", "rel.their_response_hours", "rel.days_since_last_interaction"})
 
 
 def _label(key: str) -> str:
@@ -254,7 +264,8 @@ class FeatureBuilder:
             # "2–6": the edges themselves would make neighbours overlap ("2–7", "7–12": 7 is in the second
             # only) and name a band holding one value "30–30".
             lo, hi = (float(present[sel].min()), float(present[sel].max())) if sel.any() else (bounds[b], bounds[b])
-            text = _fmt(lo) if _fmt(lo) == _fmt(hi) else f"{_fmt(lo)}–{_fmt(hi)}"
+            low, high = _fmt_of(feature, lo), _fmt_of(feature, hi)
+            text = low if low == high else f"{low}–{high}"
             stats.bands.append(Band(text, int(yp[sel].sum()), int(sel.sum())))
         return stats
 
@@ -278,7 +289,16 @@ class FeatureBuilder:
         if feature.kind == "category":
             code = int(value)
             return feature.categories[code] if 0 <= code < len(feature.categories) else "unknown"
-        return _fmt(value)
+        return _fmt_of(feature, value)
+
+
+def _fmt_of(feature: Feature, value: float) -> str:
+    """A number of ``feature`` as reasons write it (see ``_PERCENT_KEYS``)."""
+    if feature.key in _PERCENT_KEYS:
+        return f"{value:.0%}"
+    if (feature.key in _TENTHS_KEYS or feature.is_date) and abs(value) < 100:
+        return f"{value:,.1f}".removesuffix(".0")
+    return _fmt(value)
 
 
 def _fmt(value: float) -> str:

@@ -99,7 +99,7 @@ def test_sharing_rules_and_missing_models_are_explained() -> None:
     scores = FakeScores()
     [reply] = say(adapter_for(_service(scores), COLLEAGUE), "score of opportunity opp-9")
     assert "isn't one of them" in reply.text and scores.calls == []
-    assert "score of lead ID" in say(adapter_for(_service(scores)), "score of Fabrikam")[0].text
+    assert "score of lead NAME or ID" in say(adapter_for(_service(scores)), "score of Fabrikam")[0].text
     assert "rapport scoring train opportunity" in say(adapter_for(_service(FakeScores(error=NoActiveModel(
         "opportunity")))), "score of opportunity opp-9")[0].text
     assert "couldn't find" in say(adapter_for(_service(FakeScores(error=NotFound("gone")))),
@@ -196,8 +196,8 @@ def test_a_chinese_score_card_words_each_reason_in_chinese_with_its_numbers() ->
     ]
     assert _reasons_on(render_score(CLOSED, opportunity, "en")) == [
         "▲ Account's segment is Enterprise — 72% of such opportunities were won (144 of 200; 50% overall)",
-        "▲ Our response hours is 2 — 64% of opportunities with our response hours 2 were won (128 of 200; "
-        "50% overall)",
+        "▲ Our first response (hours) is 2 — 64% of opportunities with our first response (hours) 2 were won "
+        "(128 of 200; 50% overall)",
         "▼ Account's country is BR — 64% of such opportunities were won (128 of 200; 50% overall)" + LOWERS,
     ]
     lead = _explained("US", "lead", {"account.segment": -0.2, "account.country": 0.4, "rel.our_response_hours": -0.3})

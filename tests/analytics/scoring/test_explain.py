@@ -80,7 +80,8 @@ def test_a_rate_that_disagrees_says_how_the_value_weighs_instead_of_claiming_sup
     j = column(b, "rel.our_response_hours")
     said = reason_text(b, j, 30.0, "opportunity", 0.4)
     assert said.rate == 0.36 and said.supported is False and said.band is not None
-    assert said.text.startswith(f"Our response hours is 30 — 36% of opportunities with our response hours {said.band} ")
+    assert said.text.startswith(f"Our first response (hours) is 30 — 36% of opportunities with our first response "
+                                f"(hours) {said.band} ")
     assert said.text.endswith("were won (72 of 200; 50% overall)" + RAISES)
 
 
@@ -154,3 +155,17 @@ def test_number_bands_name_the_values_they_hold_without_overlap() -> None:
     assert sum(b.total for b in stats.bands) == 20 and stats.missing is not None and stats.missing.total == 1
     builder_bands = {b.text: b for b in stats.bands}
     assert builder_bands["30"].positives == 8
+
+
+def test_rates_read_as_percentages_and_durations_to_a_tenth() -> None:
+    """"Their response rate is 0.9" and "Their response hours is 22.03" were how reasons read."""
+    from analytics.scoring.features import Feature, _fmt_of
+
+    rate = Feature("rel.their_response_rate", "Their response rate", "number", "relationship")
+    hours = Feature("rel.their_response_hours", "Their first response (hours)", "number", "relationship")
+    close = Feature("estimated_close", "Estimated close (days after creation)", "number", "record", is_date=True)
+    assert _fmt_of(rate, 0.9) == "90%" and _fmt_of(hours, 22.03) == "22" and _fmt_of(hours, 8.19) == "8.2"
+    assert _fmt_of(hours, 2.0) == "2" and _fmt_of(close, 48.04) == "48" and _fmt_of(close, 130.4) == "130"
+    stats = FeatureBuilder._stats(rate, np.array([0.5, 0.6, 0.75, 0.8, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]),
+                                  np.array([0, 0, 0, 1, 1, 1, 1, 1, 1, 1], dtype=float))
+    assert [b.text for b in stats.bands if b.total] == ["50%–60%", "75%–80%", "100%"]
