@@ -57,6 +57,15 @@ class PersonalMailDomain(TargetNotFound):
                      f"(name@{domain}) instead",)
 
 
+class AmbiguousRecordName(AmbiguousTarget):
+    """A name that several leads or opportunities go by; ``candidates`` are ``kind:ID`` with their labels."""
+
+    def __init__(self, text: str, candidates: tuple[tuple[str, str], ...]) -> None:
+        super().__init__(text, candidates)
+        names = ", ".join(f"{label} ({ref})" for ref, label in candidates[:5])
+        self.args = (f"{text!r} matches several records: {names}",)
+
+
 class AmbiguousRecord(AmbiguousTarget):
     """A bare record id that is both a lead's and an opportunity's; ``candidates`` are ``lead:ID`` and
     ``opportunity:ID`` with their labels."""
@@ -119,9 +128,12 @@ class RelationshipQueries:
                 record_id = raw[len(prefix):].strip()
                 rec = q.lead(conn, tenant_id, record_id) if kind == "lead" else q.opportunity(
                     conn, tenant_id, record_id)
-                if rec is None:
+                if rec is not None:
+                    return self._record_ref(conn, tenant_id, rec)
+                named = self._record_by_name(conn, tenant_id, text, record_id, (kind,))
+                if named is None:
                     raise TargetNotFound(text)
-                return self._record_ref(conn, tenant_id, rec)
+                return named
         if "@" in low.removeprefix("@"):  # an address; "@fabrikam.com" is a domain, read below
             contact = q.contact_by_email(conn, tenant_id, low)
             if contact is None:
@@ -147,7 +159,43 @@ class RelationshipQueries:
             return TargetRef("account", matches[0].account_id, matches[0].name)
         if len(matches) > 1:  # every candidate: the asker is told how many more there are than those shown
             raise AmbiguousTarget(text, tuple((m.account_id, m.name) for m in matches))
+        named = self._record_by_name(conn, tenant_id, text, raw, ("lead", "opportunity"))
+        if named is not None:
+            return named
         raise TargetNotFound(text)
+
+    def _record_by_name(self, conn: Connection, tenant_id: str, text: str, name: str,
+                        kinds: Sequence[str]) -> TargetRef | None:
+        """The lead or opportunity called ``name`` as the cards label it ("Pioneer Analytics - Platform Q3 2026",
+        "Marco Moreau (Pioneer Analytics)", or the lead's "Marco Moreau" alone): the records whose label equals it
+        (case-insensitively), else those whose label contains it; :class:`AmbiguousRecordName` for several.
+        Reps read these names in their lists and ask by them, not by the CRM's ids."""
+        needle = " ".join(name.split()).casefold()
+        # "ab" is in too many names to mean one; two Chinese characters are a whole name (李娜)
+        if len(needle) < (2 if any("\u4e00" <= c <= "\u9fff" for c in needle) else 3):
+            return None
+        person = needle.rsplit(" (", 1)[0] if needle.endswith(")") else needle  # "name (company)" → "name"
+        emails = q.contact_emails_named(conn, tenant_id, person) if "lead" in kinds else set()
+        found: list[tuple[q.CrmRecordRow, str]] = []
+        for kind in kinds:
+            rows = q.crm_records_named(conn, tenant_id, kind, needle, emails)
+            labels = record_labels(conn, tenant_id, rows)
+            found += [(r, labels[r.record_id]) for r in rows]
+
+        def spoken(r: q.CrmRecordRow, label: str) -> tuple[str, str]:
+            """The label, and what a rep may say of it: a lead labelled by its contact, "Name (Company)", is also
+            just "Name" (a record's own name is said whole: "… Q3 2026 (2)" is not "… Q3 2026")."""
+            folded = label.casefold()
+            named_by_contact = r.record_type == "lead" and not r.named and folded.endswith(")")
+            return folded, folded.rsplit(" (", 1)[0] if named_by_contact else folded
+
+        exact = [(r, label) for r, label in found if needle in spoken(r, label)]
+        within = exact or [(r, label) for r, label in found if needle in label.casefold()]
+        if not within:
+            return None
+        if len(within) > 1:
+            raise AmbiguousRecordName(text, tuple((f"{r.record_type}:{r.record_id}", label) for r, label in within))
+        return self._record_ref(conn, tenant_id, within[0][0])
 
     def _record_by_id(self, conn: Connection, tenant_id: str, text: str, record_id: str) -> TargetRef | None:
         """The lead or the opportunity with this id; :class:`AmbiguousRecord` when both exist."""

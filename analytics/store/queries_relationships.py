@@ -367,6 +367,32 @@ def opportunity(conn: Connection, tenant_id: str, opportunity_id: str) -> CrmRec
     return _crm_row("opportunity", opportunity_id, r, internal, external)
 
 
+def crm_records_named(conn: Connection, tenant_id: str, record_type: str, needle: str,
+                      lead_emails: Collection[str] = ()) -> list[CrmRecordRow]:
+    """Leads or opportunities (without their people) whose own name (``record_name``) contains ``needle``
+    (casefolded), and leads without a name whose contact address is in ``lead_emails``.
+
+    The name is read from the ``fields`` document in Python: how a JSON column's text escapes non-ASCII names
+    differs between the backends, so SQL cannot match a Chinese name in it alike on both. One pass over the
+    type's records; asked only when a text is neither an id nor an account's name."""
+    table, id_col = (LEAD, LEAD.c.lead_id) if record_type == "lead" else (OPP, OPP.c.opportunity_id)
+    emails = {e.lower() for e in lead_emails}
+    out: list[CrmRecordRow] = []
+    for r in conn.execute(select(table).where(table.c.tenant_id == tenant_id).order_by(id_col)).mappings():
+        name = record_name(r["fields"])
+        email = (r.get("contact_email") or "").lower()
+        if (needle in name.casefold()) if name else (record_type == "lead" and email in emails):
+            out.append(_crm_row(record_type, r[id_col.name], r, (), ()))
+    return out
+
+
+def contact_emails_named(conn: Connection, tenant_id: str, needle: str) -> set[str]:
+    """Addresses of the contacts whose display name contains ``needle`` (case-insensitively)."""
+    q = select(CONTACT.c.email).where(CONTACT.c.tenant_id == tenant_id,
+                                      func.lower(CONTACT.c.display_name).contains(needle.lower(), autoescape=True))
+    return {r.email for r in conn.execute(q)}
+
+
 def crm_records(conn: Connection, tenant_id: str, record_type: str,
                 record_ids: Collection[str] | None = None) -> list[CrmRecordRow]:
     """Leads or opportunities with their people, in bulk (all of the tenant's when ``record_ids`` is None)."""

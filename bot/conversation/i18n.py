@@ -66,6 +66,9 @@ MESSAGES: dict[str, dict[str, str]] = {
                   "zh": "“{text}”匹配多个客户：{names}。请问是哪一个？"},
     "ambiguous_more": {"en": "\"{text}\" matches {count} accounts: {names} and {more} more — be more specific.",
                        "zh": "“{text}”匹配 {count} 个客户：{names}，另有 {more} 个未列出，请说得更具体一些。"},
+    "ambiguous_records": {"en": "\"{text}\" is the name of {count} records: {names}. Say which by its id, e.g. "
+                                "**{example}**.",
+                          "zh": "“{text}”是 {count} 条记录的名称：{names}。请用编号指明，例如 **{example}**。"},
     "ambiguous_record": {"en": "\"{text}\" is both a lead and an opportunity: say **lead {text}** or "
                                "**opportunity {text}**.",
                          "zh": "“{text}”既是线索编号，也是商机编号：请说 **线索 {text}** 或 **商机 {text}**。"},
@@ -74,6 +77,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                             "**{example}**.",
                       "zh": "{domain} 是个人邮箱服务商，不是公司：用它写信的人彼此并无关联。请改问某个人的邮箱地址，"
                             "例如 **{example}**。"},
+    "example_score_lead": {"en": "score of lead {id}", "zh": "线索 {id} 的评分"},
+    "example_score_opportunity": {"en": "score of opportunity {id}", "zh": "商机 {id} 的评分"},
     "example_health": {"en": "health of {target}", "zh": "{target} 的健康度如何"},
     "example_who": {"en": "who knows {target}", "zh": "谁认识 {target}"},
     "not_allowed": {"en": "You can see the relationships you (or your team) take part in; \"{text}\" isn't one of "
@@ -172,9 +177,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "note_write_failed": {"en": "Outlook didn't accept it (status {status}). Nothing was created; try again.",
                           "zh": "Outlook 未能接受（状态 {status}），未创建任何内容，请重试。"},
     # scores
-    "help_score": {"en": "**score of lead L-1** / **score of opportunity O-7** — predictive score, grade and "
-                         "the reasons behind it",
-                   "zh": "**线索 L-1 的评分** / **商机 O-7 的评分** — 预测评分、等级及原因"},
+    "help_score": {"en": "**score of lead NAME or ID** / **score of opportunity NAME or ID** — predictive score, "
+                         "grade and the reasons behind it",
+                   "zh": "**线索 名称或编号 的评分** / **商机 名称或编号 的评分** — 预测评分、等级及原因"},
     "score_title_lead": {"en": "Lead score: {label}", "zh": "线索评分：{label}"},
     "score_title_opportunity": {"en": "Opportunity score: {label}", "zh": "商机评分：{label}"},
     "grade": {"en": "Grade", "zh": "等级"},
@@ -191,9 +196,9 @@ MESSAGES: dict[str, dict[str, str]] = {
                        "zh": "尚无已发布的{name}评分模型，无法评分。管理员可运行 `rapport scoring train {kind}` 训练模型。"},
     "score_closed": {"en": "This {name} is closed: the score is what the model would give it today, not its outcome.",
                      "zh": "此{name}已关闭：评分是模型按当前数据给出的，并非其实际结果。"},
-    "score_which": {"en": "Scores are for leads and opportunities: say **score of lead ID** or "
-                          "**score of opportunity ID**.",
-                    "zh": "评分仅适用于线索和商机：请说 **线索 ID 的评分** 或 **商机 ID 的评分**。"},
+    "score_which": {"en": "Scores are for leads and opportunities: say **score of lead NAME or ID** or "
+                          "**score of opportunity NAME or ID**.",
+                    "zh": "评分仅适用于线索和商机：请说 **线索 名称或编号 的评分** 或 **商机 名称或编号 的评分**。"},
     # digests
     "digest_title": {"en": "Weekly digest for {name}", "zh": "{name} 的每周摘要"},
     "digest_intro": {"en": "Your team of {size}, as of {day}.", "zh": "您团队（{size} 人），截至 {day}。"},

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from analytics.query import AmbiguousRecord, PersonalMailDomain
+from analytics.query import AmbiguousRecord, AmbiguousRecordName, PersonalMailDomain
 from analytics.relationships.errors import AmbiguousTarget, TargetNotFound
 from analytics.views import HealthView, MyRecordsView, TargetRef, WhoKnowsView, team_records
 from bot.cards import relationships as cards
@@ -189,6 +189,15 @@ def ambiguous_reply(err: AmbiguousTarget, text: str, lang: Lang) -> str:
     """Which candidates ``text`` matches: the first few by name, and how many more when there are more."""
     if isinstance(err, AmbiguousRecord):
         return t("ambiguous_record", lang, text=shorten(err.record_id))
+    if isinstance(err, AmbiguousRecordName):
+        shown_refs = err.candidates[:SHOWN_CANDIDATES]
+        listed = [f"{label} ({ref.split(':', 1)[1]})" for ref, label in shown_refs]
+        if len(err.candidates) > len(shown_refs):
+            listed.append("…")
+        kind, record_id = shown_refs[0][0].split(":", 1)
+        example = t("example_score_" + kind, lang, id=record_id)
+        return t("ambiguous_records", lang, text=text, count=len(err.candidates), names=names_list(listed, lang),
+                 example=example)
     shown = [name for _, name in err.candidates[:SHOWN_CANDIDATES]]
     more = len(err.candidates) - len(shown)
     if more <= 0:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from analytics.errors import NotFound
-from analytics.query import AmbiguousRecord
+from analytics.query import AmbiguousRecord, AmbiguousRecordName
 from analytics.relationships.errors import TargetNotFound
 from analytics.scoring.errors import NoActiveModel
 from analytics.views import TargetRef
@@ -15,6 +15,7 @@ from bot.cards.scores import render_score
 from bot.conversation.commands import Command, CommandContext, patterns
 from bot.conversation.i18n import t
 from bot.conversation.model import Reply
+from bot.conversation.relationships import ambiguous_reply
 from bot.conversation.text import shorten
 from bot.ports import Access, Relationships, Scores
 from bot.web.chart_links import ChartLinks
@@ -56,12 +57,14 @@ class ScoreFeature:
         if kind is not None:
             try:
                 return self.queries.resolve_target(tenant_id, f"{kind}:{text}")
+            except AmbiguousRecordName as err:
+                return Reply(text=ambiguous_reply(err, shorten(text), ctx.lang))
             except TargetNotFound:
                 return Reply(text=t("not_found", ctx.lang, text=shorten(text)))
         try:
             target = self.queries.resolve_target(tenant_id, text)
-        except AmbiguousRecord as err:
-            return Reply(text=t("ambiguous_record", ctx.lang, text=shorten(err.record_id)))
+        except (AmbiguousRecord, AmbiguousRecordName) as err:
+            return Reply(text=ambiguous_reply(err, shorten(text), ctx.lang))
         except TargetNotFound:  # not found, or an account, domain or contact name: not scored
             return Reply(text=t("score_which", ctx.lang))
         if target.kind not in ("lead", "opportunity"):

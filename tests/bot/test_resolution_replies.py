@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from analytics.query import AmbiguousRecord, PersonalMailDomain, RelationshipQueries
+from analytics.query import AmbiguousRecord, AmbiguousRecordName, PersonalMailDomain, RelationshipQueries
 from analytics.relationships.errors import AmbiguousTarget
 from analytics.scoring.mapping import load_mapping
 from analytics.scoring.service import import_crm_file
@@ -46,6 +46,9 @@ class Resolving(FakeRelationships):
             raise AmbiguousRecord(text, "X-1", (("lead:X-1", "X-1"), ("opportunity:X-1", "X-1")))
         if low == "systems":
             raise AmbiguousTarget(text, self.candidates)
+        if low.removeprefix("opportunity:") == "fjord foods - services":
+            raise AmbiguousRecordName(text, (("opportunity:OPP-2", "Fjord Foods - Services"),
+                                             ("opportunity:OPP-3", "Fjord Foods - Services")))
         return super().resolve_target(tenant_id, text)
 
 
@@ -114,6 +117,22 @@ def test_score_asks_which_kind_only_when_a_lead_and_an_opportunity_share_the_id_
     assert "Scores are for leads and opportunities" in reply.text
     [reply] = say(adapter_for(_service(Resolving(), scores), locale="zh-CN"), "X-1 的评分", locale="zh-CN")
     assert reply.text == "“X-1”既是线索编号，也是商机编号：请说 **线索 X-1** 或 **商机 X-1**。"
+    assert scores.calls == []
+
+
+@pytest.mark.parametrize(("text", "locale", "expected"), [
+    ("score of Fjord Foods - Services", "en-US",
+     '"Fjord Foods - Services" is the name of 2 records: Fjord Foods - Services (OPP-2), Fjord Foods - Services '
+     "(OPP-3). Say which by its id, e.g. **score of opportunity OPP-2**."),
+    ("score of opportunity Fjord Foods - Services", "en-US", "e.g. **score of opportunity OPP-2**."),
+    ("商机 Fjord Foods - Services 的评分", "zh-CN",
+     "“Fjord Foods - Services”是 2 条记录的名称：Fjord Foods - Services (OPP-2)、Fjord Foods - Services (OPP-3)。"
+     "请用编号指明，例如 **商机 OPP-2 的评分**。"),
+])
+def test_a_name_several_records_share_is_answered_with_their_ids(text: str, locale: str, expected: str) -> None:
+    scores = FakeScores()
+    [reply] = say(adapter_for(_service(Resolving(), scores), locale=locale), text, locale=locale)
+    assert reply.text.endswith(expected) if not expected.startswith(("\"", "“")) else reply.text == expected
     assert scores.calls == []
 
 
