@@ -92,8 +92,9 @@ def _print_health(c: CliContext, view: HealthView) -> None:
         kpis.add_row(label, str(us), str(them))
     c.console.print(kpis)
     last, nxt = k.last_interaction, k.next_interaction
-    c.console.print(f"sent/received ratio {_fmt(k.email_ratio, '.2f')}; last interaction "
-                    f"{_fmt_time(last.at if last else None)} {last.kind if last else ''}; next "
+    # The KPIs read their window only: an older last interaction is not "—" (who-knows shows its date).
+    said_last = f"{_fmt_time(last.at)} {last.kind}" if last else f"none in the last {k.window_days} days"
+    c.console.print(f"sent/received ratio {_fmt(k.email_ratio, '.2f')}; last interaction {said_last}; next "
                     f"{_fmt_time(nxt.at if nxt else None)} {nxt.kind if nxt else ''}")
 
 

@@ -86,3 +86,14 @@ def test_health_table_formats_rates_times_and_changes_for_reading(
     changes = [r[4] for r in rows if len(r) == 6 and r[0] and r[0] != "factor"]
     assert len(changes) == 4 and all(re.fullmatch(r"[+-]\d+\.\d", c) for c in changes), changes
     assert re.search(r"sent/received ratio \d+\.\d\d;", result.output)
+
+
+def test_health_says_none_in_the_window_for_an_older_last_interaction(
+    env: dict[str, str], engine: Engine, tenant_id: str, now: datetime
+) -> None:
+    """The KPIs read their window only: a contact last mailed 120 days ago had "last interaction —"."""
+    ingest(engine, tenant_id, [mail(user("alice"), [ext("erin@fabrikam.com")], now - timedelta(days=120))], now)
+    result = CliRunner().invoke(build_app(), ["health", "erin@fabrikam.com", "--as-of", now.isoformat()], env=env,
+                                terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "last interaction none in the last 90 days;" in result.output
