@@ -84,7 +84,8 @@ def import_cmd(ctx: typer.Context, record_type: str = typer.Argument(..., help="
     c = cli_context(ctx)
     rt = _record_type(record_type)
     s = service.import_crm_file(c.engine, _tenant(c, tenant), rt, file, mapping, _now(now))
-    c.console.print(f"Imported {s.records} {rt}s from {file.name}: {s.positives} positive, {s.negatives} negative, "
+    plural = "opportunities" if rt == "opportunity" else "leads"
+    c.console.print(f"Imported {s.records} {plural} from {file.name}: {s.positives} positive, {s.negatives} negative, "
                     f"{s.open_records} open; {s.stage_entries} stage entries; {s.contacts_added} new contacts, "
                     f"{s.accounts_added} new accounts.")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from typing import Any
 
@@ -33,6 +34,12 @@ def _by_key(conn: Connection, table: Any, key: Any, tenant_id: str, keys: Collec
                                                     key.in_(items[start:start + 500]))):
             out[getattr(row, key.name)] = row
     return out
+
+
+def _finite(doc: dict[str, Any] | None) -> dict[str, Any]:
+    """A fields document without NaN or infinite numbers (older imports accepted "NaN" and "inf" as numbers;
+    they are missing values, and an infinity would stop training)."""
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in (doc or {}).items()}
 
 
 def load_records(conn: Connection, tenant_id: str, record_type: RecordType,
@@ -72,13 +79,15 @@ def load_records(conn: Connection, tenant_id: str, record_type: RecordType,
         email = emails.get(rid)
         contact = contacts.get(email) if email else None
         account = accounts.get(r.account_id) if r.account_id else None
+        amount = getattr(r, "amount", None)
         out.append(ScoringRecord(
             record_id=rid, created_at=r.created_at, label=LABELS[record_type].get(r.status),
-            closed_at=r.closed_at, owner=r.owner_id, amount=getattr(r, "amount", None),
-            stage=getattr(r, "stage", None), fields=dict(r.fields or {}), contact_email=email,
+            closed_at=r.closed_at, owner=r.owner_id,
+            amount=amount if amount is None or math.isfinite(amount) else None,
+            stage=getattr(r, "stage", None), fields=_finite(r.fields), contact_email=email,
             contact_name=contact.display_name if contact is not None and contact.display_name else None,
-            contact_fields=dict(contact.fields or {}) if contact is not None else {},
-            account_fields=dict(account.fields or {}) if account is not None else {},
+            contact_fields=_finite(contact.fields) if contact is not None else {},
+            account_fields=_finite(account.fields) if account is not None else {},
             stage_history=tuple(history.get(rid, ())),
         ))
     out.sort(key=lambda rec: rec.record_id)

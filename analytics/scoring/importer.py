@@ -46,13 +46,25 @@ def file_format(path: Path) -> Literal["csv", "jsonl"]:
     return "jsonl" if path.suffix.lower() in (".jsonl", ".ndjson", ".json") else "csv"
 
 
-def _read(path: Path) -> str:
+def _read(path: Path, encoding: str = "utf-8") -> str:
+    """The file's text in the mapping's encoding (a UTF-8 byte-order mark is skipped)."""
     try:
-        return path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes()
     except OSError as err:
         raise ImportInvalid(str(path), [ImportProblem(0, "", f"cannot read the file ({err.strerror})")]) from err
+    codec = "utf-8-sig" if encoding.replace("_", "-").lower() in ("utf-8", "utf8") else encoding
+    try:
+        return data.decode(codec)
     except UnicodeDecodeError as err:
-        raise ImportInvalid(str(path), [ImportProblem(0, "", "the file is not UTF-8 text")]) from err
+        line = data.count(b"\n", 0, err.start) + 1
+        hint = ""
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            hint = ": it looks like UTF-16 (Excel's \"Unicode Text\"); set encoding = \"utf-16\" in the mapping"
+        elif codec == "utf-8-sig":
+            hint = (": if Excel saved it as plain \"CSV\" rather than \"CSV UTF-8\", set encoding = \"cp1252\" "
+                    "(Western European Windows) in the mapping")
+        problem = ImportProblem(line, "", f"byte 0x{data[err.start]:02x} is not {encoding} text{hint}")
+        raise ImportInvalid(str(path), [problem]) from err
 
 
 def parse_file(path: Path, mapping: Mapping, record_type: RecordType) -> tuple[list[CrmRecord], list[StageEntry]]:
@@ -60,13 +72,14 @@ def parse_file(path: Path, mapping: Mapping, record_type: RecordType) -> tuple[l
     if mapping.record_type != record_type:
         raise ImportInvalid(str(path), [ImportProblem(0, "", f"the mapping is for {mapping.record_type}s, "
                                                               f"not {record_type}s")])
-    parsed = parse_records(_read(path), mapping, file_format(path))
+    parsed = parse_records(_read(path, mapping.encoding), mapping, file_format(path))
     problems = list(parsed.problems)
     stages: list[StageEntry] = []
     if mapping.stages is not None and not problems:
         stage_path = mapping.base_dir / mapping.stages.file
-        stages, stage_problems = parse_stages(_read(stage_path), mapping.stages, file_format(stage_path),
-                                              {r.record_id for r in parsed.records}, mapping.date_formats)
+        stages, stage_problems = parse_stages(_read(stage_path, mapping.encoding), mapping.stages,
+                                              file_format(stage_path), {r.record_id for r in parsed.records},
+                                              mapping.date_formats, mapping.delimiter)
         problems.extend(stage_problems)
     if problems:
         raise ImportInvalid(str(path), problems)

@@ -5,6 +5,10 @@ A mapping is a small TOML document (the format is documented with examples in ``
     record_type = "lead"                 # lead | opportunity
     unknown_columns = "error"            # error | ignore: columns in the file that the mapping does not name
     ignore = ["Notes"]                   # columns present in the file and deliberately unused
+    date_formats = ["%d/%m/%Y"]          # tried after ISO 8601; a value two formats read differently is refused
+    encoding = "utf-8"                   # or "cp1252", "latin-1", "utf-16", ... (a UTF-8 BOM is skipped)
+    delimiter = ","                      # or ";" (European Excel), "\t", "|"
+    decimal_separator = "."              # or ","; unset: "." and a lone "1,200" is refused as ambiguous
 
     [record]                             # standard fields → source columns
     id = "Lead Id"
@@ -35,6 +39,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -118,6 +123,9 @@ class Mapping:
     unknown_columns: Literal["error", "ignore"] = "error"
     date_formats: tuple[str, ...] = ()
     stages: StagesSpec | None = None
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    decimal_separator: Literal[".", ","] | None = None  # None: not stated, so a lone "1,200" is ambiguous
     base_dir: Path = field(default=Path("."))
 
     def known_columns(self) -> set[str]:
@@ -167,13 +175,83 @@ def _field(source: str, name: str, raw: Any) -> FieldSpec:
     return FieldSpec(name=name, column=column, kind=kind, on=on, post_outcome=post)
 
 
+def _label(source: str, doc: Any) -> LabelSpec:
+    label_doc = _table(source, "label", doc)
+    unknown = set(label_doc) - {"column", "positive", "negative", "open"}
+    if unknown:
+        raise MappingError(source, f"label.{sorted(unknown)[0]}", "one of column, positive, negative, open")
+    column = label_doc.get("column")
+    if not isinstance(column, str) or not column:
+        raise MappingError(source, "label.column", "the column holding the outcome")
+    values: dict[str, frozenset[str]] = {}
+    for key in ("positive", "negative", "open"):
+        raw = label_doc.get(key, [""]) if key == "open" else label_doc.get(key)
+        values[key] = frozenset(v.strip().casefold() for v in _str_list(source, f"label.{key}", raw))
+        if key != "open" and not values[key]:
+            raise MappingError(source, f"label.{key}", "at least one value")
+    # A value in two lists would silently take the first list's meaning.
+    for a, b in (("positive", "negative"), ("positive", "open"), ("negative", "open")):
+        if values[a] & values[b]:
+            raise MappingError(source, "label", f"{a} and {b} values must not overlap "
+                                                f"(both list {sorted(values[a] & values[b])[0]!r})")
+    return LabelSpec(column=column, positive=values["positive"], negative=values["negative"], open=values["open"])
+
+
+def _check_columns_mapped_once(source: str, standard: dict[str, str], label: LabelSpec,
+                               specs: tuple[FieldSpec, ...], ignore: frozenset[str]) -> None:
+    """A column feeds one key: the label or a closing date mapped again as a field would leak the outcome."""
+    seen: dict[str, str] = {}
+    bindings = [(f"record.{k}", c) for k, c in standard.items()] + [("label.column", label.column)]
+    bindings += [(f"fields.{f.name}.column", f.column) for f in specs]
+    for key, column in bindings:
+        first = seen.get(column)
+        # The account key and its display name may well be the same column ("Company").
+        if first is not None and {first, key} != {"record.account_id", "record.account_name"}:
+            raise MappingError(source, key, f"a column not mapped already ({column!r} is mapped by {first})")
+        seen.setdefault(column, key)
+    for column in sorted(ignore & set(seen)):
+        raise MappingError(source, "ignore", f"only unmapped columns ({column!r} is mapped by {seen[column]})")
+
+
+def _date_formats(source: str, value: Any) -> tuple[str, ...]:
+    formats = tuple(_str_list(source, "date_formats", value))
+    probe = datetime(2001, 2, 3, 4, 5, 6)
+    for fmt in formats:
+        # A usable format reads back the day it writes: this refuses bad directives and formats without a date.
+        try:
+            ok = datetime.strptime(probe.strftime(fmt), fmt).date() == probe.date()
+        except ValueError:
+            ok = False
+        if not ok:
+            raise MappingError(source, "date_formats", f"strptime formats with a day, month and year such as "
+                                                       f"\"%d/%m/%Y\" or \"%m/%d/%Y %H:%M\" (not {fmt!r})")
+    return formats
+
+
+def _file_options(source: str, doc: dict[str, Any]) -> dict[str, Any]:
+    encoding = doc.get("encoding", "utf-8")
+    try:
+        # Encoding a letter also refuses codecs that are not text encodings ("base64", "zlib").
+        "a".encode(encoding if isinstance(encoding, str) else "")
+    except (LookupError, UnicodeError):
+        raise MappingError(source, "encoding", "a text encoding such as \"utf-8\", \"cp1252\" or \"utf-16\"") from None
+    delimiter = doc.get("delimiter", ",")
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\"\r\n" or delimiter.isalnum():
+        raise MappingError(source, "delimiter", "one character such as \",\", \";\", \"\\t\" or \"|\"")
+    decimal = doc.get("decimal_separator")
+    if decimal not in (None, ".", ","):
+        raise MappingError(source, "decimal_separator", "\".\" or \",\"")
+    return {"encoding": encoding, "delimiter": delimiter, "decimal_separator": decimal}
+
+
 def parse_mapping(text: str, *, source: str = "mapping", base_dir: Path = Path(".")) -> Mapping:
     """Parse and validate a mapping document."""
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise MappingError(source, "(file)", f"valid TOML ({err})") from err
-    allowed = {"record_type", "unknown_columns", "ignore", "date_formats", "record", "label", "fields", "stages"}
+    allowed = {"record_type", "unknown_columns", "ignore", "date_formats", "record", "label", "fields", "stages",
+               "encoding", "delimiter", "decimal_separator"}
     unknown = set(doc) - allowed
     if unknown:
         raise MappingError(source, sorted(unknown)[0], "a known key (" + ", ".join(sorted(allowed)) + ")")
@@ -191,20 +269,15 @@ def parse_mapping(text: str, *, source: str = "mapping", base_dir: Path = Path("
     for key in REQUIRED_STANDARD:
         if key not in standard:
             raise MappingError(source, f"record.{key}", f"required: the column holding {STANDARD_FIELDS[key]}")
-    label_doc = _table(source, "label", doc.get("label"))
-    column = label_doc.get("column")
-    if not isinstance(column, str) or not column:
-        raise MappingError(source, "label.column", "the column holding the outcome")
-    label = LabelSpec(
-        column=column,
-        positive=frozenset(v.casefold() for v in _str_list(source, "label.positive", label_doc.get("positive"))),
-        negative=frozenset(v.casefold() for v in _str_list(source, "label.negative", label_doc.get("negative"))),
-        open=frozenset(v.casefold() for v in _str_list(source, "label.open", label_doc.get("open", [""]))),
-    )
-    if label.positive & label.negative:
-        raise MappingError(source, "label", "positive and negative values must not overlap")
+    if "account_name" in standard and "account_id" not in standard:
+        # Without the key the name would be dropped: accounts are stored by their key.
+        raise MappingError(source, "record.account_id", "required with record.account_name: the column holding "
+                                                        "the account key (it may be the same column)")
+    label = _label(source, doc.get("label"))
     fields_doc = _table(source, "fields", doc.get("fields", {}))
     specs = tuple(_field(source, name, raw) for name, raw in fields_doc.items())
+    ignore = frozenset(_str_list(source, "ignore", doc.get("ignore", [])))
+    _check_columns_mapped_once(source, standard, label, specs, ignore)
     unknown_columns = doc.get("unknown_columns", "error")
     if unknown_columns not in ("error", "ignore"):
         raise MappingError(source, "unknown_columns", "error or ignore")
@@ -215,17 +288,23 @@ def parse_mapping(text: str, *, source: str = "mapping", base_dir: Path = Path("
         st = _table(source, "stages", doc["stages"])
         if not isinstance(st.get("file"), str):
             raise MappingError(source, "stages.file", "the stage-history file, relative to the mapping")
+        for key, value in st.items():
+            if key not in ("file", "id", "stage", "entered_at"):
+                raise MappingError(source, f"stages.{key}", "one of file, id, stage, entered_at")
+            if not isinstance(value, str) or not value:
+                raise MappingError(source, f"stages.{key}", "a file or column name")
         stages = StagesSpec(**{k: str(v) for k, v in st.items() if k in ("file", "id", "stage", "entered_at")})
     return Mapping(
         record_type=record_type,
         standard=standard,
         label=label,
         fields=specs,
-        ignore=frozenset(_str_list(source, "ignore", doc.get("ignore", []))),
+        ignore=ignore,
         unknown_columns=unknown_columns,
-        date_formats=tuple(_str_list(source, "date_formats", doc.get("date_formats", []))),
+        date_formats=_date_formats(source, doc.get("date_formats", [])),
         stages=stages,
         base_dir=base_dir,
+        **_file_options(source, doc),
     )
 
 
