@@ -76,6 +76,9 @@ class ScoreCard:
     stuck: bool = False
     stuck_reason: str | None = None
     fingerprint: str | None = None  # of the CRM content scored (see records.fingerprint): tells a change
+    # The model's F1-maximising cut-off as a score (0–100): ``likely`` is ``value ≥ cutoff``. Cards quote it: with
+    # few positives it is often far below 50, and "likely to win: yes" beside a score of 31 needs it.
+    cutoff: float | None = None
 
     def details(self) -> dict[str, Any]:
         """The JSON kept in ``score.details``."""
@@ -84,7 +87,7 @@ class ScoreCard:
             "probability": e.probability, "base": e.base, "logit": e.logit, "likely": self.likely,
             "positive": [asdict(r) for r in e.positive], "negative": [asdict(r) for r in e.negative],
             "stuck": self.stuck, "stuck_reason": self.stuck_reason, "previous": self.previous,
-            "fingerprint": self.fingerprint,
+            "fingerprint": self.fingerprint, "cutoff": self.cutoff,
         })
         return out
 
@@ -103,7 +106,8 @@ def compute_cards(model: TrainedModel, model_id: str, records: Sequence[ScoringR
         prev = previous.get(record.record_id)
         stuck, why = stuck_flag(record, model.stuck_limits, now)
         cards.append(ScoreCard(record.record_id, value, bands.grade(value), trend(prev, value), prev, model_id,
-                               e.probability >= model.threshold, e, stuck, why, fingerprint(record)))
+                               e.probability >= model.threshold, e, stuck, why, fingerprint(record),
+                               round(100.0 * model.threshold, 1)))
     return cards
 
 

@@ -26,8 +26,10 @@ def render_score(target: TargetRef, score: ScoreCard, lang: Lang, chart_url: str
     if target.closed:  # its outcome is known: "likely to qualify: yes" of a disqualified lead would mislead
         body.append(text_block(t("score_closed", lang, name=t(f"kind_short_{target.kind}", lang)), isSubtle=True))
     else:
-        body[1]["facts"].append({"title": t("likely_" + target.kind, lang),
-                                 "value": t("yes" if score.likely else "no", lang)})
+        said = t("yes" if score.likely else "no", lang)
+        if score.cutoff is not None:  # the F1 cut-off is often far below 50: "yes" beside 31 / 100 needs it
+            said = t("likely_cutoff", lang, answer=said, cutoff=f"{score.cutoff:.0f}")
+        body[1]["facts"].append({"title": t("likely_" + target.kind, lang), "value": said})
     if score.stuck:
         body.append(text_block("⚠ " + t("stuck", lang, why=stuck_reason(score.stuck_reason or "", lang)), color="Warning"))
     positive, negative = score.explanation.card()

@@ -186,6 +186,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "previous": {"en": "was", "zh": "之前"},
     "likely_lead": {"en": "Likely to qualify", "zh": "可能转化"},
     "likely_opportunity": {"en": "Likely to win", "zh": "可能赢单"},
+    "likely_cutoff": {"en": "{answer} (the model says yes from {cutoff} up)",
+                      "zh": "{answer}（模型在 {cutoff} 分及以上判为是）"},
     "yes": {"en": "yes", "zh": "是"},
     "no": {"en": "no", "zh": "否"},
     "stuck": {"en": "Stuck: {why}", "zh": "停滞：{why}"},

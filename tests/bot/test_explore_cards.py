@@ -83,3 +83,18 @@ def test_why_a_deal_is_stuck_reads_in_chinese_on_the_digest_and_the_score_card()
     assert "won deals" not in str(render_digest(digest, "zh")) and "Develop 阶段已 32 天" in str(render_digest(digest, "zh"))
     card = dataclasses.replace(score_card(), stuck=True, stuck_reason=why)
     assert "停滞：在 Develop 阶段已 32 天" in str(render_score(OPEN_DEAL, card, "zh"))
+
+
+def test_likely_quotes_the_models_cut_off_when_it_is_known() -> None:
+    """An F1 cut-off far below 50 made "Likely to win: yes" sit beside a score of 31 / 100 unexplained."""
+    from dataclasses import replace
+
+    def likely(card: dict[str, object]) -> str:
+        facts = card["body"][1]["facts"]  # type: ignore[index]
+        return next(f["value"] for f in facts if f["title"] in ("Likely to win", "可能赢单"))  # type: ignore[no-any-return]
+
+    cut = replace(score_card(), value=31.0, likely=True, cutoff=28.0)
+    assert likely(render_score(OPEN_DEAL, cut, "en")) == "yes (the model says yes from 28 up)"
+    assert likely(render_score(OPEN_DEAL, cut, "zh")) == "是（模型在 28 分及以上判为是）"
+    assert likely(render_score(OPEN_DEAL, replace(cut, cutoff=None), "en")) == "yes"  # stored before it was kept
+    assert not list(VALIDATOR.iter_errors(render_score(OPEN_DEAL, cut, "zh")))
