@@ -177,6 +177,12 @@ class Settings:
     graph_base_url: str = "https://graph.microsoft.com/v1.0"
     consent_state_ttl_seconds: int = 900
 
+    def tenant_charts_dir(self, tenant_id: str) -> Path:
+        """Where `rapport scoring report` writes a tenant's charts by default: a folder per tenant, so that two
+        tenants' models of the same id ("lead-default-v1") do not overwrite each other's charts, and removing a
+        tenant can remove its charts."""
+        return self.data_dir / "charts" / tenant_id
+
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some values replaced, validated like the originals (used by tests and the demo)."""
         for key, value in changes.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 import signal
 import sys
 from collections.abc import Sequence
@@ -193,11 +194,13 @@ def _print_removal(ctx: typer.Context, on_record: TenantOnRecord, counts: dict[s
     if on_record.certificate_path:
         say(f"Its certificate file {on_record.certificate_path} was left in place (it may be the Graph credential "
             "every tenant uses): delete it if only this tenant used it.")
+    charts = c.settings.tenant_charts_dir(on_record.tenant_id)
+    if _GUID.fullmatch(on_record.tenant_id) and charts.is_dir():  # a GUID: the path is the tenant's own folder
+        shutil.rmtree(charts)
+        say(f"Removed its charts folder {charts}.")
     if on_record.model_ids:
-        folder = c.settings.data_dir / "charts"
-        say(f"Charts that `rapport scoring report` wrote are files, named by model, not tenant: "
-            f"{folder}/<model>-roc.png and <model>-calibration.png (or the --out folder) for "
-            f"{', '.join(on_record.model_ids)}. Delete those of this tenant.")
+        say(f"Charts that `rapport scoring report --out FOLDER` wrote elsewhere are not tracked: look there for "
+            f"{', '.join(f'{m}-roc.png' for m in on_record.model_ids)} and their -calibration.png.")
 
 
 def _progress(ctx: typer.Context) -> ProgressSink:

@@ -211,9 +211,10 @@ def report_cmd(ctx: typer.Context, record_type: str = typer.Argument(..., help="
     """Validation metrics of the active models, with ROC and calibration charts as PNG."""
     c = cli_context(ctx)
     rt = _record_type(record_type)
-    folder = out or c.settings.data_dir / "charts"
+    tenant_id = _tenant(c, tenant)
+    folder = out or c.settings.tenant_charts_dir(tenant_id)
     rows: list[dict[str, Any]] = []
-    for m in service.active_report(c.engine, _tenant(c, tenant), rt):
+    for m in service.active_report(c.engine, tenant_id, rt):
         roc = roc_chart(m.metrics, folder / f"{m.model_id}-roc.png", f"{m.model_id}: ROC")
         cal = calibration_chart(m.metrics, folder / f"{m.model_id}-calibration.png", f"{m.model_id}: calibration")
         rows.append({**{k: v for k, v in asdict(m).items() if k != "metrics"}, "metrics": m.metrics,

@@ -334,6 +334,23 @@ def test_a_certificate_file_is_left_in_place_and_named(
     assert str(pem) in "".join(result.output.split()) and pem.exists()
 
 
+def test_the_tenants_charts_folder_goes_with_it_and_no_other(
+        db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`rapport scoring report` writes into a folder per tenant (models of two tenants share ids)."""
+    monkeypatch.setenv("RAPPORT_DATA_DIR", str(tmp_path / "data"))
+    gone, kept = "22222222-2222-4222-8222-222222222222", "33333333-3333-4333-8333-333333333333"
+    for t in (gone, kept):
+        add_tenant(engine, tenant_id=t, client_id="app", client_secret="s", now=NOW)
+        folder = tmp_path / "data" / "charts" / t
+        folder.mkdir(parents=True)
+        (folder / "lead-default-v1-roc.png").write_bytes(b"\x89PNG")
+    result = _remove(db_url, monkeypatch, gone, "--yes")
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "data" / "charts" / gone).exists()
+    assert (tmp_path / "data" / "charts" / kept / "lead-default-v1-roc.png").exists()
+    assert "Removed its charts folder" in " ".join(result.output.split())
+
+
 def test_on_a_schema_behind_the_code_nothing_is_removed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = make_engine(url)

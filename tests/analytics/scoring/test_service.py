@@ -137,6 +137,7 @@ def test_cli_import_train_score_report_models(db_url: str, engine: Engine, tenan
     result = runner.invoke(app, ["scoring", "report", "lead", "--json"])
     [report] = json.loads(result.output)
     assert Path(report["charts"]["roc"]).read_bytes()[:4] == b"\x89PNG"
+    assert Path(report["charts"]["roc"]).parent == tmp_path / "data" / "charts" / tenant_id  # a folder per tenant
     assert Path(report["charts"]["calibration"]).exists()
     result = runner.invoke(app, ["scoring", "models"])
     assert result.exit_code == 0 and "lead-" in result.output
