@@ -24,10 +24,26 @@ class CliContext:
     console: Console = field(default_factory=Console)
     err: Console = field(default_factory=lambda: Console(stderr=True))
     _engine: Engine | None = None
+    _schema_checked: bool = False
     _closers: list[Callable[[], Any]] = field(default_factory=list)
 
     @property
     def engine(self) -> Engine:
+        """The store, checked once to be at the code's schema revision (``SchemaNotCurrent`` otherwise): a command
+        on an older schema (a release installed, ``rapport db upgrade`` not yet run) would fail half-way with an
+        SQL error, or write rows the newer tables expect differently."""
+        engine = self.unchecked_engine
+        if not self._schema_checked:
+            # alembic is imported only by the commands that use the store
+            from analytics.store.schema import require_current
+
+            require_current(engine)
+            self._schema_checked = True
+        return engine
+
+    @property
+    def unchecked_engine(self) -> Engine:
+        """The store whatever its schema revision (for ``rapport db``, which inspects and upgrades it)."""
         if self._engine is None:
             self._engine = make_engine(self.settings.database_url)
             self._closers.append(self._engine.dispose)

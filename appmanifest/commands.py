@@ -1,7 +1,7 @@
 """The bot's command lists for the manifest, in English and Chinese, taken from the bot's own command table.
 
-The table is the one :func:`bot.app.create_app` builds for a store-backed deployment (``rapport serve``), so
-the manifest lists what the bot answers and nothing else. Each command's help line in
+The table is the one :func:`bot.app.create_app` builds with the production features (``rapport serve``:
+relationships, scores, notes), so the manifest lists what the deployed bot answers and nothing else. Each command's help line in
 :mod:`bot.conversation.i18n` has the form ``**example phrasing** (details) — what it does``: the bold example
 becomes the Teams command title (Teams puts it in the compose box, and the bot understands it as typed), the
 text after the dash its description. ``help`` is added last: anything the table does not match gets the help
@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 from analytics.settings import Settings
 from analytics.store.engine import make_engine
-from bot.app import SERVICE_KEY, create_app, store_features
+from bot.app import SERVICE_KEY, create_app
 from bot.conversation.commands import CommandTable
 from bot.conversation.i18n import t
 from bot.conversation.model import Lang
+from bot.wiring import production_features
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _DASH = re.compile(r"\s*—\s*")  # em dash, with or without spaces (Chinese lines have none)
@@ -34,11 +35,14 @@ class ManifestCommand:
 
 
 def bot_command_table() -> CommandTable:
-    """The command table of a store-backed bot (the composition root's, built over an unused in-memory store)."""
+    """The command table of ``rapport serve`` (its production features, built over an unused in-memory store).
+
+    Not the store features alone: those lack the score and note commands, and a package built from them would
+    hide from Teams users commands the deployed bot answers."""
     engine = make_engine("sqlite://")  # nothing is queried: the features only need their ports to exist
     try:
         settings = Settings(bot_host="127.0.0.1", secret_key="manifest-build")
-        app = create_app(settings, engine, dev=True, features=store_features(settings, engine))
+        app = create_app(settings, engine, dev=True, features=production_features(settings, engine))
         return app[SERVICE_KEY].commands
     finally:
         engine.dispose()

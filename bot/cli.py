@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from sqlalchemy.exc import OperationalError
 from typer.core import TyperGroup
 
 from analytics.cli_context import CliContext
@@ -43,7 +44,7 @@ def load_command(name: str) -> Any:
         group = typer.main.get_group(target)
         group.name = name
         return group
-    single = typer.Typer()
+    single = typer.Typer(add_completion=False)  # completion belongs to the root command, not each one
     single.command(name)(target)
     command = typer.main.get_command(single)
     command.name = name
@@ -97,3 +98,19 @@ def main() -> None:
     except RapportError as err:
         typer.echo(f"rapport: {err}", err=True)
         raise SystemExit(1) from err
+    except OperationalError as err:  # the database is unreachable, missing, or refused us
+        logging.getLogger(__name__).debug("database error", exc_info=err)
+        typer.echo(f"rapport: {database_problem(err)}", err=True)
+        raise SystemExit(1) from err
+
+
+def database_problem(err: OperationalError) -> str:
+    """What went wrong with the database, in the driver's words, and what to check.
+
+    Only the driver's message is quoted: SQLAlchemy's own text appends the statement and its parameters, which
+    can hold tenant secrets being written."""
+    lines = str(err.orig).strip().splitlines() if err.orig is not None else []
+    detail = lines[0] if lines else type(err).__name__
+    return (f"the database could not be used: {detail}\n"
+            "Check RAPPORT_DATABASE_URL, that the server is running and that the database exists "
+            "(docs/deploy.md, 1. The store).")

@@ -18,8 +18,8 @@ def _where(url: str) -> str:
 def upgrade_cmd(ctx: typer.Context) -> None:
     """Apply every pending migration (creates the schema on an empty database)."""
     c = cli_context(ctx)
-    before = schema_status(c.engine)
-    after = upgrade(c.engine)
+    before = schema_status(c.unchecked_engine)
+    after = upgrade(c.unchecked_engine)
     if before.current == after.current:
         c.console.print(f"Schema already current at revision {after.current} ({after.backend}).")
     else:
@@ -31,7 +31,7 @@ def upgrade_cmd(ctx: typer.Context) -> None:
 def status_cmd(ctx: typer.Context) -> None:
     """Show the schema revision and whether it is current; exit 1 if it is not."""
     c = cli_context(ctx)
-    s = schema_status(c.engine)
+    s = schema_status(c.unchecked_engine)
     state = "current" if s.is_current else "behind: run `rapport db upgrade`"
     c.console.print(f"{s.backend} database {_where(c.settings.database_url)}: "
                     f"revision {s.current or 'none'}, head {s.head} — {state}")

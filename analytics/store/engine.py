@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +27,29 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
+
+
+def shown_url(url: str) -> str:
+    """``url`` with its password masked, for messages: a wrong URL must not put the password on screen or in logs."""
+    return _PASSWORD.sub(r"\1***@", url)
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine for ``url``; SQLite files get WAL and foreign keys, PostgreSQL a modest pool."""
     try:
         parsed = make_url(url)
     except ArgumentError as err:
-        raise ConfigError("RAPPORT_DATABASE_URL", "an SQLAlchemy URL such as sqlite:///./rapport.db", url) from err
+        raise ConfigError("RAPPORT_DATABASE_URL", "an SQLAlchemy URL such as sqlite:///./rapport.db",
+                          shown_url(url)) from err
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:  # a file where a folder should be, or no permission
+                raise ConfigError("RAPPORT_DATABASE_URL", f"a SQLite file in a folder that can be created "
+                                  f"({err.strerror})", url) from err
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -43,4 +57,4 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         if parsed.drivername == "postgresql":  # plain postgresql:// means psycopg2 to SQLAlchemy; we ship psycopg 3
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, echo=echo, pool_size=5, max_overflow=10, pool_pre_ping=True)
-    raise ConfigError("RAPPORT_DATABASE_URL", "a sqlite:// or postgresql:// URL", url)
+    raise ConfigError("RAPPORT_DATABASE_URL", "a sqlite:// or postgresql:// URL", shown_url(url))

@@ -9,9 +9,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from analytics.errors import SchemaNotCurrent
+
+UPGRADE_LOCK_KEY = 0x52415050  # "RAPP": the PostgreSQL advisory lock held while the schema is upgraded
 
 
 def _config() -> Config:
@@ -47,6 +50,11 @@ def upgrade(engine: Engine, revision: str = "head") -> SchemaStatus:
     """Bring the database to ``revision`` (the latest by default); a current database is left alone."""
     cfg = _config()
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Replicas or containers that each run `rapport db upgrade` as they start: the first migrates, the
+            # others wait for its commit here and then find the schema current (without the lock they raced it and
+            # failed on duplicate tables). The lock is released with this transaction.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK_KEY})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
     return schema_status(engine)

@@ -17,6 +17,9 @@ REQUIRED = {
 # A broader permission that covers a required one (the admin may have granted it instead).
 COVERS = {"Calendars.ReadBasic.All": ("Calendars.Read", "Calendars.ReadWrite"),
           "Domain.Read.All": ("Directory.Read.All",), "User.Read.All": ("Directory.Read.All",)}
+# Mailbox permissions that scoped mode grants through Exchange Online RBAC for Applications instead of Entra
+# (docs/deploy.md): such grants never appear in the token's roles, so their absence alone may be intended.
+MAILBOX = ("Mail.ReadBasic.All", "Calendars.ReadBasic.All")
 _STYLE = ("body{font-family:system-ui,sans-serif;max-width:42rem;margin:3rem auto;padding:0 1rem;color:#222}"
           "h1{font-size:1.4rem}code{background:#f3f3f3;padding:0 .2rem}.muted{color:#666}")
 _HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
@@ -44,10 +47,17 @@ def granted_page(tenant_id: str, scopes: Sequence[str], *, new_tenant: bool) -> 
     ]
     items = list(scopes) or ["(none reported)"]
     response = page("Consent recorded", paragraphs, items=items)
-    if missing:
+    if missing and all(name.split(" — ")[0] in MAILBOX for name in missing):
+        response = page("Consent recorded, without mailbox permissions in Entra", [
+            *paragraphs[:1], "Entra ID did not grant these application permissions. If you limit Rapport to some "
+            "mailboxes with Exchange Online RBAC for Applications (scoped mode, docs/deploy.md), that is expected: "
+            "the sync reads the mailboxes in the scope. Otherwise add them to the app registration and grant "
+            "consent again:"], items=missing)
+    elif missing:
         response = page("Consent recorded, but permissions are missing", [
             *paragraphs[:1], "The sync cannot work without these application permissions; add them to the app "
-            "registration and grant consent again:"], items=missing)
+            "registration and grant consent again (Mail.ReadBasic.All and Calendars.ReadBasic.All may instead "
+            "be granted through Exchange Online RBAC for Applications, docs/deploy.md):"], items=missing)
     return response
 
 
