@@ -436,6 +436,15 @@ def daily_full_refresh_due(engine: Engine, tenant_id: str, *, now: datetime) -> 
     return marks is not None and _utc_day(marks[1]) < _utc_day(now)
 
 
+def refresh_due(engine: Engine, tenant_id: str, *, now: datetime) -> bool:
+    """Whether a watching sync must refresh the tenant after a round that ingested nothing: its health was never
+    refreshed (its mail came in through another process: the first sync the admin-consent flow starts, or a
+    one-shot `rapport sync`), or :func:`daily_full_refresh_due`."""
+    with engine.connect() as conn:
+        marks = q.health_refresh_since(conn, tenant_id)
+    return marks is None or _utc_day(marks[1]) < _utc_day(now)
+
+
 def refresh_for_now(engine: Engine, tenant_id: str, settings: Settings, *, now: datetime) -> RefreshResult:
     """The refresh a continuously running sync does after a round: a full refresh for the first refresh of each
     UTC day (:func:`daily_full_refresh_due`), an incremental one otherwise."""

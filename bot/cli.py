@@ -81,6 +81,9 @@ def build_app() -> typer.Typer:
         settings = load_settings(config_file=config)
         logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        # httpx logs every request line at INFO: each Graph page, with its delta and skip tokens (a mailbox's
+        # sync position), thousands a pass. Its warnings still show; DEBUG (RAPPORT_LOG_LEVEL) shows the rest.
+        logging.getLogger("httpx").setLevel(logging.DEBUG if settings.log_level == "DEBUG" else logging.WARNING)
         context = CliContext(settings=settings)
         ctx.obj = context
         ctx.call_on_close(context.close)

@@ -84,7 +84,11 @@ def tenants_add(
 def tenants_list(ctx: typer.Context) -> None:
     """List registered tenants (secrets are never shown)."""
     c = cli_context(ctx)
-    table = Table("tenant", "name", "status", "auth", "graph", "subjects")
+    table = Table()
+    # Whole, never cut: admins copy the id into other commands (a piped table is 80 columns wide)
+    table.add_column("tenant", no_wrap=True, min_width=36)
+    for header in ("name", "status", "auth", "graph", "subjects"):
+        table.add_column(header)
     for t in list_tenants(c.engine):
         table.add_row(t.tenant_id, t.display_name, t.status, t.auth_kind, t.graph_base_url, t.subject_policy)
     c.console.print(table)

@@ -30,7 +30,7 @@ import httpx
 from sqlalchemy.engine import Engine
 
 from analytics import health_views
-from analytics.refresh import HealthRefresher, daily_full_refresh_due
+from analytics.refresh import HealthRefresher, refresh_due
 from analytics.settings import Settings
 from analytics.store.engine import make_engine
 from graph_sync import collector, leases
@@ -205,7 +205,7 @@ class SyncWorker:
                 self.failures.succeeded("pass")
                 for tid in report.tenant_ids:
                     if tid in report.changed_tenants or await self._db_call(
-                            lambda t=tid: daily_full_refresh_due(self.engine, t, now=self._clock())):
+                            lambda t=tid: refresh_due(self.engine, t, now=self._clock())):
                         await self._refresh_health(tid)
             sleeper = asyncio.ensure_future(self._sleep(pause))
             stopper = asyncio.ensure_future(stop.wait())

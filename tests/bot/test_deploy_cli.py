@@ -3,6 +3,7 @@ status and no traceback, and must not print the database password."""
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import pytest
@@ -59,3 +60,17 @@ def test_single_commands_do_not_offer_shell_completion_options(command: str, mon
         main()
     assert caught.value.code == 0
     assert "--install-completion" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("level", "httpx_level"), [("INFO", logging.WARNING), ("DEBUG", logging.DEBUG)])
+def test_graph_request_lines_are_logged_only_at_debug(monkeypatch: pytest.MonkeyPatch, level: str,
+                                                      httpx_level: int) -> None:
+    """At INFO httpx wrote every Graph page's URL, delta and skip tokens included, thousands a pass."""
+    from typer.testing import CliRunner
+
+    from bot.cli import build_app
+
+    monkeypatch.setenv("RAPPORT_LOG_LEVEL", level)
+    monkeypatch.setattr(logging.getLogger("httpx"), "level", logging.NOTSET)
+    CliRunner().invoke(build_app(), ["tenants", "--help"])
+    assert logging.getLogger("httpx").level == httpx_level

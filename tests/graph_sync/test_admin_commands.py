@@ -109,3 +109,14 @@ def test_an_interrupted_pass_leaves_no_mailbox_running_and_the_next_pass_complet
     assert orphans == []
     run_pass(engine, state, owner="second")
     assert_exact(engine, state.tenant_id, expected(trimmed_tenant, synced_users(trimmed_tenant)))
+
+
+def test_tenants_list_shows_whole_ids_even_when_piped(
+        db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Admins copy the id into `tenants remove` and consent URLs: a piped 80-column table cut it to "7c1b672c-50…"."""
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", db_url)
+    assert CliRunner().invoke(build_app(), ["tenants", "add", TENANT, "--client-id", "app", "--client-secret", "s",
+                                            "--name", "A tenant with a rather long display name"]).exit_code == 0
+    result = CliRunner().invoke(build_app(), ["tenants", "list"], terminal_width=80)
+    assert result.exit_code == 0, result.output
+    assert TENANT in result.output

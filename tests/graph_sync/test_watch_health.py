@@ -141,3 +141,31 @@ def test_watch_rescores_every_record_once_per_utc_day_without_new_mail(engine: E
     before = _health(engine, tid)
     full_refresh(engine, tid, SETTINGS, now=NOW + timedelta(days=1))
     assert _health(engine, tid) == before
+
+
+def test_watch_refreshes_a_tenant_whose_mail_another_process_synced(engine: Engine, trimmed_tenant: Path) -> None:
+    """The admin-consent flow (or a one-shot `rapport sync`) synced the tenant without refreshing it: the watching
+    sync's rounds found nothing new and never scored it, so every card read "Not computed" until new mail came."""
+    state = emulator(trimmed_tenant)
+    register(engine, state)
+    tid = state.tenant_id
+    stop = asyncio.Event()
+
+    async def first_sync() -> None:
+        async with build_worker(SETTINGS, engine=engine, transport=state.mock_transport(), clock=lambda: NOW,
+                                owner="consent") as worker:
+            assert (await worker.run_once()).upserted
+    asyncio.run(first_sync())
+    with engine.connect() as conn:
+        assert q.health_refresh_since(conn, tid) is None
+
+    async def sleep(_seconds: float) -> None:
+        stop.set()
+
+    async def watch() -> None:
+        async with build_worker(SETTINGS, engine=engine, transport=state.mock_transport(),
+                                clock=lambda: NOW + timedelta(minutes=5), sleep=sleep, owner="watch") as worker:
+            await worker.run_watch(stop, interval=0)
+    asyncio.run(watch())
+    assert _refresh_row(engine, tid)[0].replace(tzinfo=None) == (NOW + timedelta(minutes=5)).replace(tzinfo=None)
+    assert _health(engine, tid)
