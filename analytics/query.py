@@ -78,6 +78,19 @@ class AmbiguousRecord(AmbiguousTarget):
 
 
 @dataclass(frozen=True, slots=True)
+class KnownPerson:
+    """A contact the store knows (for prefilling a note's contact and attendees): the address, the display name
+    when mail gave one, and the name of their account (explicit link, else the account owning their domain)."""
+
+    email: str
+    name: str | None
+    company: str | None
+
+
+MAX_KNOWN_LOOKUPS = 10  # addresses and names looked up per note
+
+
+@dataclass(frozen=True, slots=True)
 class Scope:
     """The people a target covers: customer contacts and (for CRM records) our people on it."""
 
@@ -318,6 +331,26 @@ class RelationshipQueries:
             excluded = opted_out | unavailable
             path = None if colleagues else two_hop_path(conn, tenant_id, people, excluded, now)
         return WhoKnowsView(ref, tuple(colleagues), path, len(all_edges) - len(kept), now)
+
+    def known_people(self, tenant_id: str, emails: Sequence[str], names: Sequence[str]) -> list[KnownPerson]:
+        """Contacts known by one of ``emails``, or whose display name is one of ``names`` (whole name, ignoring
+        case and spacing; every contact of that name is returned, the caller decides what several mean)."""
+        wanted = [" ".join(n.split()).lower() for n in names[:MAX_KNOWN_LOOKUPS] if len(n.strip()) > 1]
+        with self.engine.connect() as conn:
+            rows = {r.contact_id: r for r in q.contacts_by_emails(conn, tenant_id, emails[:MAX_KNOWN_LOOKUPS])}
+            for name in dict.fromkeys(wanted):
+                named = q.contacts_by_emails(conn, tenant_id, q.contact_emails_named(conn, tenant_id, name))
+                rows.update((r.contact_id, r) for r in named if " ".join(r.display_name.split()).lower() == name)
+            companies: dict[str, str | None] = {}
+            out = []
+            for r in rows.values():
+                account_id = r.account_id or q.account_of_domain(conn, tenant_id, r.domain)
+                if account_id is not None and account_id not in companies:
+                    acc = q.account(conn, tenant_id, account_id)
+                    companies[account_id] = acc.name if acc is not None else None
+                out.append(KnownPerson(r.email, r.display_name if r.display_name != r.email else None,
+                                       companies.get(account_id) if account_id is not None else None))
+        return sorted(out, key=lambda p: p.email)
 
     def who_knows_left_out(self, tenant_id: str) -> str:
         """A digest of the users a who-knows answer leaves out now (opted out; unavailable): an answer computed

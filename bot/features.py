@@ -12,7 +12,7 @@ from bot.conversation.notes import NoteAnalyzerPort, NotesFeature
 from bot.conversation.relationships import RelationshipFeature
 from bot.conversation.scores import ScoreFeature
 from bot.conversation.service import ActionHandler
-from bot.ports import Access, ConversationStore, GraphWrites, Relationships, Scores, TeamActivity
+from bot.ports import Access, ConversationStore, GraphWrites, KnownPeople, Relationships, Scores, TeamActivity
 from bot.web.chart_links import ChartLinks
 
 
@@ -25,6 +25,7 @@ class Features:
     notes: NoteAnalyzerPort | None = None
     graph_writes: GraphWrites | None = None  # without it, note suggestions have no create buttons
     sso_connection: str | None = None  # with delegated writes: ask Teams for the SSO token through this connection
+    people: KnownPeople | None = None  # known contacts prefill note suggestions (names, companies, addresses)
     scores: Scores | None = None
     team: TeamActivity | None = None  # the digest's team activity chart
 
@@ -42,7 +43,8 @@ def wire(features: Features, *, conversations: ConversationStore, secret_key: by
         if features.scores is not None:
             table.add(*ScoreFeature(features.relationships, features.access, features.scores, charts).commands())
     if features.notes is not None:
-        notes = NotesFeature(features.notes, features.graph_writes, features.sso_connection)
+        notes = NotesFeature(features.notes, features.graph_writes, features.sso_connection, people=features.people,
+                             access=features.access)
         table.add(*notes.commands())
         table.fallback = notes.fallback()
         actions.update(notes.actions())

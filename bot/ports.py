@@ -11,11 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from analytics.scoring.scores import GradeBands, ScoreCard
+from analytics.query import KnownPerson
 from analytics.views import DayBreakdown, HealthView, MyRecordsView, TargetRef, WhoKnowsView
 from bot.conversation.model import ConversationRecord, Principal
+
+if TYPE_CHECKING:  # annotations only: importing scoring loads scikit-learn (~2 s) for every bot command
+    from analytics.scoring.scores import GradeBands, ScoreCard
 
 
 class Directory(Protocol):
@@ -68,6 +71,15 @@ class Relationships(Protocol):
 
     def my_accounts(self, tenant_id: str, user_id: str, now: datetime) -> MyRecordsView:
         """A user's accounts, leads and opportunities."""
+        ...
+
+
+class KnownPeople(Protocol):
+    """Contacts the store knows, to prefill a note's contact and attendees
+    (:meth:`analytics.query.RelationshipQueries.known_people` implements it)."""
+
+    def known_people(self, tenant_id: str, emails: Sequence[str], names: Sequence[str]) -> list[KnownPerson]:
+        """Contacts with one of these addresses, or whose display name is one of these names."""
         ...
 
 

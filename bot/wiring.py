@@ -20,7 +20,8 @@ def production_features(settings: Settings, engine: Engine) -> Features:
     from bot.scores import StoreScores
     from bot.storage import StoreAccess, StoreTeamActivity
 
-    return Features(relationships=RelationshipQueries(engine, settings), access=StoreAccess(engine),
-                    notes=NoteAnalyzer(), graph_writes=MsGraphWrites(engine, delegated=delegated_app(settings)),
+    queries = RelationshipQueries(engine, settings)
+    return Features(relationships=queries, access=StoreAccess(engine), people=queries, notes=NoteAnalyzer(),
+                    graph_writes=MsGraphWrites(engine, delegated=delegated_app(settings)),
                     sso_connection=(settings.bot_sso_connection or None) if settings.bot_sso_writes else None,
                     scores=StoreScores(engine, settings), team=StoreTeamActivity(engine))

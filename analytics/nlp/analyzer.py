@@ -18,6 +18,7 @@ from analytics.nlp.components import LANGS, build_pipeline
 from analytics.nlp.errors import InvalidLanguage, InvalidTimeZone
 from analytics.nlp.intents import Clause, Cue, gather_clauses, split_coordinated, suggest
 from analytics.nlp.langsplit import split_chunks
+from analytics.nlp.references import with_referred_attendees
 from analytics.nlp.resolve import resolve
 from analytics.nlp.suggestions import CharSpan, Entity, NoteAnalysis, Suggestion, TimeMention
 from analytics.nlp.timespec import RawTime
@@ -59,9 +60,10 @@ class NoteAnalyzer:
             langs.add(chunk.lang)
             clauses = self._clauses(clean, chunk.start, chunk.end, chunk.lang, ref, zone)
             for clause in clauses:
-                suggestions.extend(suggest(clause))
+                suggestions.extend(suggest(clause, ref))
                 entities.extend(clause.entities)
                 times.extend(clause.times)
+        suggestions = with_referred_attendees(suggestions, entities, clean)
         return NoteAnalysis(text=text, lang="mixed" if len(langs) > 1 else (langs.pop() if langs else (
             "en" if lang == "auto" else lang)), suggestions=tuple(suggestions), entities=tuple(entities),
             times=tuple(times))
@@ -86,7 +88,8 @@ class NoteAnalyzer:
 def _mention(raw: RawTime, offset: int, ref: datetime, zone: ZoneInfo) -> TimeMention:
     res = resolve(raw.spec, ref, zone)
     return TimeMention(CharSpan(offset + raw.start, offset + raw.end, raw.text), res.start, res.end,
-                       res.duration, res.grain)
+                       res.duration, res.grain, dated=raw.spec.has_date(), part=raw.spec.part_of_day,
+                       period=raw.spec.period if raw.spec.period_edge is None else None)
 
 
 @lru_cache(maxsize=1)

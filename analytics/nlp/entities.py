@@ -19,6 +19,7 @@ EMAIL_RE = re.compile(
 PHONE_RE = re.compile(
     r"(?<![A-Za-z0-9+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,4}){1,4}(?![A-Za-z0-9])")
 _ISO_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 _CAP_WORD = re.compile(r"[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?|[A-Z][a-z]*[A-Z][a-z]+|[A-Z]{2,5}")
 
 
@@ -146,6 +147,14 @@ def find_names_zh(text: str, lex: EntityLexicon) -> list[FoundEntity]:
                        rf"(?P<name>[{lex.surnames}]{given}{{1,2}})")
     for m in named.finditer(text):
         out.append(FoundEntity("PERSON", m.start("name"), m.end("name")))
+    # A bare full name as the object of a follow-up verb ("跟进王伟，", "拜访李明。") or between 给/和/跟 and the
+    # action ("给王伟打电话", "和张小明开会"); the context on both sides keeps words such as 方式 out.
+    bare = re.compile(rf"(?:(?:跟进|拜访|约见|回访|打给|致电|通知|提醒)(?P<a>[{lex.surnames}]{given}{{1,2}}?)"
+                      rf"(?=[，,。.；;！!？?、\s]|$)|[给和跟与约](?P<b>[{lex.surnames}]{given}{{1,2}}?)"
+                      rf"(?=打电话|打个电话|开会|开个会|见面|见个面|吃饭|通话|通电话|沟通))")
+    for m in bare.finditer(text):
+        group = "a" if m.group("a") else "b"
+        out.append(FoundEntity("PERSON", m.start(group), m.end(group)))
     suffixes = "|".join(map(re.escape, lex.org_suffixes))
     org = re.compile(rf"[\u4e00-\u9fffA-Za-z0-9&]{{1,8}}?(?:{suffixes})")
     for m in org.finditer(text):
@@ -163,6 +172,9 @@ def find_entities(text: str, lang: str) -> list[FoundEntity]:
     lex = load_lexicon(lang)
     found = find_contacts_details(text)
     found += find_names_zh(text, lex) if lang == "zh" else find_names_en(text, lex)
+    if lang == "en" and _HAN.search(text):
+        # A Chinese name in an English sentence ("Met 李经理 at the expo"): the Chinese rules find it.
+        found += [e for e in find_names_zh(text, load_lexicon("zh")) if e.label == "PERSON"]
     found.sort(key=lambda e: (e.start, e.start - e.end))
     kept: list[FoundEntity] = []
     last = -1

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 
+from analytics.nlp.resolve import POD_HOURS
 from analytics.nlp.spanfilters import inside
 from analytics.nlp.suggestions import (
     CharSpan,
@@ -169,8 +171,104 @@ def _owner(clause: Clause) -> str | None:
     return None
 
 
-def _event(clause: Clause, kind: SuggestionKind, cue: Cue) -> Suggestion:
-    point, dur = _first_point(clause), _duration(clause)
+def _with_day(day: TimeMention, clock: TimeMention) -> TimeMention:
+    """An undated time of day ("lunch", "at 3pm") on the day named beside it ("on Friday", 周五)."""
+    assert day.start is not None and clock.start is not None
+    shift = day.start.date() - clock.start.date()
+
+    def moved(at: datetime | None) -> datetime | None:
+        # Wall time kept on the new day (a DST change in between does not move "12:00").
+        return None if at is None else datetime.combine(at.date() + shift, at.time(), at.tzinfo)
+    first, last = sorted((day.span, clock.span), key=lambda s: s.start)
+    return replace(clock, span=CharSpan(first.start, last.end, ""), start=moved(clock.start), end=moved(clock.end),
+                   dated=True)
+
+
+def _period_end(first: date, period: str) -> date:
+    """The day after a period that starts on ``first``."""
+    if period in ("week", "weekend"):
+        return first + timedelta(days=7 if period == "week" else 2)
+    months = {"month": 1, "quarter": 3, "year": 12}.get(period, 1)
+    y, m = divmod(first.month - 1 + months, 12)
+    return date(first.year + y, m + 1, 1)
+
+
+def under_way(t: TimeMention, now: datetime) -> bool:
+    """A period or part of the day that has begun and not ended ("this week" on Thursday, "this afternoon" at 2pm):
+    its ``start`` is past, but the event can still happen in it."""
+    if t.start is None:
+        return False
+    if t.grain == "day" and t.period is not None:
+        return t.start.date() <= now.date() < _period_end(t.start.date(), t.period)
+    if t.grain == "part" and t.part in POD_HOURS:
+        ends = datetime.combine(t.start.date(), time(POD_HOURS[t.part][1]), t.start.tzinfo)
+        return t.start <= now < ends
+    return False
+
+
+def is_past(t: TimeMention, now: datetime) -> bool:
+    """Whether the time has gone by: a day before today, a part of the day that has ended, a clock time before now."""
+    if t.start is None or under_way(t, now):
+        return False
+    if t.grain == "day":
+        return t.start.date() < now.date()
+    return t.start < now
+
+
+def _event_point(clause: Clause, now: datetime | None) -> tuple[TimeMention | None, bool]:
+    """The time of a meeting or call, and whether the clause's times are all past.
+
+    An undated time of day takes the one day named beside it ("lunch with Anna on Friday" is Friday 12:00, not
+    Friday 00:00 nor today 12:00). With ``now``, times already gone by are not candidates: a note's "lunch with X"
+    written after lunch is the lunch that happened. A period or part of the day under way ("this week", "this
+    afternoon") is kept without its (past) start: the day is the user's to pick."""
+    points = [t for t in clause.times if t.start is not None]
+    days = [t for t in points if t.dated and t.grain == "day"]
+    clocks = [t for t in points if not t.dated and t.grain in ("minute", "part")]
+    if len(days) == 1 and len(clocks) == 1:
+        points = [_with_day(days[0], clocks[0])]
+    if now is None or not points:
+        return _longest(points), False
+    future = [t for t in points if not is_past(t, now)]
+    if not future:
+        return None, True
+    best = _longest(future)
+    if best is not None and under_way(best, now) and best.start is not None and best.start < now:
+        return None, False
+    return best, False
+
+
+_BREAK = re.compile(r"[,，;；]")
+
+
+def _told_in_past(clause: Clause, cue: Cue) -> bool:
+    """Whether a past-tense cue ("had", "met", "went well", 吃了, 开完) belongs to the event cue: no comma between
+    them ("Spoke with Raj, he wants a call" asks for a call)."""
+    text, base = clause.span.text, clause.span.start
+    for p in clause.labelled("past"):
+        lo, hi = sorted((min(p.end, cue.end), max(p.start, cue.start)))
+        if not _BREAK.search(text[lo - base:hi - base]):
+            return True
+    return False
+
+
+def _longest(points: Sequence[TimeMention]) -> TimeMention | None:
+    return max(points, key=lambda t: (t.span.end - t.span.start, -t.span.start)) if points else None
+
+
+def _event(clause: Clause, kind: SuggestionKind, cue: Cue, now: datetime | None = None) -> Suggestion | None:
+    """A meeting or call; None when it lies in the past (the note logs it: "lunch with X", "had a call with Y")."""
+    point, past = _event_point(clause, now)
+    if past:
+        return None
+    if _told_in_past(clause, cue):
+        # "Had a call with Raj", "Meeting with Kwame went well", "今天和王总吃了午饭": without a time to come
+        # (today is the day it happened, not one to book) the clause logs the event.
+        if point is None or point.start is None:
+            return None
+        if now is not None and point.grain == "day" and point.start.date() <= now.date():
+            return None
+    dur = _duration(clause)
     people = _people(clause)
     spans = [clause.span, _cue_span(cue)] + [t.span for t in clause.times] + [p.span for p in people]
     start = point.start if point else None
@@ -236,8 +334,12 @@ def _title_phrase(clause: Clause, cue: Cue) -> str:
     return " ".join(text[start:end].split())
 
 
-def suggest(clause: Clause) -> list[Suggestion]:
-    """Every suggestion one clause supports, in a fixed order of kinds."""
+def suggest(clause: Clause, now: datetime | None = None) -> list[Suggestion]:
+    """Every suggestion one clause supports, in a fixed order of kinds.
+
+    With ``now`` (the note's reference time), a meeting or call that lies in the past is not suggested: a clause
+    in the past tense ("met", "had a call", 吃了, 开完) without a time to come, or whose times have all gone by
+    ("lunch with X" written at 5pm), logs what happened (see docs/notes.md, "Past events")."""
     out: list[Suggestion] = []
     meeting = clause.labelled("meeting")
     # "电话 021-6234…", "phone: +44 …": a phone cue right before a number introduces it, it is not a call.
@@ -246,10 +348,10 @@ def suggest(clause: Clause) -> list[Suggestion]:
     if meeting or call:
         first_meeting = meeting[0].start if meeting else 1 << 62
         first_call = call[0].start if call else 1 << 62
-        if first_call < first_meeting:
-            out.append(_event(clause, SuggestionKind.CALL, call[0]))
-        else:
-            out.append(_event(clause, SuggestionKind.MEETING, meeting[0]))
+        event = (_event(clause, SuggestionKind.CALL, call[0], now) if first_call < first_meeting
+                 else _event(clause, SuggestionKind.MEETING, meeting[0], now))
+        if event is not None:
+            out.append(event)
     elif clause.labelled("task"):
         out.append(_task(clause, clause.labelled("task")[0]))
     content = clause.labelled("content")

@@ -23,8 +23,12 @@ class Chunk:
 
 
 def detect(text: str) -> str:
-    """"zh" when CJK characters make up at least 30% of the letters, else "en"."""
-    cjk = len(_CJK.findall(text))
+    """"zh" when Chinese makes up at least 30% of the words, else "en".
+
+    Words are estimated from letters: a Chinese word is about two characters, an English one about five letters.
+    Counting each character as a word read "Met 李经理 at the expo, call her next week" as Chinese (3 characters
+    against 26 letters) and found nothing in it."""
+    cjk = len(_CJK.findall(text)) / 2
     latin = len(_LATIN.findall(text))
     return "zh" if cjk and cjk >= 0.3 * (cjk + latin / 5) else "en"
 

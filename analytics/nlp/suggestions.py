@@ -49,6 +49,11 @@ class TimeMention:
     end: datetime | None
     duration: timedelta | None
     grain: str
+    # False for a time of day written without a day ("lunch", "at 3pm", "下午三点"), which resolves to today: a
+    # day named elsewhere in the clause ("lunch with Anna on Friday") gives it its date.
+    dated: bool = True
+    part: str | None = None  # the part of the day named (morning, noon, afternoon, evening, night, eod)
+    period: str | None = None  # a period named ("this week" → week): ``start`` is its first day
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,10 @@ class Suggestion:
     ``spans[0]`` is the sentence or clause the suggestion came from; further spans are its cue words, times
     and entities. ``start``/``end``/``duration`` fill meetings and calls, ``due``/``owner`` tasks,
     ``contact`` new contacts, ``subject`` the content asked for or the problem reported.
+
+    ``attendees_inferred``: a meeting or call whose clause names nobody ("Call him next Tuesday") is given the
+    one person the rest of the note names (:mod:`analytics.nlp.references`); ``attendee_emails`` then holds
+    that person's address when the note gives it.
     """
 
     kind: SuggestionKind
@@ -79,6 +88,8 @@ class Suggestion:
     end: datetime | None = None
     duration: timedelta | None = None
     attendees: tuple[str, ...] = ()
+    attendee_emails: tuple[str, ...] = ()
+    attendees_inferred: bool = False
     due: datetime | None = None
     owner: str | None = None
     contact: ContactDetails | None = None

@@ -30,12 +30,15 @@ def _number(id_: str, label: str, value: str) -> dict[str, Any]:
 
 
 def render_suggestion(kind: str, form: dict[str, str], quote: str, lang: Lang, *,
-                      action: tuple[str, dict[str, Any]] | None, confidence: float | None = None, error: str | None = None) -> dict[str, Any]:
-    """A suggestion: what it is, the note text it came from, its fields (editable) and its create button."""
-    title = t(f"kind_{kind}", lang)
+                      action: tuple[str, dict[str, Any]] | None, confidence: float | None = None,
+                      error: str | None = None, evidence: Sequence[str] = (), known: bool = False) -> dict[str, Any]:
+    """A suggestion: what it is, the note text it came from, what was filled in from elsewhere (``evidence``), its
+    fields (editable) and its create button. ``known``: a contact Rapport already knows, not a new one."""
+    title = t("kind_contact_known" if kind == "contact" and known else f"kind_{kind}", lang)
     body: list[dict[str, Any]] = [text_block(t("suggested", lang, what=title), weight="Bolder", size="Medium")]
     if quote:
         body.append(text_block(f"“{quote}”", isSubtle=True, size="Small"))
+    body += [text_block(line, isSubtle=True, size="Small") for line in evidence]
     if kind in _EVENT_KINDS:
         body += [
             _input("Input.Text", "title", t("field_title", lang), form.get("title", ""), maxLength=255,

@@ -24,13 +24,15 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from analytics.nlp.suggestions import NoteAnalysis, analysis_to_dict
+from analytics.query import KnownPerson
+from analytics.views import TargetRef
 from bot.cards import notes as cards
 from bot.conversation.commands import Command, CommandContext, patterns
 from bot.conversation.i18n import t
-from bot.conversation.model import ActionResult, Principal, Reply
+from bot.conversation.model import ActionResult, Lang, Principal, Reply
 from bot.conversation.service import ActionContext, ActionHandler
 from bot.errors import WriteFailed
-from bot.ports import ContactDraft, EventDraft, GraphWrites, TaskDraft
+from bot.ports import Access, ContactDraft, EventDraft, GraphWrites, KnownPeople, TaskDraft
 from graph_sync.timezones import zone_or_default
 
 MAX_CARDS = 5  # suggestions shown per note (strongest first, then in text order)
@@ -68,6 +70,8 @@ class NotesFeature:
     analyzer: NoteAnalyzerPort
     writes: GraphWrites | None  # None: suggestions are shown without create buttons
     sso_connection: str | None = None  # set: a press without the user's SSO token first asks Teams for it
+    people: KnownPeople | None = None  # known contacts prefill names, companies and attendees' addresses
+    access: Access | None = None  # whose address a name may be resolved to (without it, names are not resolved)
 
     def commands(self) -> list[Command]:
         return [Command("note", {"en": t("help_note", "en"), "zh": t("help_note", "zh")}, patterns(
@@ -103,16 +107,44 @@ class NotesFeature:
         indexed = _one_task_per_clause(list(enumerate(data["suggestions"])))
         shown = sorted(sorted(indexed, key=lambda p: -float(p[1]["confidence"]))[:MAX_CARDS], key=lambda p: p[0])
         emails = [(e["span"]["start"], e["span"]["text"]) for e in data["entities"] if e["label"] == "EMAIL"]
+        known = await self._known(ctx, data)
         replies = []
         for index, s in shown:
             form = _form_of(s, _attendee_emails(s, emails, note), tz)
+            evidence = _prefill(s, form, known, ctx.lang)
             key = suggestion_key(ctx.principal, note, index, s["kind"])
-            args = {"key": key, "kind": s["kind"], "tz": tz, "quote": _quote(s)}
+            args: dict[str, Any] = {"key": key, "kind": s["kind"], "tz": tz, "quote": _quote(s)}
+            if evidence:
+                args["evidence"] = evidence
+            if s["kind"] == "contact" and _known_contact(form, known):
+                args["known"] = True
             verb = _verb_of(s["kind"]) if self.writes is not None else None
             replies.append(Reply(card=cards.render_suggestion(
                 s["kind"], form, args["quote"], ctx.lang, action=(verb, ctx.sign(verb, args)) if verb else None,
-                confidence=float(s["confidence"]))))
+                confidence=float(s["confidence"]), evidence=evidence, known=bool(args.get("known")))))
         return replies
+
+    async def _known(self, ctx: CommandContext, data: dict[str, Any]) -> KnownIndex:
+        """The note's people the store knows: by address (the user wrote it), and by name when exactly one contact
+        has that name and the user may see that contact's relationship (a name must not reveal an address the
+        sharing rules hide)."""
+        if self.people is None:
+            return KnownIndex({}, {})
+        emails = list(dict.fromkeys(str(e["span"]["text"]).lower() for e in data["entities"]
+                                    if e["label"] == "EMAIL"))
+        names = list(dict.fromkeys(str(e["span"]["text"]) for e in data["entities"] if e["label"] == "PERSON"))
+        if not emails and not names:
+            return KnownIndex({}, {})
+        found = await asyncio.to_thread(self.people.known_people, ctx.principal.tenant_id, emails, names)
+        by_email = {p.email.lower(): p for p in found if p.email.lower() in emails}
+        by_name: dict[str, KnownPerson] = {}
+        for name in names:
+            same = [p for p in found if p.name and " ".join(p.name.split()).lower() == " ".join(name.split()).lower()]
+            if len(same) == 1 and self.access is not None and await asyncio.to_thread(
+                    self.access.may_see, ctx.principal.tenant_id, TargetRef("contact", same[0].email, name),
+                    ctx.principal.visible_user_ids):
+                by_name[" ".join(name.split()).lower()] = same[0]
+        return KnownIndex(by_email, by_name)
 
     # --- actions -----------------------------------------------------------------------------------------------
 
@@ -196,9 +228,64 @@ class NotesFeature:
     def _again(self, ctx: ActionContext, verb: str, error: str) -> ActionResult:
         """The same form, as the user left it, with the error above the button (the action is re-signed)."""
         kind = str(ctx.args.get("kind", "task"))
+        evidence = [str(e) for e in ctx.args.get("evidence") or [] if isinstance(e, str)]
         return ActionResult(card=cards.render_suggestion(
             kind, dict(ctx.inputs), str(ctx.args.get("quote", "")), ctx.lang,
-            action=(verb, ctx.sign(verb, dict(ctx.args))), error=error))
+            action=(verb, ctx.sign(verb, dict(ctx.args))), error=error, evidence=evidence,
+            known=bool(ctx.args.get("known"))))
+
+
+@dataclass(frozen=True)
+class KnownIndex:
+    """Known contacts of one note: by lower-case address, and by (lower-case, single-spaced) name."""
+
+    by_email: dict[str, KnownPerson]
+    by_name: dict[str, KnownPerson]
+
+    def of_name(self, name: str) -> KnownPerson | None:
+        return self.by_name.get(" ".join(name.split()).lower())
+
+
+def _known_contact(form: dict[str, str], known: KnownIndex) -> bool:
+    return bool(known.by_email.get(form.get("email", "").lower()) or known.of_name(form.get("name", "")))
+
+
+def _prefill(s: dict[str, Any], form: dict[str, str], known: KnownIndex, lang: Lang) -> list[str]:
+    """Fill what the note left out from what Rapport knows (in place) and say what was filled or inferred.
+
+    A contact: the display name and company of the contact with its address (or of the one contact with its
+    name, then the address too). A meeting or call: the address of an attendee named without one."""
+    evidence: list[str] = []
+    if s["kind"] == "contact":
+        person = known.by_email.get(form.get("email", "").lower()) or known.of_name(form.get("name", ""))
+        if person is None:
+            return evidence
+        form["name"] = form.get("name") or person.name or ""
+        form["email"] = form.get("email") or person.email
+        form["company"] = form.get("company") or person.company or ""
+        who = person.name or person.email
+        evidence.append(t("note_contact_known", lang, who=f"{who} ({person.company})" if person.company else who))
+        return evidence
+    if s["kind"] not in EVENT_KINDS:
+        return evidence
+    attendees = [str(a) for a in s.get("attendees") or []]
+    if s.get("attendees_inferred") and attendees:
+        evidence.append(t("note_attendee_inferred", lang, who=", ".join(attendees)))
+    if not form.get("attendees"):
+        form["attendees"] = ", ".join(dict.fromkeys(str(e) for e in s.get("attendee_emails") or []))
+    if form["attendees"]:
+        return evidence  # the note gave addresses: a name is not resolved to a second, possibly different one
+    have: set[str] = set()
+    added = []
+    for name in attendees:
+        person = known.of_name(name)
+        if person is not None and person.email.lower() not in have:
+            have.add(person.email.lower())
+            added.append(person)
+    if added:
+        form["attendees"] = ", ".join(p.email for p in added)
+        evidence.append(t("note_attendee_known", lang, who=", ".join(f"{p.name} → {p.email}" for p in added)))
+    return evidence
 
 
 def _one_task_per_clause(indexed: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:

@@ -226,7 +226,7 @@ def test_pressing_add_contact_twice_makes_one_outlook_contact(analyzer: NoteAnal
     assert not list(VALIDATOR.iter_errors(card))
     fields = {i["id"]: i.get("value") for i in _inputs(card)}
     assert fields["name"] == "Jane Doe" and fields["email"] == "jane.doe@fabrikam.example"
-    assert card["actions"][0]["verb"] == "notes.contact" and card["actions"][0]["title"] == "Add to my contacts"
+    assert card["actions"][0]["verb"] == "notes.contact" and card["actions"][0]["title"] == "Add to my Outlook contacts"
     first = _press(service, card, {"company": "Fabrikam"})
     second = _press(service, card, {"company": "Fabrikam"})
     assert first["statusCode"] == second["statusCode"] == 200
@@ -234,7 +234,7 @@ def test_pressing_add_contact_twice_makes_one_outlook_contact(analyzer: NoteAnal
     assert (made["displayName"], made["companyName"]) == ("Jane Doe", "Fabrikam")
     assert made["emailAddresses"][0]["address"] == "jane.doe@fabrikam.example"
     refreshed = first["value"]
-    assert "Added to your contacts" in str(refreshed) and "Fabrikam" in str(refreshed)
+    assert "Added to your Outlook contacts" in str(refreshed) and "Fabrikam" in str(refreshed)
     assert "actions" not in refreshed or all(a["type"] != "Action.Execute" for a in refreshed["actions"])
     assert not list(VALIDATOR.iter_errors(refreshed))
 
@@ -259,7 +259,7 @@ def test_with_a_teams_sso_token_the_write_is_delegated_on_behalf_of_the_user(
         service = _service(analyzer, delegated)
         sso = user_assertion(graph, ALICE, f"api://botid-{bot_app.client_id}")
         body = _press(service, _contact_card(service), sso_token=sso)
-        assert body["statusCode"] == 200 and "Added to your contacts" in str(body["value"])
+        assert body["statusCode"] == 200 and "Added to your Outlook contacts" in str(body["value"])
         assert [r.path for r in graph.log if r.method == "POST" and r.status == 201] == ["/v1.0/me/contacts"]
         # Bob's token pressed on Alice's card: refused before any exchange, nothing created.
         bobs = user_assertion(graph, BOB, f"api://botid-{bot_app.client_id}")
