@@ -9,12 +9,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
-from analytics.views import team_records
+from analytics.views import MyRecordsView, team_records
 from bot.conversation.model import Principal
-from bot.ports import Predictions, Relationships
+from bot.ports import Predictions
 
 TOP = 5
 CLOSED = frozenset({"qualified", "disqualified", "closed", "won", "lost"})
@@ -42,13 +43,37 @@ class DigestView:
     hot_leads: tuple[DigestItem, ...]
     stuck_deals: tuple[DigestItem, ...]
     as_of: datetime
+    manager_email: str | None = None
 
     @property
     def empty(self) -> bool:
         return not (self.declining or self.hot_leads or self.stuck_deals)
 
 
-def build_digest(manager: Principal, relationships: Relationships, predictions: Predictions,
+class TeamRecords(Protocol):
+    """The one question a digest asks of :class:`bot.ports.Relationships`: a member's own records."""
+
+    def my_accounts(self, tenant_id: str, user_id: str, now: datetime) -> MyRecordsView:
+        """The accounts a user owns or works with, and their leads and opportunities."""
+        ...
+
+
+@dataclass
+class MemberRecords:
+    """Each member's records read once per run: a member of several chains (a rep under a manager under a
+    director) appears in every digest above them, and :meth:`my_accounts` costs dozens of queries a member."""
+
+    relationships: TeamRecords
+    _seen: dict[tuple[str, str, datetime], MyRecordsView] = field(default_factory=dict)
+
+    def my_accounts(self, tenant_id: str, user_id: str, now: datetime) -> MyRecordsView:
+        key = (tenant_id, user_id, now)
+        if key not in self._seen:
+            self._seen[key] = self.relationships.my_accounts(tenant_id, user_id, now)
+        return self._seen[key]
+
+
+def build_digest(manager: Principal, relationships: TeamRecords, predictions: Predictions,
                  now: datetime) -> DigestView:
     """The digest for ``manager``'s whole chain (themselves included), as of ``now``."""
     tenant = manager.tenant_id
@@ -74,4 +99,4 @@ def build_digest(manager: Principal, relationships: Relationships, predictions: 
     stuck.sort(key=lambda x: (-opportunities[x.record_id][1], x.label))
     worst = sorted(declining.values(), key=lambda x: (x.score is None, x.score or 0.0, x.label))
     return DigestView(manager.user_id, manager.display_name, len(manager.visible_user_ids) - 1,
-                      tuple(worst[:TOP]), tuple(hot[:TOP]), tuple(stuck[:TOP]), now)
+                      tuple(worst[:TOP]), tuple(hot[:TOP]), tuple(stuck[:TOP]), now, manager.email)

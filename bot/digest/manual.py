@@ -67,9 +67,9 @@ def review(plan: DigestPlan, *, slot: Slot, ledger: DigestLedger, directory: Man
     """Each planned digest with its week and the ledger's status of that week (reads only)."""
     pending = []
     for record, reply, view in plan.jobs:
-        manager = directory.principal(record.tenant_id, view.manager_id)
-        week = week_of(slot, manager, now)
         tenant_id, manager_id = record.tenant_id, view.manager_id
+        manager = plan.managers.get((tenant_id, manager_id)) or directory.principal(tenant_id, manager_id)
+        week = week_of(slot, manager, now)
         pending.append(Pending(record, reply, view, week, ledger.status(tenant_id, manager_id, week),
                                ledger.tries(tenant_id, manager_id, week)))
     return pending

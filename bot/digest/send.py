@@ -14,9 +14,9 @@ from typing import Protocol
 from bot.cards.digest import render_digest
 from bot.conversation.i18n import lang_of
 from bot.conversation.model import ConversationRecord, Principal, Reply
-from bot.digest.content import DigestView, build_digest
+from bot.digest.content import DigestView, MemberRecords, TeamRecords, build_digest
 from bot.digest.queue import Outcome, SendQueue
-from bot.ports import ConversationStore, Predictions, Relationships
+from bot.ports import ConversationStore, Predictions
 from bot.web.chart_links import ChartLinks
 
 
@@ -37,25 +37,34 @@ class DigestPlan:
     """What a run will send, and who was skipped because the bot cannot reach them."""
 
     jobs: list[tuple[ConversationRecord, Reply, DigestView]] = field(default_factory=list)
-    unreachable: list[tuple[str, str]] = field(default_factory=list)  # (tenant, manager) without a 1:1 chat
+    unreachable: list[Principal] = field(default_factory=list)  # managers without a 1:1 chat with the bot
+    # Every manager looked up, by (tenant, user id): the ledger's week depends on their zone, and looking them
+    # up again (their reporting chain, a query per level) would double the run's directory work.
+    managers: dict[tuple[str, str], Principal] = field(default_factory=dict)
 
 
 def plan_digests(tenants: Sequence[str], *, directory: ManagerDirectory, conversations: ConversationStore,
-                 relationships: Relationships, predictions: Predictions, charts: ChartLinks | None,
+                 relationships: TeamRecords, predictions: Predictions, charts: ChartLinks | None,
                  now: datetime) -> DigestPlan:
     """One digest card per manager who has installed the bot (their stored personal conversation)."""
     plan = DigestPlan()
+    members = MemberRecords(relationships)
     for tenant in tenants:
-        for manager_id in directory.managers(tenant):
+        manager_ids = directory.managers(tenant)
+        personal: dict[str, ConversationRecord] = {}
+        for r in conversations.personal_for(tenant, manager_ids):  # one query per tenant, not per manager
+            if r.user_aad_id is not None:
+                personal.setdefault(r.user_aad_id, r)
+        for manager_id in manager_ids:
             manager = directory.principal(tenant, manager_id)
             if manager is None:
                 continue
-            records = conversations.personal_for(tenant, [manager_id])
-            if not records:
-                plan.unreachable.append((tenant, manager_id))
+            plan.managers[(tenant, manager_id)] = manager
+            record = personal.get(manager_id)
+            if record is None:
+                plan.unreachable.append(manager)
                 continue
-            record = records[0]
-            view = build_digest(manager, relationships, predictions, now)
+            view = build_digest(manager, members, predictions, now)
             chart = charts.url("team", tenant, manager_id, now.timestamp()) if charts is not None else None
             reply = Reply(card=render_digest(view, lang_of(record.locale), chart))
             plan.jobs.append((record, reply, view))

@@ -134,13 +134,13 @@ def test_digest_send_dry_run_names_the_recipients_and_sends_nothing(
     monkeypatch.setenv("RAPPORT_DATABASE_URL", db_url)
     result = CliRunner().invoke(build_app(), ["digest", "send", "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert "Mia: 0 declining, 0 hot leads, 0 stuck deals" in result.output
-    assert "dry run: 1 digest(s) not sent" in result.output and connector.sent == []
+    assert "Mia <mia@contoso.com>: 0 declining, 0 hot leads, 0 stuck deals" in result.output
+    assert "dry run, nothing sent: 1 digest would be sent" in result.output and connector.sent == []
 
 
 def test_a_manager_without_the_bot_is_reported_unreachable(
         engine: Engine, tenant_id: str, users: dict[str, str]) -> None:
     plan = plan_digests([tenant_id], directory=StoreDirectory(engine), conversations=FakeConversations(),
                         relationships=FakeRelationships(), predictions=FakePredictions(), charts=None, now=NOW)
-    assert plan.jobs == [] and plan.unreachable == [(tenant_id, MANAGER)]
-    assert REP not in [m for _, m in plan.unreachable]
+    assert plan.jobs == [] and [(m.tenant_id, m.user_id) for m in plan.unreachable] == [(tenant_id, MANAGER)]
+    assert REP not in [m.user_id for m in plan.unreachable]

@@ -116,14 +116,14 @@ def test_digest_send_names_managers_already_served_this_week(
     monkeypatch.setattr(bot.digest.cli, "now", lambda: MONDAY_8 + timedelta(days=2))
     dry = CliRunner().invoke(build_app(), ["digest", "send", "--dry-run"])
     assert dry.exit_code == 0, dry.output
-    assert "Mia: 0 declining, 0 hot leads, 0 stuck deals — already sent this week (week of 2026-11-30): " \
+    assert "Mia <mia@contoso.com>: 0 declining, 0 hot leads, 0 stuck deals — already sent this week (week of 2026-11-30): " \
            "skipped" in dry.output
-    assert "dry run: 0 digest(s) not sent, 1 already sent this week" in dry.output
+    assert "dry run, nothing sent: 0 digests would be sent, 1 skipped (--force sends it)" in dry.output
     forced = CliRunner().invoke(build_app(), ["digest", "send", "--dry-run", "--force"])
-    assert "sending anyway (--force)" in forced.output and "dry run: 1 digest(s) not sent" in forced.output
+    assert "sending anyway (--force)" in forced.output and "dry run, nothing sent: 1 digest would be sent" in forced.output
     real = CliRunner().invoke(build_app(), ["digest", "send"])
     assert real.exit_code == 0, real.output
-    assert "skipped: " in real.output and "sent 0 of 0 digest(s), 1 skipped" in real.output
+    assert "skipped: " in real.output and "no digest sent, 1 skipped" in real.output
     with engine.connect() as conn:
         rows = conn.execute(models.table_of(models.AuditEvent).select().where(
             models.table_of(models.AuditEvent).c.action == "digest.send")).all()
@@ -139,5 +139,5 @@ def test_digest_send_before_anyone_installed_the_bot_names_the_unreachable_manag
     monkeypatch.setenv("RAPPORT_DATABASE_URL", db_url)
     dry = CliRunner().invoke(build_app(), ["digest", "send", "--dry-run"])  # every active tenant by default
     assert dry.exit_code == 0, dry.output
-    assert f"{tenant_id} {MANAGER}: not reachable (the bot is not installed for them)" in dry.output
-    assert "dry run: 0 digest(s) not sent" in dry.output
+    assert f"{tenant_id} Mia <mia@contoso.com>: not reachable (the bot is not installed for them)" in dry.output
+    assert "dry run, nothing sent: 0 digests would be sent, 1 manager not reachable" in dry.output
