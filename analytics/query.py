@@ -387,10 +387,11 @@ class RelationshipQueries:
             account_ids = sorted(owned | (set(per_account) & set(all_accounts)))
             scores = q.stored_health(conn, tenant_id, "account", account_ids)
             email = me.email if me else None
-            leads = [rec for i in q.lead_ids(conn, tenant_id, owner_id=user_id, member_email=email)
-                     if (rec := q.lead(conn, tenant_id, i)) is not None]
-            opps = [rec for i in q.opportunity_ids(conn, tenant_id, owner_id=user_id, member_email=email)
-                    if (rec := q.opportunity(conn, tenant_id, i)) is not None]
+            # In bulk (a few statements), not a record at a time: a rep's or manager's list has hundreds
+            leads = q.crm_records(conn, tenant_id, "lead",
+                                  q.lead_ids(conn, tenant_id, owner_id=user_id, member_email=email))
+            opps = q.crm_records(conn, tenant_id, "opportunity",
+                                 q.opportunity_ids(conn, tenant_id, owner_id=user_id, member_email=email))
             lead_scores = q.stored_health(conn, tenant_id, "lead", [r.record_id for r in leads])
             opp_scores = q.stored_health(conn, tenant_id, "opportunity", [r.record_id for r in opps])
             by_email = {c.email: cid for cid, c in contacts.items()}
