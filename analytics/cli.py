@@ -7,14 +7,14 @@ defaults to the only tenant in the store. ``--as-of`` (ISO date-time, default no
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from analytics import health_views
-from analytics.cli_context import CliContext, cli_context
+from analytics.cli_context import CliContext, as_of_time, cli_context
 from analytics.query import RelationshipQueries
 from analytics.refresh import full_refresh, refresh_for_now
 from analytics.relationships.charts import activity_chart, health_chart
@@ -30,13 +30,7 @@ JSON = typer.Option(False, "--json", help="Print the view as JSON instead of tab
 
 
 def _now(as_of: str | None) -> datetime:
-    if as_of is None:
-        return datetime.now(UTC)  # the CLI is a composition root: the one place that reads the clock
-    try:
-        value = datetime.fromisoformat(as_of)
-    except ValueError as err:
-        raise typer.BadParameter(f"{as_of!r} is not an ISO date-time", param_hint="--as-of") from err
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return as_of_time(as_of)
 
 
 def _tenant(c: CliContext, tenant: str | None) -> str:

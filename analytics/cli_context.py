@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import typer
@@ -59,3 +60,18 @@ def cli_context(ctx: typer.Context) -> CliContext:
     if not isinstance(obj, CliContext):  # pragma: no cover - the root callback always sets it
         raise RuntimeError("rapport commands run under the rapport app")
     return obj
+
+
+def as_of_time(value: str | None, option: str = "--as-of") -> datetime:
+    """A command's reference time: now when not given, else ISO 8601 (a date, or a date-time; naive is UTC).
+
+    The CLI is a composition root, the one place that reads the clock. Here rather than in a command module so
+    that any command can read ``--as-of`` alike without importing another group (``analytics.cli`` loads
+    matplotlib)."""
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as err:
+        raise typer.BadParameter(f"{value!r} is not an ISO date-time", param_hint=option) from err
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

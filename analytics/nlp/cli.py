@@ -19,7 +19,8 @@ app = typer.Typer(name="notes", help="Suggest meetings, calls, tasks and contact
 def analyze(
     ctx: typer.Context,
     text: str = typer.Argument(..., help="The note text ('-' reads standard input)."),
-    now: str | None = typer.Option(None, "--now", help="Reference time, ISO 8601 (default: the current time)."),
+    now: str | None = typer.Option(None, "--now", "--as-of",
+                                   help="Reference time, ISO 8601 (default: the current time)."),
     tz: str = typer.Option("UTC", "--tz", help="IANA time zone of the note, e.g. Europe/London."),
     lang: str = typer.Option("auto", "--lang", help="en, zh or auto."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),

@@ -72,7 +72,7 @@ def _config(c: CliContext, window_days: int | None) -> TrainingConfig:
 
 
 TENANT = typer.Option(None, "--tenant", help="Tenant id (needed when the database holds several).")
-NOW = typer.Option(None, "--now", help="Reference time, ISO 8601 (default: the current time).")
+NOW = typer.Option(None, "--now", "--as-of", help="Reference time, ISO 8601 (default: the current time).")
 
 
 @app.command("import")

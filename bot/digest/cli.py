@@ -20,7 +20,7 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from analytics.cli_context import cli_context
+from analytics.cli_context import as_of_time, cli_context
 from analytics.query import RelationshipQueries
 from analytics.store import models
 from bot.chat import render_card
@@ -110,10 +110,7 @@ def send(ctx: typer.Context,
 
 def _as_of(value: str) -> datetime:
     """``--as-of`` read exactly as ``rapport health --as-of`` reads it (ISO 8601; a naive time is UTC)."""
-    # Imported here: analytics.cli also loads matplotlib (~0.4 s), which a run without --as-of does not need.
-    from analytics.cli import _now
-
-    return _now(value)
+    return as_of_time(value)
 
 
 def _active_tenants(engine: Engine) -> list[str]:

@@ -97,3 +97,15 @@ def test_health_says_none_in_the_window_for_an_older_last_interaction(
                                 terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "last interaction none in the last 90 days;" in result.output
+
+
+def test_every_command_with_a_reference_time_takes_as_of(env: dict[str, str]) -> None:
+    """`health`, `who-knows` and `analytics refresh` took --as-of, `scoring` and `notes` only --now."""
+    result = CliRunner().invoke(build_app(), ["notes", "analyze", "call anna@contoso.com tomorrow at 9am",
+                                              "--as-of", "2026-11-01T10:00:00", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["suggestions"][0]["start"] == "2026-11-02T09:00:00+00:00"
+    result = CliRunner().invoke(build_app(), ["scoring", "score", "lead", "--as-of", "2026-11-01"], env=env)
+    assert "No such option" not in result.output
+    result = CliRunner().invoke(build_app(), ["health", "Fabrikam", "--as-of", "last tuesday"], env=env)
+    assert result.exit_code == 2 and "is not an ISO date-time" in result.output
