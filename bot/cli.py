@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analytics": ("analytics.cli", "app"),
     "health": ("analytics.cli", "health_cmd"),
     "who-knows": ("analytics.cli", "who_knows_cmd"),
+    "users": ("analytics.users_cli", "app"),
     "scoring": ("analytics.scoring.cli", "app"),
     "notes": ("analytics.nlp.cli", "app"),
     "emulator": ("graph_sync.emulator.cli", "app"),

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from bot.conversation.commands import CommandTable
 from bot.conversation.notes import NoteAnalyzerPort, NotesFeature
+from bot.conversation.privacy import OptOutPort, PrivacyFeature
 from bot.conversation.relationships import RelationshipFeature
 from bot.conversation.scores import ScoreFeature
 from bot.conversation.service import ActionHandler
@@ -28,6 +29,7 @@ class Features:
     people: KnownPeople | None = None  # known contacts prefill note suggestions (names, companies, addresses)
     scores: Scores | None = None
     team: TeamActivity | None = None  # the digest's team activity chart
+    privacy: OptOutPort | None = None  # users opt themselves out of who knows whom (``user_opt_out``)
 
 
 def wire(features: Features, *, conversations: ConversationStore, secret_key: bytes,
@@ -42,6 +44,8 @@ def wire(features: Features, *, conversations: ConversationStore, secret_key: by
         actions.update(feature.actions())
         if features.scores is not None:
             table.add(*ScoreFeature(features.relationships, features.access, features.scores, charts).commands())
+    if features.privacy is not None:  # before notes: "opt out" is a command, never a note to analyse
+        table.add(*PrivacyFeature(features.privacy).commands())
     if features.notes is not None:
         notes = NotesFeature(features.notes, features.graph_writes, features.sso_connection, people=features.people,
                              access=features.access)

@@ -135,6 +135,65 @@ MESSAGES: dict[str, dict[str, str]] = {
                     "zh": "{target_first} 您好，我想向您介绍我的同事 {requester}。我觉得你们值得聊一聊，接下来就交给你们了！"},
     "intro_draft_hint": {"en": "Send it to {name} to forward, or copy it into your own email.",
                          "zh": "可交给 {name} 转发，或复制到您自己的邮件中。"},
+    # privacy (bot/conversation/privacy.py): what an opt-out does is what the who-knows queries do with it
+    "help_privacy": {"en": "**my privacy** / **opt out** / **opt back in** — whether colleagues see you in who-knows "
+                           "answers and can ask you for intros; leave or come back",
+                     "zh": "**隐私设置** / **我要退出** / **重新加入** — 同事能否在“谁认识”结果中看到您并请您引荐；退出或重新加入"},
+    "privacy_done_who": {"en": "Done: you've opted out of who knows whom.", "zh": "已完成：您已退出“谁认识谁”。"},
+    "privacy_done_all": {"en": "Done: you've opted out of everything Rapport shares about you with colleagues.",
+                         "zh": "已完成：您已退出 Rapport 向同事分享您信息的所有功能。"},
+    "privacy_effect": {"en": "Your colleagues will no longer see you as someone who knows a contact or company, nor "
+                             "be offered an introduction through you. This takes effect immediately, including for "
+                             "your past mail and meetings.",
+                       "zh": "同事将不再看到您认识某位联系人或某家公司，也不会再被建议请您引荐。此设置立即生效，"
+                             "您过去的邮件和会议也包括在内。"},
+    "privacy_all_covers": {"en": "It also covers talking points (conversation starters from your mail's subjects), "
+                                 "which this Rapport doesn't offer yet.",
+                           "zh": "这也包括“谈话要点”（根据您的邮件主题生成的话题建议），此版本的 Rapport 尚未提供该功能。"},
+    "privacy_still": {"en": "Your mail is still synced and still counts in relationship health, so your own answers "
+                            "(health, my accounts) work as before.",
+                      "zh": "您的邮件仍会同步，并仍计入关系健康度，因此您自己的查询（健康度、我的客户等）照常可用。"},
+    "privacy_undo": {"en": "To undo it, say **opt back in**.", "zh": "如需撤销，请说 **重新加入**。"},
+    "privacy_already_who": {"en": "You're already opted out of who knows whom (since {since}): nothing changed.",
+                            "zh": "您已经退出了“谁认识谁”（自 {since} 起），无需重复操作。"},
+    "privacy_already_all": {"en": "You're already opted out of everything, who knows whom included (since {since}): "
+                                  "nothing changed.",
+                            "zh": "您已经退出了所有功能，包括“谁认识谁”（自 {since} 起），无需重复操作。"},
+    "privacy_in_done": {"en": "Welcome back: colleagues can see you again among those who know a contact or company, "
+                              "and ask you for an introduction (you're always asked first and can decline). This "
+                              "takes effect immediately. To leave again, say **opt out**.",
+                        "zh": "欢迎回来：同事可以再次在“谁认识”结果中看到您，并请您引荐（会先征求您的同意，您可以拒绝）。"
+                              "此设置立即生效。如需再次退出，请说 **我要退出**。"},
+    "privacy_in_already": {"en": "You aren't opted out: colleagues can see you in who-knows answers and ask you for "
+                                 "introductions. Say **opt out** to stop that.",
+                           "zh": "您没有退出：同事可以在“谁认识”结果中看到您并请您引荐。如需停止，请说 **我要退出**。"},
+    "privacy_status_in": {"en": "You're in: colleagues asking who knows a contact or company can see you among those "
+                                "who know them, with your connection's strength and the date and type of your last "
+                                "interaction, and ask you for an introduction (you're asked first and can decline). "
+                                "Say **opt out** to stop that, or **opt out of everything**.",
+                          "zh": "您目前在“谁认识谁”中：同事查询谁认识某位联系人或某家公司时，可以看到您、您的联系强度以及最近"
+                                "一次互动的日期和类型，并可请您引荐（会先征求您的同意，您可以拒绝）。如需停止，请说 "
+                                "**我要退出**，或 **退出所有**。"},
+    "privacy_status_who": {"en": "You've been opted out of who knows whom since {since}: colleagues don't see you as "
+                                 "someone who knows a contact or company, nor are they offered an introduction "
+                                 "through you, for your past mail and meetings too.",
+                           "zh": "您自 {since} 起已退出“谁认识谁”：同事看不到您认识某位联系人或某家公司，也不会被建议请您"
+                                 "引荐，您过去的邮件和会议也包括在内。"},
+    "privacy_status_all": {"en": "You've been opted out of everything Rapport shares about you with colleagues since "
+                                 "{since}: colleagues don't see you as someone who knows a contact or company, nor "
+                                 "are they offered an introduction through you, for your past mail and meetings too; "
+                                 "talking points (not offered yet) would leave you out as well.",
+                           "zh": "您自 {since} 起已退出 Rapport 向同事分享您信息的所有功能：同事看不到您认识某位联系人或某家"
+                                 "公司，也不会被建议请您引荐，您过去的邮件和会议也包括在内；“谈话要点”（尚未提供）同样不会"
+                                 "使用您的信息。"},
+    "privacy_someone_else": {"en": "I can only change your own privacy setting, not {who}'s. They can tell me "
+                                   "**opt out** themselves, or a Rapport admin can record it with "
+                                   "`rapport users opt-out EMAIL`.",
+                             "zh": "我只能更改您自己的隐私设置，无法更改 {who} 的。对方可以自己对我说 **我要退出**，"
+                                   "或由 Rapport 管理员运行 `rapport users opt-out EMAIL` 记录。"},
+    "privacy_which": {"en": "I can opt you out of who knows whom (**opt out**) or of everything Rapport shares about "
+                            "you with colleagues (**opt out of everything**).",
+                      "zh": "我可以让您退出“谁认识谁”（**我要退出**），或退出 Rapport 向同事分享您信息的所有功能（**退出所有**）。"},
     # notes
     "help_note": {"en": "**note:** *paste a meeting note* — suggested meetings, calls, tasks and contacts to create in "
                         "Outlook and To Do (pasting a note works too)",
