@@ -108,6 +108,9 @@ def _print_who_knows(c: CliContext, view: WhoKnowsView) -> None:
                         f"{h.via_name} <{h.via_email}> ({h.via_relation}).")
     else:
         c.console.print(f"Nobody knows {view.target.label}, directly or through two hops.")
+    if view.excluded_opted_out:  # a count only, never names (as the bot's card says it)
+        n = view.excluded_opted_out
+        c.console.print(f"{n} colleague{'' if n == 1 else 's'} opted out and {'is' if n == 1 else 'are'} not shown.")
 
 
 def health_cmd(

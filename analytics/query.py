@@ -270,10 +270,12 @@ class RelationshipQueries:
         """:meth:`health` and the contact ids of the target's scope (what :meth:`viewer_connection` takes)."""
         with self.engine.connect() as conn:
             ref = target if isinstance(target, TargetRef) else self._resolve(conn, tenant_id, target)
+            left_out = _opted_out_emails(conn, tenant_id)
             found = current_view(conn, tenant_id, ref, now) if stored else None
             if found is not None:
                 viewer = self._viewer_connection(conn, tenant_id, found.contact_ids, viewer_user_id, now)
-                return replace(found.view, viewer_connection=viewer), found.contact_ids
+                view = replace(found.view, viewer_connection=viewer)
+                return _without_colleagues(view, left_out), found.contact_ids
             scope = self._scope(conn, tenant_id, ref)
             config = self._config(conn, tenant_id)
             ids = [c.contact_id for c in scope.contacts]
@@ -287,7 +289,7 @@ class RelationshipQueries:
         kpis = compute_kpis(activities, scope.people, as_of=now, window_days=config.window_days)
         result = None if ref.closed else health_math.evaluate(daily_counts(rows, scope.user_ids), now.date(),
                                                                config, scope.record_type)
-        return health_view_of(ref, result, kpis, history, now, viewer), tuple(ids)
+        return _without_colleagues(health_view_of(ref, result, kpis, history, now, viewer), left_out), tuple(ids)
 
     def viewer_connection(self, tenant_id: str, contact_ids: Sequence[int], viewer_user_id: str,
                           now: datetime) -> ColleagueView | None:
@@ -424,6 +426,24 @@ class RelationshipQueries:
                                         *_score(opp_scores.get(r.record_id)), last_with(r)) for r in opps]
         opp_views.sort(key=lambda v: (v.status in CLOSED_OPPORTUNITY, -(v.amount or 0.0), v.label))
         return MyRecordsView(user_id, tuple(summaries), tuple(lead_views), tuple(opp_views))
+
+
+def _opted_out_emails(conn: Connection, tenant_id: str) -> frozenset[str]:
+    """Addresses of the colleagues who opted out of who knows whom (read at every ask, like who-knows does)."""
+    opted_out, _unavailable = q.who_knows_left_out(conn, tenant_id)
+    if not opted_out:
+        return frozenset()
+    return frozenset(u.email.lower() for u in q.users_by_id(conn, tenant_id, opted_out).values())
+
+
+def _without_colleagues(view: HealthView, emails: frozenset[str]) -> HealthView:
+    """``view`` without these colleagues among our side's most contacted: naming who talks most with an account
+    tells who knows it, which an opt-out of who knows whom withdraws (their interactions still count)."""
+    if not emails or not any(p.email.lower() in emails for p in view.kpis.us.most_contacted):
+        return view
+    us = replace(view.kpis.us, most_contacted=tuple(p for p in view.kpis.us.most_contacted
+                                                    if p.email.lower() not in emails))
+    return replace(view, kpis=replace(view.kpis, us=us))
 
 
 def record_labels(conn: Connection, tenant_id: str, records: Sequence[q.CrmRecordRow],

@@ -39,7 +39,7 @@ def wire(features: Features, *, conversations: ConversationStore, secret_key: by
     actions: dict[str, ActionHandler] = {}
     if features.relationships is not None and features.access is not None:
         feature = RelationshipFeature(features.relationships, features.access, conversations, secret_key,
-                                      charts)
+                                      charts, privacy=features.privacy)
         table.add(*feature.commands())
         actions.update(feature.actions())
         if features.scores is not None:

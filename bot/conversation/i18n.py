@@ -118,6 +118,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "mine_more": {"en": "The first {shown} of {total}.", "zh": "共 {total} 条，显示前 {shown} 条。"},
     "intro_sent": {"en": "I asked {name} whether they can introduce you to {label}. I'll let you know.",
                    "zh": "我已询问 {name} 能否将您引荐给 {label}，稍后告诉您结果。"},
+    "intro_opted_out": {"en": "{name} has opted out of introductions since this card was shown, so I haven't asked "
+                              "them.",
+                        "zh": "此卡片显示后，{name} 已选择不参与引荐，因此我没有去询问。"},
     "intro_unreachable": {"en": "{name} hasn't installed Rapport in Teams, so I can't ask them. Try them directly.",
                           "zh": "{name} 尚未在 Teams 中安装 Rapport，我无法询问。请直接联系对方。"},
     "intro_request": {"en": "{requester} asks whether you could introduce them to {label}.",

@@ -10,6 +10,7 @@ from typing import Any
 
 from analytics.query import AmbiguousRecord, AmbiguousRecordName, PersonalMailDomain
 from analytics.relationships.errors import AmbiguousTarget, TargetNotFound
+from analytics.store.opt_outs import COVERING, WHO_KNOWS
 from analytics.views import HealthView, MyRecordsView, TargetRef, WhoKnowsView, team_records
 from bot.cards import relationships as cards
 from bot.cards.render import notice_card
@@ -17,6 +18,7 @@ from bot.conversation import signing
 from bot.conversation.commands import Command, CommandContext, patterns
 from bot.conversation.i18n import names_list, t
 from bot.conversation.model import ActionResult, Lang, Principal, Proactive, Reply
+from bot.conversation.privacy import OptOutPort
 from bot.conversation.service import ActionContext, ActionHandler
 from bot.conversation.text import shorten
 from bot.ports import Access, ConversationStore, Relationships
@@ -39,6 +41,7 @@ class RelationshipFeature:
     conversations: ConversationStore
     secret_key: bytes
     charts: ChartLinks | None = None  # set when the bot has a public URL: health cards embed charts
+    privacy: OptOutPort | None = None  # checked again when an intro button is pressed (the card may predate an opt-out)
 
     def commands(self) -> list[Command]:
         return [
@@ -154,6 +157,8 @@ class RelationshipFeature:
         name = str(ctx.args.get("colleague_name", ""))
         label = str(ctx.args.get("label", ""))
         p = ctx.principal
+        if self.privacy is not None and await asyncio.to_thread(self._opted_out, p.tenant_id, colleague_id):
+            return ActionResult(card=notice_card(t("intro_opted_out", ctx.lang, name=name), ctx.lang))
         reachable = await asyncio.to_thread(self.conversations.personal_for, p.tenant_id, [colleague_id])
         if not reachable:
             return ActionResult(card=notice_card(t("intro_unreachable", ctx.lang, name=name), ctx.lang))
@@ -167,6 +172,11 @@ class RelationshipFeature:
         ask = cards.render_intro_request(p.display_name, label, lang, accept, decline)
         return ActionResult(card=notice_card(t("intro_sent", ctx.lang, name=name, label=label), ctx.lang),
                             followups=(Proactive(p.tenant_id, colleague_id, Reply(card=ask)),))
+
+    def _opted_out(self, tenant_id: str, user_id: str) -> bool:
+        """Whether the colleague has left who knows whom (its own scope or everything) since the card was drawn."""
+        assert self.privacy is not None
+        return any(o.scope in COVERING[WHO_KNOWS] for o in self.privacy.opt_outs_of(tenant_id, user_id))
 
     async def _intro_accept(self, ctx: ActionContext) -> ActionResult:
         a = ctx.args

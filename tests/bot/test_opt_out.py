@@ -196,3 +196,20 @@ def test_help_lists_the_privacy_commands_once(service: ConversationService) -> N
         "ask you for intros; leave or come back"]
     chinese = service.commands.help_lines("zh")
     assert any(line.startswith("**隐私设置** / **我要退出** / **重新加入** — ") for line in chinese)
+
+
+def test_an_intro_button_drawn_before_the_opt_out_does_not_ask_the_colleague(
+        service: ConversationService, engine: Engine, tenant_id: str, now: datetime) -> None:
+    """The card Bob got still shows "Ask Alice for an intro"; after Alice opted out, pressing it must not ask her."""
+    import asyncio
+
+    from bot.conversation.model import Inbound
+
+    bob = _as(service, "bob", tenant_id)
+    [reply] = say(bob, f"who knows {CAROL}")
+    [button] = [b for b in card_of(reply)["actions"] if b["title"] == "Ask Alice for an intro"]
+    assert _text(_as(service, "alice", tenant_id), "opt out").startswith("Done")
+    pressed = asyncio.run(service.on_action(Inbound("action", tenant_id, "u-bob", "u-bob", "en-US", None, now,
+                                                    verb="intro.request", data=button["data"])))
+    assert pressed.followups == ()
+    assert "Alice has opted out of introductions since this card was shown" in json.dumps(pressed.card)
