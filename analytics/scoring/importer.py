@@ -104,16 +104,24 @@ def _upsert_accounts(conn: Connection, tenant_id: str, records: list[CrmRecord])
         if r.account_id:
             wanted[r.account_id] = r
     existing: dict[str, dict[str, Any]] = {}
+    names: dict[str, str] = {}
     for chunk in _chunks(list(wanted)):
-        for row in conn.execute(select(t.c.account_id, t.c.fields).where(
+        for row in conn.execute(select(t.c.account_id, t.c.fields, t.c.name).where(
                 t.c.tenant_id == tenant_id, t.c.account_id.in_(chunk))):
             existing[row.account_id] = dict(row.fields or {})
+            names[row.account_id] = row.name
     new_rows = []
     for account_id, r in wanted.items():
         if account_id in existing:
+            changes: dict[str, Any] = {}
             if r.account_fields:
+                changes["fields"] = {**existing[account_id], **r.account_fields}
+            # The CRM is where accounts are named: a rename there shows on the next import
+            if r.account_name and r.account_name != names[account_id]:
+                changes["name"] = r.account_name
+            if changes:
                 conn.execute(t.update().where(t.c.tenant_id == tenant_id, t.c.account_id == account_id)
-                             .values(fields={**existing[account_id], **r.account_fields}))
+                             .values(**changes))
         else:
             new_rows.append({"tenant_id": tenant_id, "account_id": account_id, "name": r.account_name or account_id,
                              "source": "crm", "fields": r.account_fields})
@@ -151,17 +159,23 @@ def _upsert_contacts(conn: Connection, tenant_id: str, records: list[CrmRecord])
     wanted: dict[str, CrmRecord] = {r.contact_email: r for r in records if r.contact_email}
     existing: dict[str, dict[str, Any]] = {}
     linked: dict[str, str | None] = {}
+    shown: dict[str, str] = {}
     for chunk in _chunks(list(wanted)):
-        for row in conn.execute(select(t.c.email, t.c.fields, t.c.account_id).where(
+        for row in conn.execute(select(t.c.email, t.c.fields, t.c.account_id, t.c.display_name).where(
                 t.c.tenant_id == tenant_id, t.c.email.in_(chunk))):
             existing[row.email] = dict(row.fields or {})
             linked[row.email] = row.account_id
+            shown[row.email] = row.display_name or ""
     new_rows = []
     for email, r in wanted.items():
         if email in existing:
             changes: dict[str, Any] = {}
             if r.contact_fields:
                 changes["fields"] = {**existing[email], **r.contact_fields}
+            # A name the mail never gave (blank, or the address itself) is taken from the CRM; one the mail
+            # headers gave is kept (it is how the person signs), so imports do not flip it back and forth
+            if r.contact_name and shown[email].strip().lower() in ("", email.lower()):
+                changes["display_name"] = r.contact_name
             # The sync usually met this person first; the CRM's explicit account link is what ties them to it.
             if r.account_id and linked[email] is None:
                 changes["account_id"] = r.account_id

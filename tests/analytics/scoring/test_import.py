@@ -182,3 +182,46 @@ def test_import_links_contacts_the_sync_met_first_and_maps_business_domains(
     assert linked[business["Email"]] is not None and linked[free["Email"]] is not None
     assert domains[domain_of(business["Email"])] == linked[business["Email"]]
     assert "gmail.com" not in domains
+
+
+RENAMING_MAPPING = """
+record_type = "lead"
+
+[record]
+id = "Lead Id"
+created_at = "Created"
+contact_email = "Email"
+contact_name = "Name"
+account_id = "Account Id"
+account_name = "Account"
+
+[label]
+column = "Status"
+positive = ["Qualified"]
+negative = ["Disqualified"]
+open = ["Open"]
+"""
+
+
+def test_a_reimport_takes_the_crms_new_account_name_and_fills_a_contact_name_the_mail_never_gave(
+        engine: Engine, tenant_id: str, tmp_path: Path) -> None:
+    """Re-importing kept the first account name forever, so a rename in the CRM never showed on cards."""
+    mapping = tmp_path / "map.toml"
+    mapping.write_text(RENAMING_MAPPING, encoding="utf-8")
+    path = tmp_path / "leads.csv"
+    header = "Lead Id,Created,Email,Name,Account Id,Account,Status\n"
+    with engine.begin() as conn:  # met by the sync first: one with a name from the mail headers, one without
+        conn.execute(models.table_of(models.Contact).insert(), [
+            {"tenant_id": tenant_id, "contact_id": contact_key(e), "email": e, "domain": "fab.example",
+             "display_name": n} for e, n in (("ann@fab.example", "Ann B."), ("bo@fab.example", "bo@fab.example"))])
+    for account in ("Fabrikam", "Fabrikam Group"):
+        path.write_text(header + f"L1,2026-10-01T00:00:00Z,ann@fab.example,Ann Baker,A1,{account},Open\n"
+                                 f"L2,2026-10-01T00:00:00Z,bo@fab.example,Bo Chen,A1,{account},Open\n",
+                        encoding="utf-8")
+        import_file(engine, tenant_id, path, load_mapping(mapping), "lead")
+    with engine.connect() as conn:
+        accounts = conn.execute(select(models.table_of(models.Account).c.name)).scalars().all()
+        contacts = dict(conn.execute(select(models.table_of(models.Contact).c.email,
+                                            models.table_of(models.Contact).c.display_name)).all())
+    assert accounts == ["Fabrikam Group"]
+    assert contacts == {"ann@fab.example": "Ann B.", "bo@fab.example": "Bo Chen"}
