@@ -33,6 +33,7 @@ from analytics import health_views
 from analytics.refresh import HealthRefresher, refresh_due
 from analytics.settings import Settings
 from analytics.store.engine import make_engine
+from analytics.store.statistics import BULK_LOAD_ROWS, analyze_after_bulk_load
 from graph_sync import collector, leases
 from graph_sync.auth import AsyncCredential, make_credential
 from graph_sync.client import GraphClient, Limiter, build_service_client
@@ -186,7 +187,18 @@ class SyncWorker:
             await self._tenant_pass(self._runtime(tenant), report)
             if report.upserted + report.removed > before:
                 report.changed_tenants.append(tenant.tenant_id)
+            if report.upserted + report.removed - before >= BULK_LOAD_ROWS:
+                await self._fresh_statistics(tenant.tenant_id)
         return report
+
+    async def _fresh_statistics(self, tenant_id: str) -> None:
+        """After a tenant's bulk load (a first sync), the planner's statistics (analytics.store.statistics): the
+        health refresh and scoring reads that follow would otherwise be planned for a tenant of one row."""
+        try:
+            if await self._db_call(lambda: analyze_after_bulk_load(self.engine)):
+                log.info("planner statistics refreshed after a bulk load tenant=%s", tenant_id)
+        except Exception:  # an optimisation: autovacuum gets there later
+            log.warning("ANALYZE after a bulk load failed tenant=%s", tenant_id, exc_info=True)
 
     async def run_watch(self, stop: asyncio.Event, interval: float | None = None) -> None:
         """Passes until ``stop`` is set, pausing ``interval`` seconds (default ``sync_interval_seconds``)."""

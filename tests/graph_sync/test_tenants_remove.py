@@ -156,6 +156,13 @@ def _populate(engine: Engine, tenants: list[_Tenant]) -> None:
                    graph_base_url=t.graph, authority=t.authority, emulator=True, subject_policy="hash",
                    display_name=f"Tenant {t.label}")
     _pass(engine, tenants, NOW)
+    if engine.dialect.name == "postgresql":
+        # Planner statistics for the freshly synced tables, as autovacuum gathers them a minute after a bulk sync.
+        # The suite's earlier tests leave statistics of other data behind (the tables are truncated, not
+        # re-analysed), and with them PostgreSQL planned the scoring's activity reads as nested loops over whole
+        # tables: the fixture took minutes instead of seconds, depending on test order.
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
     for t in tenants:
         _analytics_and_scoring(engine, t)
     # New mail, synced and folded in by an incremental refresh (health score changes) ...
