@@ -23,6 +23,7 @@ from analytics.scoring.parsing import STATUS_WORDS, CrmRecord, StageEntry, parse
 from analytics.store import models
 from analytics.store.ids import contact_key, domain_of
 from analytics.store.records import POST_OUTCOME_KEY, TEXT_KEY
+from analytics.store.statistics import BULK_LOAD_ROWS, CRM_TABLES, analyze_after_bulk_load
 
 _CHUNK = 500
 
@@ -261,6 +262,8 @@ def import_file(engine: Engine, tenant_id: str, path: Path, mapping: Mapping,
     records, stages = parse_file(path, mapping, record_type)
     with engine.begin() as conn:
         contacts_added, accounts_added = write_records(conn, tenant_id, record_type, records, stages)
+    if len(records) + len(stages) >= BULK_LOAD_ROWS:  # a first import: plan the reads that follow for it
+        analyze_after_bulk_load(engine, CRM_TABLES)
     return ImportSummary(
         record_type=record_type,
         records=len(records),

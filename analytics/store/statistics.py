@@ -19,6 +19,8 @@ BULK_LOAD_ROWS = 20_000
 # The tables a sync pass fills, and the per-contact reads of the analytics and scoring join.
 SYNCED_TABLES = ("activity", "activity_source", "activity_participant", "interaction_rollup", "contact",
                  "rollup_change")
+# The tables a CRM import fills: training and scoring read them per tenant right after the import.
+CRM_TABLES = ("lead", "opportunity", "opportunity_stage", "crm_member", "contact", "account", "account_domain")
 
 
 def analyze_after_bulk_load(engine: Engine, tables: tuple[str, ...] = SYNCED_TABLES) -> bool:
