@@ -192,7 +192,7 @@ def _grade_bands(settings: Settings) -> GradeBands:
 
 
 async def run_demo(settings: Settings, console: Console, err: Console, *, size: str, ask: list[str],
-                   port: int) -> int:
+                   port: int, locale: str = "en-US") -> int:
     """The whole pipeline; serves until interrupted, or answers ``ask`` and returns."""
     started = time.monotonic()
     data_dir = settings.data_dir
@@ -224,13 +224,14 @@ async def run_demo(settings: Settings, console: Console, err: Console, *, size: 
             phase = time.monotonic()
             await asyncio.to_thread(_import_and_train, engine, tenant, settings, clock(), say)
             say(f"  ({time.monotonic() - phase:.0f} s)")
-            return await _serve_bot(settings, engine, tenant, clock, port, ask, started, console, say)
+            return await _serve_bot(settings, engine, tenant, clock, port, ask, started, console, say, locale)
         finally:
             engine.dispose()
 
 
 async def _serve_bot(settings: Settings, engine: Engine, tenant: DemoTenant, clock: WorldClock, port: int,
-                     ask: list[str], started: float, console: Console, say: Callable[[str], None]) -> int:
+                     ask: list[str], started: float, console: Console, say: Callable[[str], None],
+                     locale: str = "en-US") -> int:
     # The demo binds `port` itself; no Teams client, so no SSO: note writes use the emulator's application grant.
     bot_settings = settings.with_overrides(bot_host="127.0.0.1", bot_sso_writes=False)
     app = create_app(bot_settings, engine, dev=True, features=production_features(bot_settings, engine),
@@ -248,7 +249,7 @@ async def _serve_bot(settings: Settings, engine: Engine, tenant: DemoTenant, clo
         }, indent=2), encoding="utf-8")
         say(f"Ready in {ready:.1f} s: the bot is on {bot_url}/api/messages (dev mode, loopback only).")
         if ask:
-            await _ask(bot_url, tenant, ask, console)
+            await _ask(bot_url, tenant, ask, console, locale)
             return 0
         say(f"\nTalk to it as {tenant.user_name} (VP of Sales) from another terminal:\n"
             "  rapport chat")
@@ -272,13 +273,15 @@ async def _serve_bot(settings: Settings, engine: Engine, tenant: DemoTenant, clo
         await runner.cleanup()
 
 
-async def _ask(bot_url: str, tenant: DemoTenant, questions: list[str], console: Console) -> None:
+async def _ask(bot_url: str, tenant: DemoTenant, questions: list[str], console: Console,
+               locale: str = "en-US") -> None:
     connector = LocalConnector()
     await connector.start()
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
-            client = BotClient(bot_url, Identity(tenant.tenant_id, tenant.user_id, tenant.user_name), connector,
-                               session)
+            # The locale Teams would send: a zh-CN client gets Chinese replies (and, once stored, Chinese digests)
+            client = BotClient(bot_url, Identity(tenant.tenant_id, tenant.user_id, tenant.user_name, locale),
+                               connector, session)
             for question in questions:
                 console.print(f"you> {question}", markup=False, highlight=False)
                 rendered, _ = render_replies(await client.say(question))
@@ -292,6 +295,7 @@ def demo(
     size: str = typer.Option("demo", "--size", help="Tenant size: demo (48 users, ≈215 k messages) or small."),
     ask: list[str] = typer.Option([], "--ask", help="Ask the bot this (repeatable), print the answer, exit."),
     port: int = typer.Option(3978, "--port", help="Bot port on 127.0.0.1 (0: any free port)."),
+    locale: str = typer.Option("en-US", "--locale", help="Locale of the --ask questions (zh-CN for Chinese replies)."),
 ) -> None:
     """First run: synthetic tenant → Graph emulator → sync → analytics → scoring → the bot in dev mode."""
     if size not in ("small", "demo"):
@@ -300,5 +304,6 @@ def demo(
     for noisy in ("httpx", "graph_sync.worker", "graph_sync.progress", "aiohttp.access"):
         # the demo shows progress bars and a summary; per-request and per-lease lines would bury them
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    code = asyncio.run(run_demo(context.settings, context.console, context.err, size=size, ask=ask, port=port))
+    code = asyncio.run(run_demo(context.settings, context.console, context.err, size=size, ask=ask, port=port,
+                                locale=locale))
     raise typer.Exit(code)

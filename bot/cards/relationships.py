@@ -22,9 +22,9 @@ def _num(value: float | None, digits: int = 0) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
-def _hours(value: float | None) -> str:
-    """``4.7 h``, or ``–`` alone when there was no reply to time (not ``– h``)."""
-    return "–" if value is None else f"{value:.1f} h"
+def _hours(value: float | None, lang: Lang) -> str:
+    """``4.7 h`` (``4.7 小时``), or ``–`` alone when there was no reply to time (not ``– h``)."""
+    return "–" if value is None else t("hours", lang, value=f"{value:.1f}")
 
 
 def _facts(rows: Sequence[tuple[str, str]]) -> dict[str, Any]:
@@ -45,19 +45,20 @@ def render_health(view: HealthView, lang: Lang, *, chart_urls: Sequence[str] = (
         (t("state", lang), word(view.state, lang)),
         (t("trend", lang), word(view.trend, lang)),
         # The KPIs read the window only: an older last interaction is not "none" (who-knows shows its date).
-        (t("last", lang), f"{_date(last.at, lang)} ({word(last.kind, lang)})" if last
+        (t("last", lang), t("aside", lang, value=_date(last.at, lang), detail=word(last.kind, lang)) if last
          else t("none_in_window", lang, days=kpis.window_days)),
         (t("next", lang), _date(nxt, lang)),
         (t("interactions", lang, days=kpis.window_days), str(kpis.total_interactions)),
         (t("emails", lang), f"{kpis.us.emails_sent} / {kpis.them.emails_sent}"),
-        (t("response", lang), f"{_hours(kpis.us.avg_first_response_hours)} / "
-                              f"{_hours(kpis.them.avg_first_response_hours)}"),
+        (t("response", lang), f"{_hours(kpis.us.avg_first_response_hours, lang)} / "
+                              f"{_hours(kpis.them.avg_first_response_hours, lang)}"),
     ]))
     if view.factors:
         body.append(text_block(t("factors", lang), weight="Bolder", spacing="Medium"))
         for f in view.factors[:4]:
-            change = "" if f.change is None else f" ({f.change:+.1f})"
-            body.append(text_block(f"**{word(f.name, lang)}** {f.points:.1f}{change} — "
+            points = f"{f.points:.1f}" if f.change is None else t("aside", lang, value=f"{f.points:.1f}",
+                                                                     detail=f"{f.change:+.1f}")
+            body.append(text_block(f"**{word(f.name, lang)}** {points} — "
                                    f"{explanation(f.explanation, lang)}", size="Small"))
     if view.viewer_connection is not None:
         vc = view.viewer_connection
@@ -84,7 +85,7 @@ def render_who_knows(view: WhoKnowsView, lang: Lang, sign: Signer, *, requester_
         if view.path is not None:
             p = view.path
             body.append(text_block(t("who_path", lang, colleague=p.colleague.name, via=p.via_name or p.via_email,
-                                     relation=p.via_relation, label=label)))
+                                     relation=word(p.via_relation, lang), label=label)))
             if p.colleague.user_id != requester_id:
                 actions.append(_intro_button(view, p.colleague.user_id, p.colleague.name, lang, sign))
         else:

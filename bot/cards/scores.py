@@ -14,13 +14,14 @@ from bot.conversation.model import Lang
 def render_score(target: TargetRef, score: ScoreCard, lang: Lang, chart_url: str | None = None) -> dict[str, Any]:
     """Score 0–100, grade, trend against the previous score, stuck flag, top 5 positive and negative reasons."""
     title = t("score_title_" + target.kind, lang, label=target.label)
-    previous = "–" if score.previous is None else f"{score.previous:.0f}"
+    previous = (t("previous_none", lang) if score.previous is None
+                else f"{t('previous', lang)} {score.previous:.0f}")
     body: list[dict[str, Any]] = [
         text_block(title, weight="Bolder", size="Medium"),
         {"type": "FactSet", "facts": [
             {"title": t("score", lang), "value": f"{score.value:.0f} / 100"},
             {"title": t("grade", lang), "value": score.grade},
-            {"title": t("trend", lang), "value": f"{word(score.trend, lang)} ({t('previous', lang)} {previous})"},
+            {"title": t("trend", lang), "value": t("aside", lang, value=word(score.trend, lang), detail=previous)},
         ]},
     ]
     if target.closed:  # its outcome is known: "likely to qualify: yes" of a disqualified lead would mislead

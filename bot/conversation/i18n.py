@@ -52,18 +52,19 @@ MESSAGES: dict[str, dict[str, str]] = {
     # relationships
     "help_health": {"en": "**health of Fabrikam** (an account, domain, contact email, lead:ID or opportunity:ID) — "
                           "relationship health, trend and the factors behind it",
-                    "zh": "**Fabrikam 的健康度**（客户、域名、联系人邮箱、lead:ID 或 opportunity:ID）— 关系健康度、趋势及影响因素"},
+                    "zh": "**Fabrikam 的健康度**（客户、域名、联系人邮箱，或“线索 L-1”“商机 O-7”这样的编号）— 关系健康度、"
+                          "趋势及影响因素"},
     "help_who": {"en": "**who knows jane@fabrikam.com** — colleagues with the strongest connection, and an intro button",
                  "zh": "**谁认识 jane@fabrikam.com** — 与其联系最紧密的同事，并可请求引荐"},
     "help_intro_cmd": {"en": "**intro to fabrikam.com** — ask a colleague to introduce you",
                    "zh": "**引荐 fabrikam.com** — 请同事为您引荐"},
     "help_mine": {"en": "**my accounts** / **my leads** / **my opportunities** — yours (a manager's: with "
                         "their team's), by health",
-                  "zh": "**我的客户** / **我的线索** / **我的商机** — 按健康度排序（经理：含团队的）"},
+                  "zh": "**我的客户** / **我的线索** / **我的商机** — 按健康度排序（经理看到的是整个团队的）"},
     "not_found": {"en": "I couldn't find \"{text}\" among your contacts, companies or records.",
                   "zh": "在您的联系人、公司或记录中找不到“{text}”。"},
     "ambiguous": {"en": "\"{text}\" matches several accounts: {names}. Which one?",
-                  "zh": "“{text}”匹配多个客户：{names}。请问是哪一个？"},
+                  "zh": "“{text}”匹配到多个客户：{names}。请问是哪一个？"},
     "ambiguous_more": {"en": "\"{text}\" matches {count} accounts: {names} and {more} more — be more specific.",
                        "zh": "“{text}”匹配 {count} 个客户：{names}，另有 {more} 个未列出，请说得更具体一些。"},
     "ambiguous_records": {"en": "\"{text}\" is the name of {count} records: {names}. Say which by its id, e.g. "
@@ -96,13 +97,17 @@ MESSAGES: dict[str, dict[str, str]] = {
     "emails": {"en": "Emails sent / received", "zh": "发送 / 收到的邮件"},
     "response": {"en": "Avg first response (us / them)", "zh": "平均首次回复（我方 / 对方）"},
     "factors": {"en": "What moved the score", "zh": "影响分数的因素"},
+    "hours": {"en": "{value} h", "zh": "{value} 小时"},
+    "zone_minutes": {"en": "{zone}, {minutes} min", "zh": "{zone}，{minutes} 分钟"},  # a created meeting's
+    # a detail after a value: "2026-09-30 (email)"; Chinese text takes full-width parentheses, unspaced
+    "aside": {"en": "{value} ({detail})", "zh": "{value}（{detail}）"},
     "your_connection": {"en": "Your connection: {level} ({strength:.0f})", "zh": "您的联系：{level}（{strength:.0f}）"},
     "not_computed": {"en": "Health isn't computed for closed records.", "zh": "已关闭的记录不计算健康度。"},
     "who_title": {"en": "Who knows {label}", "zh": "谁认识 {label}"},
     "who_none": {"en": "Nobody in your organisation has a connection with {label} yet.",
                  "zh": "贵组织中暂时没有人与 {label} 有联系。"},
     "who_path": {"en": "No direct connection. {colleague} knows {via} ({relation}), who can reach {label}.",
-                 "zh": "没有直接联系。{colleague} 认识 {via}（{relation}），可以联系到 {label}。"},
+                 "zh": "没有直接联系。{colleague} 认识 {via}（{relation}），可通过对方联系到 {label}。"},
     "who_opted_out": {"en": "{count} colleagues opted out and are not shown.",
                       "zh": "{count} 位同事已选择退出，未显示。"},
     "who_opted_out.one": {"en": "1 colleague opted out and is not shown."},  # Chinese: one form (see ``tn``)
@@ -248,11 +253,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     # scores
     "help_score": {"en": "**score of lead NAME or ID** / **score of opportunity NAME or ID** — predictive score, "
                          "grade and the reasons behind it",
-                   "zh": "**线索 名称或编号 的评分** / **商机 名称或编号 的评分** — 预测评分、等级及原因"},
+                   "zh": "**线索 L-1 的评分** / **商机 O-7 的评分**（编号或名称均可）— 预测评分、等级及原因"},
     "score_title_lead": {"en": "Lead score: {label}", "zh": "线索评分：{label}"},
     "score_title_opportunity": {"en": "Opportunity score: {label}", "zh": "商机评分：{label}"},
     "grade": {"en": "Grade", "zh": "等级"},
-    "previous": {"en": "was", "zh": "之前"},
+    "previous": {"en": "was", "zh": "上次"},
+    "previous_none": {"en": "was –", "zh": "此前未评分"},
     "likely_lead": {"en": "Likely to qualify", "zh": "可能转化"},
     "likely_opportunity": {"en": "Likely to win", "zh": "可能赢单"},
     "likely_cutoff": {"en": "{answer} (the model says yes from {cutoff} up)",
@@ -269,10 +275,10 @@ MESSAGES: dict[str, dict[str, str]] = {
                      "zh": "此{name}已关闭：评分是模型按当前数据给出的，并非其实际结果。"},
     "score_which": {"en": "Scores are for leads and opportunities: say **score of lead NAME or ID** or "
                           "**score of opportunity NAME or ID**.",
-                    "zh": "评分仅适用于线索和商机：请说 **线索 名称或编号 的评分** 或 **商机 名称或编号 的评分**。"},
+                    "zh": "评分仅适用于线索和商机：请说 **线索 L-1 的评分** 或 **商机 O-7 的评分**（编号或名称均可）。"},
     # digests
     "digest_title": {"en": "Weekly digest for {name}", "zh": "{name} 的每周摘要"},
-    "digest_intro": {"en": "Your team of {size}, as of {day}.", "zh": "您团队（{size} 人），截至 {day}。"},
+    "digest_intro": {"en": "Your team of {size}, as of {day}.", "zh": "您的团队共 {size} 人，数据截至 {day}。"},
     "digest_declining": {"en": "Declining relationships", "zh": "正在减弱的关系"},
     "digest_hot": {"en": "Hot leads", "zh": "热门线索"},
     "digest_stuck": {"en": "Stuck deals", "zh": "停滞的商机"},
@@ -291,7 +297,8 @@ WORDS_ZH: dict[str, str] = {
     "Improving": "上升", "Steady": "平稳", "Declining": "下降", "New": "新",
     "Strong": "强", "Moderate": "中等", "Weak": "弱",
     "email": "邮件", "meeting": "会议", "call": "电话", "task": "任务",
-    "activity": "活跃度", "recency": "近期互动", "reciprocity": "互动对等", "responsiveness": "响应",
+    "shared interactions": "有过共同往来", "same company": "同一家公司",  # a two-hop intro path's relation
+    "activity": "活跃度", "recency": "近期互动", "reciprocity": "互动对等性", "responsiveness": "回复及时性",
     "open": "进行中", "qualified": "已转化", "disqualified": "已取消", "won": "赢单", "lost": "输单",
     "closed": "已关闭",
 }
@@ -323,7 +330,7 @@ EXPLANATIONS_ZH: dict[str, str] = {
     "recency.none": "统计期内没有互动",
     "reciprocity": "对方发起了 {share:.0f}% 的加权往来",
     "reciprocity.none": "没有往来",
-    "responsiveness": "我们主动联系的 {asked} 天中，对方在 {days} 天内回复了 {answered} 天",
+    "responsiveness": "我们主动联系的 {asked} 天里，对方有 {answered} 天在 {days} 天内回复",
     "responsiveness.unprompted": "对方主动联系了我们，无需我们先联系",
     "responsiveness.none": "没有需要对方回复的联系",
 }
@@ -343,7 +350,7 @@ def explanation(text: str, lang: Lang) -> str:
 # translated by feature key; a CRM field's name (from the customer's mapping) is kept as it is, with only the
 # product's own words around it ("Account's …", "… (days after creation)") translated; values likewise.
 SCORE_FEATURES_ZH: dict[str, str] = {
-    "owner": "负责人", "amount": "金额", "intelligent.email_domain": "邮箱域名", "intelligent.name": "联系人姓名",
+    "owner": "负责人", "amount": "金额", "intelligent.email_domain": "邮箱类型", "intelligent.name": "联系人姓名",
     "rel.emails_from_us": "我方去信数", "rel.emails_from_them": "对方来信数",
     "rel.meetings_organised_by_us": "我方组织的会议数", "rel.meetings_organised_by_them": "对方组织的会议数",
     "rel.calls_from_us": "我方去电数", "rel.calls_from_them": "对方来电数",
@@ -364,6 +371,15 @@ SCORE_OUTCOMES_ZH: dict[str, tuple[str, str]] = {"lead": ("线索", "已转化")
 def _after(text: str, particle: str) -> str:
     """``particle`` after ``text``, spaced from Latin letters and digits as Chinese typesetting does."""
     return f"{text}{' ' if text[-1:].isascii() else ''}{particle}"
+
+
+def _then(text: str, value: str) -> str:
+    """``value`` after ``text``, spaced only where Latin letters or digits meet Chinese ("为 BR", "为免费邮箱")."""
+    return f"{text}{' ' if text[-1:].isascii() or value[:1].isascii() else ''}{value}"
+
+
+# The intelligent name field's values say what the name is like: "联系人姓名像真实姓名", not "…为 像真实姓名"
+_NAME_PREDICATE = "intelligent.name"
 
 
 def score_label(feature: str, label: str) -> str:
@@ -389,7 +405,12 @@ def score_reason(reason: Reason, lang: Lang) -> str:
     label = score_label(reason.feature, reason.label)
     values = _INTELLIGENT_VALUES_ZH if reason.feature.startswith("intelligent.") else {}
     value = values.get(reason.value) or SCORE_VALUES_ZH.get(reason.value, reason.value)
-    said = _after(label, "未填写") if reason.value == "not filled in" else f"{_after(label, '为')} {value}"
+    if reason.value == "not filled in":
+        said = _after(label, "未填写")
+    elif reason.feature == _NAME_PREDICATE and value != reason.value:
+        said = label + value
+    else:
+        said = _then(_after(label, "为"), value)
     if reason.rate is None or reason.count is None or reason.positives is None or reason.overall is None:
         return said
     # A band of one value ("2", not "2–30") is that value: "为 2 的", not "在 2 的"
@@ -421,6 +442,12 @@ def tn(key: str, lang: Lang, count: int, **values: object) -> str:
     if count == 1 and lang in one:
         return one[lang].format(count=count, **values)
     return t(key, lang, count=count, **values)
+
+
+def sentences(parts: list[str], lang: Lang) -> str:
+    """Sentences joined into one paragraph: English puts a space after each full stop, Chinese none (a space after
+    "。" shows as a gap in the middle of the line)."""
+    return ("" if lang == "zh" else " ").join(parts)
 
 
 def names_list(names: list[str], lang: Lang) -> str:

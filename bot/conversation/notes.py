@@ -172,7 +172,8 @@ class NotesFeature:
                                                   user_assertion=ctx.inbound.sso_token)
         except WriteFailed as err:
             return self._again(ctx, "notes.event", t("note_write_failed", ctx.lang, status=err.status or "–"))
-        when = f"{day.isoformat()} {at.strftime('%H:%M')} ({draft.time_zone}, {minutes} min)"
+        when = t("aside", ctx.lang, value=f"{day.isoformat()} {at.strftime('%H:%M')}",
+                 detail=t("zone_minutes", ctx.lang, zone=draft.time_zone, minutes=minutes))
         return ActionResult(card=cards.render_created(made, when, attendees, ctx.lang))
 
     async def _create_task(self, ctx: ActionContext) -> ActionResult:
@@ -264,7 +265,8 @@ def _prefill(s: dict[str, Any], form: dict[str, str], known: KnownIndex, lang: L
         form["email"] = form.get("email") or person.email
         form["company"] = form.get("company") or person.company or ""
         who = person.name or person.email
-        evidence.append(t("note_contact_known", lang, who=f"{who} ({person.company})" if person.company else who))
+        evidence.append(t("note_contact_known", lang,
+                          who=t("aside", lang, value=who, detail=person.company) if person.company else who))
         return evidence
     if s["kind"] not in EVENT_KINDS:
         return evidence

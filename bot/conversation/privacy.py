@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from analytics.store.opt_outs import EVERYTHING, WHO_KNOWS, OptOut
 from bot.conversation.commands import Command, CommandContext, patterns
-from bot.conversation.i18n import t
+from bot.conversation.i18n import sentences, t
 from bot.conversation.model import Lang, Principal, Reply
 from bot.conversation.text import shorten
 from graph_sync.timezones import zone_or_default
@@ -121,8 +121,8 @@ class PrivacyFeature:
             return [Reply(text=t("privacy_status_in", ctx.lang))]
         since = _day(widest.since, p, ctx.lang)
         key = "privacy_status_all" if widest.scope == EVERYTHING else "privacy_status_who"
-        return [Reply(text=" ".join((t(key, ctx.lang, since=since), t("privacy_still", ctx.lang),
-                                     t("privacy_undo", ctx.lang))))]
+        return [Reply(text=sentences([t(key, ctx.lang, since=since), t("privacy_still", ctx.lang),
+                                      t("privacy_undo", ctx.lang)], ctx.lang))]
 
     async def _someone_else(self, ctx: CommandContext) -> Sequence[Reply]:
         who = shorten(ctx.args.get("who", "").strip(" “”\"「」"), 60)
@@ -141,12 +141,12 @@ class PrivacyFeature:
             parts = [t(done, lang), t("privacy_effect", lang)]
             if scope == EVERYTHING:
                 parts.append(t("privacy_all_covers", lang))
-            return " ".join([*parts, t("privacy_still", lang), t("privacy_undo", lang)])
+            return sentences([*parts, t("privacy_still", lang), t("privacy_undo", lang)], lang)
         held = _widest(self.store.opt_outs_of(p.tenant_id, p.user_id))  # already out: since when, and of what
         everything = held is not None and held.scope == EVERYTHING
         since = _day(held.since if held is not None else ctx.now, p, lang)
-        return " ".join((t("privacy_already_all" if everything else "privacy_already_who", lang, since=since),
-                         t("privacy_undo", lang)))
+        return sentences([t("privacy_already_all" if everything else "privacy_already_who", lang, since=since),
+                          t("privacy_undo", lang)], lang)
 
 
 def actor_of(principal: Principal) -> str:

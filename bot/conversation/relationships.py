@@ -201,7 +201,7 @@ def ambiguous_reply(err: AmbiguousTarget, text: str, lang: Lang) -> str:
         return t("ambiguous_record", lang, text=shorten(err.record_id))
     if isinstance(err, AmbiguousRecordName):
         shown_refs = err.candidates[:SHOWN_CANDIDATES]
-        listed = [f"{label} ({ref.split(':', 1)[1]})" for ref, label in shown_refs]
+        listed = [t("aside", lang, value=label, detail=ref.split(":", 1)[1]) for ref, label in shown_refs]
         if len(err.candidates) > len(shown_refs):
             listed.append("…")
         kind, record_id = shown_refs[0][0].split(":", 1)

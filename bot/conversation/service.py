@@ -115,7 +115,7 @@ class ConversationService:
             return ActionResult(error=t("unknown_user", lang), status=403)
         handler = self.actions.get(inbound.verb)
         if handler is None:
-            return ActionResult(card=render.notice_card(t("action_unknown", lang)))
+            return ActionResult(card=render.notice_card(t("action_unknown", lang), lang))
         try:
             args = signing.verify(self.secret_key, inbound.data, verb=inbound.verb,
                                   tenant_id=principal.tenant_id, user_id=principal.user_id)

@@ -41,7 +41,7 @@ def test_a_chinese_health_card_explains_the_factors_in_chinese_with_their_number
     assert "最近 30 天加权互动 5 次（健康的记录约 4 次）" in text
     assert "上次互动在 12 天前（预期至少每 8 天一次）" in text
     assert "对方发起了 29% 的加权往来" in text
-    assert "我们主动联系的 3 天中，对方在 3 天内回复了 1 天" in text
+    assert "我们主动联系的 3 天里，对方有 1 天在 3 天内回复" in text
     assert len(lines) == 4 and not [w for w in ENGLISH if w in text]
 
 

@@ -126,7 +126,7 @@ def test_score_asks_which_kind_only_when_a_lead_and_an_opportunity_share_the_id_
      "(OPP-3). Say which by its id, e.g. **score of opportunity OPP-2**."),
     ("score of opportunity Fjord Foods - Services", "en-US", "e.g. **score of opportunity OPP-2**."),
     ("商机 Fjord Foods - Services 的评分", "zh-CN",
-     "“Fjord Foods - Services”是 2 条记录的名称：Fjord Foods - Services (OPP-2)、Fjord Foods - Services (OPP-3)。"
+     "“Fjord Foods - Services”是 2 条记录的名称：Fjord Foods - Services（OPP-2）、Fjord Foods - Services（OPP-3）。"
      "请用编号指明，例如 **商机 OPP-2 的评分**。"),
 ])
 def test_a_name_several_records_share_is_answered_with_their_ids(text: str, locale: str, expected: str) -> None:

@@ -217,7 +217,7 @@ def test_product_defined_labels_and_values_are_translated_and_crm_names_kept() -
     domain = Reason("intelligent.email_domain", "Email domain", "free-mail", -0.5,
                     "Email domain is free-mail — 20% of such leads qualified (8 of 40; 52% overall)",
                     0.2, 40, True, 8, 0.52, None, "lead")
-    assert score_reason(domain, "zh") == "邮箱域名为 免费邮箱 — 此类线索中 20% 已转化（40 个中 8 个；总体 52%）"
+    assert score_reason(domain, "zh") == "邮箱类型为免费邮箱 — 此类线索中 20% 已转化（40 个中 8 个；总体 52%）"
     emails = Reason("rel.emails_from_them", "Emails from them", "4", 0.3, "…", 0.63, 41, True, 26, 0.52, "2–7", "lead")
     assert score_reason(emails, "zh") == ("对方来信数为 4 — 对方来信数在 2–7 的线索中 63% 已转化"
                                           "（41 个中 26 个；总体 52%）")
