@@ -44,6 +44,8 @@ class ScoreFeature:
             # a bare id ("L-000008 的评分"): only id-like text, so a Chinese sentence about scores is no target
             r"(?P<target>[A-Za-z0-9][A-Za-z0-9_.:-]*)\s*的?(?:预测)?(?:评分|分数)(?:是多少|如何)?",
             r"(?:查看|查询)?(?:预测)?评分\s*(?P<target>[A-Za-z0-9][A-Za-z0-9_.:-]*)",
+            # a name, as "score of Marco Moreau" reads in English: "星辰软件 - 平台 Q3 2026 的评分", "李娜的评分"
+            r"(?P<target>[^的]+?)\s*的(?:预测)?(?:评分|分数)(?:是多少|如何)?",
         ), self._score)]
 
     def _record(self, ctx: CommandContext) -> TargetRef | Reply:

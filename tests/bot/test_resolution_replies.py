@@ -39,7 +39,7 @@ class Resolving(FakeRelationships):
         low = text.lower()
         if low in ("gmail.com", "@gmail.com", "qq.com"):
             raise PersonalMailDomain(text, low.removeprefix("@"))
-        if low in ("l-000008", "lead:l-000008"):
+        if low in ("l-000008", "lead:l-000008", "marco mitchell", "李娜"):
             self.calls.append(("resolve", text))
             return LEAD
         if low == "x-1":
@@ -98,7 +98,8 @@ def test_an_ambiguous_name_says_how_many_more_match_in_english_and_chinese() -> 
 
 
 @pytest.mark.parametrize("text", ["score of L-000008", "what's the score of L-000008?", "L-000008 的评分",
-                                  "评分 L-000008", "score of lead L-000008"])
+                                  "评分 L-000008", "score of lead L-000008", "score of Marco Mitchell",
+                                  "Marco Mitchell 的评分", "李娜的评分", "李娜 的评分是多少？"])
 def test_a_bare_id_that_only_a_lead_has_is_scored_as_that_lead(text: str) -> None:
     scores = FakeScores()
     [reply] = say(adapter_for(_service(Resolving(), scores)), text)
