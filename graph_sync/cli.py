@@ -216,7 +216,8 @@ def _print_report(ctx: typer.Context, report: PassReport) -> None:
     cli_context(ctx).console.print(
         f"Synced {report.mailboxes} mailboxes of {report.tenants} tenants: {report.upserted} items, "
         f"{report.removed} removals, {report.pages} pages, {report.rejected} rejected, {report.resyncs} resyncs, "
-        f"{report.mailboxes_failed} mailboxes with errors.")
+        f"{report.mailboxes_failed} mailboxes with errors"
+        + (f", {report.requeued} resources waiting for Graph's Retry-After." if report.requeued else "."))
 
 
 @sync_app.callback()

@@ -59,6 +59,7 @@ from graph_sync.errors import (
     BadPage,
     BudgetExhausted,
     GraphError,
+    GraphUnreachable,
     SyncStateExpired,
     Throttled,
     TransportFailed,
@@ -73,6 +74,9 @@ Sleep = Callable[[float], Awaitable[None]]
 USER_SELECT = ("id", "displayName", "mail", "userPrincipalName", "accountEnabled", "jobTitle", "department",
                "mailboxSettings")
 DIRECTORY_KEY = "__directory__"  # limiter key for tenant-level (non-mailbox) requests
+# Attempts of a request whose connection could not even be opened (refused, timed out) before it fails with
+# GraphUnreachable: 0.5 + 1 + 2 + 4 s of backoff between them, enough for a proxy or load balancer that restarts.
+CONNECT_ATTEMPTS = 5
 
 
 @dataclass
@@ -490,6 +494,13 @@ class GraphClient:
                 continue
             if status in (401, 403):
                 raise AccessDenied(status, code, message, url)
+            unreachable = isinstance(failure, (httpx.ConnectError, httpx.ConnectTimeout))
+            if unreachable and attempt >= CONNECT_ATTEMPTS:
+                # No connection at all, several times over a few seconds: the host is down or not there, for every
+                # mailbox of the tenant alike. The worker stops the tenant's pass and the next pass tries again;
+                # retrying for minutes here held up every other tenant's pass behind this one.
+                assert isinstance(failure, httpx.TransportError)
+                raise GraphUnreachable(_origin(str(_failed_url(failure) or url)), _connect_reason(failure))
             delay = next_delay(attempt, status, headers, self._clock(), jitter=self._rng.random() * 0.2)
             if delay is None:
                 if status == TRANSPORT_ERROR:
@@ -498,9 +509,12 @@ class GraphClient:
                     raise Throttled(status, code, message, url, retry_after=60.0)
                 raise GraphError(status, code, message, url)
             if delay >= self._max_wait:
+                if status == TRANSPORT_ERROR:  # a backoff, not a Retry-After: no answer is not throttling
+                    raise TransportFailed(url, message)
                 raise Throttled(status, code, message, url, retry_after=delay)
             self.stats.retries += 1
-            if isinstance(failure, (httpx.ConnectError, httpx.ConnectTimeout)):
+            if unreachable:
+                assert isinstance(failure, httpx.TransportError)
                 self._warn_unreachable(url, failure)
             log.debug("retry %s after %.2f s (HTTP %s, attempt %d)", url, delay, status, attempt)
             await self._sleep(delay)

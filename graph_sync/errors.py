@@ -9,6 +9,7 @@
         │   ├── SyncStateExpired    410 Gone, ``syncStateNotFound``, ``resyncRequired``: start a full resync
         │   └── AccessDenied        401/403: the app lacks a permission (e.g. Calendars.Read)
         ├── TransportFailed         the connection dropped or timed out, and retries ran out
+        │   └── GraphUnreachable    no connection could be opened to Graph or the token endpoint at all
         ├── BadPage                 a response body that is not a Graph collection page
         ├── ItemRejected            one item of a page cannot be normalised (logged, skipped)
         ├── BudgetExhausted         the mailbox used its request budget for the window; requeued
@@ -59,6 +60,15 @@ class TransportFailed(SyncError):
         self.url = url
         self.reason = reason
         super().__init__(f"transport failed for {url}: {reason}")
+
+
+class GraphUnreachable(TransportFailed):
+    """No connection to the host could be opened (refused, timed out, unknown name): every mailbox of the tenant
+    fails alike, so the worker stops the tenant's pass instead of retrying mailbox after mailbox. ``url`` is the
+    origin that could not be reached (Graph's or the token endpoint's)."""
+
+    def __str__(self) -> str:
+        return f"cannot connect to {self.url}: {self.reason}"
 
 
 class BadPage(SyncError):

@@ -197,6 +197,17 @@ def save_progress(conn: Connection, tenant_id: str, mailbox_id: str, resource: s
     ).values(**values))
 
 
+def record_tenant_error(conn: Connection, tenant_id: str, error: str, now: datetime, since: datetime) -> int:
+    """Record a failure of the whole tenant (credentials refused, Graph unreachable) on each of its rows that no
+    worker holds and that has no error recorded since ``since`` (the rows that failed themselves keep their own).
+    Returns how many rows were marked."""
+    done = conn.execute(update(STATE).where(
+        STATE.c.tenant_id == tenant_id, STATE.c.lease_owner.is_(None),
+        or_(STATE.c.last_error_at.is_(None), STATE.c.last_error_at < since),
+    ).values(last_error=error, last_error_at=now, consecutive_errors=STATE.c.consecutive_errors + 1))
+    return int(done.rowcount or 0)
+
+
 def counter(name: str, by: int) -> Any:
     """``column + by`` for :func:`save_progress`."""
     return STATE.c[name] + by

@@ -12,6 +12,7 @@ Resources (HTTP clients, credentials, the database thread) are created by :meth:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
@@ -27,6 +28,7 @@ from types import TracebackType
 from typing import Any
 
 import httpx
+from azure.core.exceptions import ClientAuthenticationError
 from sqlalchemy.engine import Engine
 
 from analytics import health_views
@@ -39,7 +41,16 @@ from graph_sync.auth import AsyncCredential, make_credential
 from graph_sync.client import GraphClient, Limiter, build_service_client
 from graph_sync.commit import Mode, PageWriter, Release
 from graph_sync.directory import DirectorySnapshot, fetch_directory, store_directory
-from graph_sync.errors import AccessDenied, BudgetExhausted, LeaseLost, SyncError, Throttled
+from graph_sync.errors import (
+    AccessDenied,
+    BudgetExhausted,
+    GraphError,
+    GraphUnreachable,
+    LeaseLost,
+    SyncError,
+    TenantConfigError,
+    Throttled,
+)
 from graph_sync.folders import FolderDiscovery, drop_vanished, plan_folders
 from graph_sync.health import FailureLog
 from graph_sync.leases import ResourceState
@@ -51,6 +62,14 @@ log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
 MESSAGE_FOLDERS = ("inbox", "sentitems")
 DIRECTORY_MAX_AGE = timedelta(hours=1)
+# Failures that are the tenant's, not a mailbox's: its credentials are refused (a rotated or expired secret, a
+# deleted enterprise app: our credential's TenantConfigError, azure-identity's ClientAuthenticationError) or no
+# connection to Graph or its token endpoint can be opened. Every other mailbox of the tenant would fail the same
+# way, each after its own token request or connection retries, and each logging it.
+TENANT_WIDE: tuple[type[BaseException], ...] = (TenantConfigError, ClientAuthenticationError, GraphUnreachable)
+# 404 codes Graph answers for a mailbox that is no longer there: the user was deleted, or lost its Exchange Online
+# mailbox (licence removed, moved on-premises).
+MAILBOX_GONE = frozenset({"ErrorInvalidUser", "MailboxNotEnabledForRESTAPI", "ResourceNotFound"})
 
 
 @dataclass
@@ -65,6 +84,7 @@ class PassReport:
     removed: int = 0
     rejected: int = 0
     resyncs: int = 0
+    requeued: int = 0  # resources not tried: Graph's Retry-After (or the mailbox's budget) runs past the pass
     errors: list[str] = field(default_factory=list)
     changed_tenants: list[str] = field(default_factory=list)  # tenants whose pass stored or removed items
     tenant_ids: list[str] = field(default_factory=list)  # every tenant the pass visited
@@ -77,6 +97,7 @@ class _TenantRuntime:
     snapshot: DirectorySnapshot | None = None
     snapshot_at: datetime | None = None
     calendar_mode: Mode = "delta"
+    halted: BaseException | None = None  # a TENANT_WIDE failure of this pass: claim no more of its mailboxes
 
 
 class SyncWorker:
@@ -206,10 +227,13 @@ class SyncWorker:
         while not stop.is_set():
             started = self._monotonic()
             try:
-                report = await self.run_once()
-                log.info("pass done mailboxes=%d failed=%d pages=%d items=%d removed=%d seconds=%.1f",
-                         report.mailboxes, report.mailboxes_failed, report.pages, report.upserted, report.removed,
-                         self._monotonic() - started)
+                report = await self._pass_until(stop)
+                if report is None:
+                    log.info("sync stopped during a pass; its leases were given back")
+                    return
+                log.info("pass done mailboxes=%d failed=%d requeued=%d pages=%d items=%d removed=%d resyncs=%d "
+                         "seconds=%.1f", report.mailboxes, report.mailboxes_failed, report.requeued, report.pages,
+                         report.upserted, report.removed, report.resyncs, self._monotonic() - started)
             except Exception as err:  # the top of the worker loop: log with context and keep watching
                 if self.failures.failed("pass", err):
                     log.exception("sync pass failed")
@@ -224,6 +248,27 @@ class SyncWorker:
             await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
             for t in (sleeper, stopper):
                 t.cancel()
+
+    async def _pass_until(self, stop: asyncio.Event) -> PassReport | None:
+        """One pass, or None if ``stop`` was set before it ended: the pass is then cancelled, which stops its
+        mailboxes and gives their leases back (as an interrupted one-shot pass does). Waiting for the pass to end
+        instead could take as long as a tenant's first sync, past a service manager's stop timeout (systemd
+        kills after 90 s), and a killed worker's leases block the next one for ``sync_lease_seconds``."""
+        task = asyncio.ensure_future(self.run_once())
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:  # the watch itself was cancelled: so is its pass
+            task.cancel()
+            raise
+        finally:
+            stopper.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return None
 
     async def _refresh_health(self, tid: str) -> None:
         """Fold what the pass ingested into the tenant's stored health scores (analytics.refresh; a full
@@ -271,9 +316,10 @@ class SyncWorker:
             return
         try:
             snapshot = await self._refresh_directory(rt)
-        except (SyncError, httpx.HTTPError) as err:
+        except (SyncError, httpx.HTTPError, ClientAuthenticationError) as err:
             report.errors.append(f"{tid}: directory: {err}")
             self.failures.failed(f"{tid}/directory", err)
+            await self._db_call(self._record_tenant_error, tid, err, self._clock())
             return
         self.failures.succeeded(f"{tid}/directory")
         resources = self._resources()
@@ -296,8 +342,14 @@ class SyncWorker:
         # free slot keeps the rest here for the next ones: a claim is a transaction on the database thread, queued
         # behind the group commits, and claiming one mailbox per finished one cost ~100 of them for 200 mailboxes.
         ready: deque[tuple[str, list[ResourceState]]] = deque()
+        rt.halted = None
         try:
             await self._run_pass(rt, snapshot, report, queue, attempted, wanted, pass_started, ready, cap)
+            if rt.halted is not None:
+                report.errors.append(f"{tid}: {rt.halted}")
+                # The mailboxes the pass did not get to say so too, so `rapport sync status` shows the whole
+                # tenant failing rather than a few mailboxes failing and the rest merely lagging.
+                await self._db_call(self._record_tenant_error, tid, rt.halted, pass_started)
         except BaseException:
             # The pass failed or was interrupted: give back what was claimed but never started, then anything
             # else still ours (a claim in flight when it stopped commits after it, on the database thread).
@@ -331,7 +383,7 @@ class SyncWorker:
         batch = 1
         while True:
             claimed = 0
-            while slots - len(running) > 0:
+            while slots - len(running) > 0 and rt.halted is None:
                 if not ready:
                     more, states = await self._db_call(self._claim_next, tid, pass_started, queue, attempted,
                                                        wanted, batch)
@@ -343,8 +395,10 @@ class SyncWorker:
                 mid, rows = ready.popleft()
                 log.info("lease acquired tenant=%s mailbox=%s owner=%s at=%.6f", tid, mid, self.owner, time.time())
                 running.add(asyncio.ensure_future(self._mailbox(rt, snapshot, wanted[mid], rows, report)))
+            if rt.halted is not None:
+                await self._give_back(tid, ready)
             if not running:
-                if claimed == 0:
+                if claimed == 0 or rt.halted is not None:
                     return
                 continue
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -352,6 +406,13 @@ class SyncWorker:
             batch = cap
             for task in done:
                 task.result()
+
+    async def _give_back(self, tid: str, ready: deque[tuple[str, list[ResourceState]]]) -> None:
+        """Release the leases of mailboxes claimed but not started (the tenant's pass stopped)."""
+        assert self._writer is not None
+        while ready:
+            mid, _ = ready.popleft()
+            await self._writer.commit(Release(self.engine, tid, mid, self.owner))
 
     def _claim_next(self, tid: str, pass_started: datetime, queue: deque[str], attempted: set[str],
                     wanted: dict[str, Any], limit: int) -> tuple[bool, dict[str, list[ResourceState]]]:
@@ -407,6 +468,8 @@ class SyncWorker:
                                       self._folders if self.settings.sync_all_folders else None)
             now = self._clock()
             due = [s for s in plan.run if s.not_before is None or s.not_before <= now]
+            # Not failed and not synced: counted, so a pass under a throttling storm does not read as all well.
+            report.requeued += len(plan.run) - len(due)
             outcomes = await asyncio.gather(*(self._resource(rt, ctx, s) for s in due))
             await drop_vanished(ctx, plan, {o.resource for o in outcomes if o is not None and o.complete})
         finally:
@@ -428,7 +491,8 @@ class SyncWorker:
             report.resyncs += int(o.resynced)
         report.mailboxes += 1
         report.mailboxes_failed += int(failed)
-        summary = " ".join(f"{o.resource}={o.upserted}/{o.pages}p" for o in outcomes if o is not None)
+        summary = " ".join(f"{o.resource}={o.upserted}/{o.pages}p{' resynced' if o.resynced else ''}"
+                           for o in outcomes if o is not None)
         self.progress.mailbox_done(tid, mid, f"{summary} failed={failed} seconds={self._monotonic() - started:.2f}")
 
     async def _resource(self, rt: _TenantRuntime, ctx: MailboxContext, state: ResourceState) -> ResourceOutcome | None:
@@ -447,17 +511,38 @@ class SyncWorker:
         except LeaseLost as err:
             log.warning("lease lost %s: %s", key, err)
             return None
+        except TENANT_WIDE as err:
+            await self._db_call(self._record_error, ctx, spec, err, None)
+            self._halt(rt, err)
+            return None
         except (Throttled, BudgetExhausted) as err:
             await self._db_call(self._record_error, ctx, spec, err, err.retry_after)
             self.failures.failed(key, err, requeued_for=f"{err.retry_after:.0f}s")
             return None
         except Exception as err:  # the top of a worker task: one mailbox must never stop the others
+            if isinstance(err, GraphError) and err.status == 404 and err.code in MAILBOX_GONE:
+                # Read the directory again at the next pass rather than within the hour: the user is probably gone
+                # from it (or no longer has a mailbox to sync), and until then every pass would fail it again.
+                rt.snapshot_at = None
             await self._db_call(self._record_error, ctx, spec, err, None)
             if self.failures.failed(key, err):
                 log.debug("failure detail %s", key, exc_info=True)
             return None
         self.failures.succeeded(key)
+        self.failures.succeeded(f"{ctx.tenant.tenant_id}/tenant")
         return outcome
+
+    def _halt(self, rt: _TenantRuntime, err: BaseException) -> None:
+        """A TENANT_WIDE failure: the tenant's pass claims no more mailboxes (those running end on their own),
+        and it is logged once for the tenant, not once per mailbox and resource, until a resource succeeds."""
+        if rt.halted is None:
+            rt.halted = err
+        self.failures.failed(f"{rt.tenant.tenant_id}/tenant", err,
+                             then="the tenant's pass stops; the next pass tries again")
+
+    def _record_tenant_error(self, tid: str, err: BaseException, since: datetime) -> None:
+        with self.engine.begin() as conn:
+            leases.record_tenant_error(conn, tid, f"{type(err).__name__}: {err}"[:2000], self._clock(), since)
 
     def _record_error(self, ctx: MailboxContext, spec: ResourceSpec, err: BaseException,
                       retry_after: float | None) -> None:

@@ -119,22 +119,51 @@ class Watcher:
     record_types: Sequence[RecordType] = RECORD_TYPES
     on_round: Callable[[list[RoundReport]], None] | None = None
     failures: int = 0
+    # What is failing now (a tenant and record type, or the round itself) and since when it was logged: a failure
+    # is logged once with its traceback and its recovery once, not again every interval (a database that refuses
+    # connections for an hour would otherwise write a traceback a minute).
+    failing: dict[str, str] = field(default_factory=dict)
 
     def run_round(self) -> list[RoundReport]:
-        """One round over every tenant and record type; a failing one is logged and does not stop the others."""
+        """One round over every tenant and record type; a failing one is logged and does not stop the others.
+
+        A round that cannot even list the tenants (the database refuses connections) is logged and skipped: the
+        watch keeps running and the next round retries."""
         reports: list[RoundReport] = []
-        providers = self.providers()
-        for tenant_id in self.tenants():
+        try:
+            providers = self.providers()
+            tenants = list(self.tenants())
+        except Exception as err:  # top of a worker loop: a restarting database must not end the watch
+            self._failed("round", err, "scoring round could not start (next round in %gs)", self.interval)
+            tenants, providers = [], []
+        else:
+            self._recovered("round")
+        for tenant_id in tenants:
             for record_type in self.record_types:
+                key = f"{tenant_id}/{record_type}"
                 try:
                     reports.append(score_due(self.engine, tenant_id, record_type, self.clock(), providers,
                                              self.bands, self.full_every))
-                except Exception:  # top of a worker loop: log with context, keep the other tenants going
-                    self.failures += 1
-                    log.exception("scoring round failed for tenant %s, %s records", tenant_id, record_type)
+                except Exception as err:  # top of a worker loop: log with context, keep the other tenants going
+                    self._failed(key, err, "scoring round failed for tenant %s, %s records", tenant_id, record_type)
+                else:
+                    self._recovered(key)
         if self.on_round is not None:
             self.on_round(reports)
         return reports
+
+    def _failed(self, key: str, err: Exception, message: str, *args: object) -> None:
+        self.failures += 1
+        text = f"{type(err).__name__}: {err}"
+        if key in self.failing:
+            log.debug(message + " (still failing): %s", *args, text)
+            return
+        self.failing[key] = text
+        log.exception(message, *args)
+
+    def _recovered(self, key: str) -> None:
+        if self.failing.pop(key, None) is not None:
+            log.info("scoring recovered: %s", "rounds start again" if key == "round" else key)
 
     def run(self, max_rounds: int | None = None) -> int:
         """Rounds every ``interval`` seconds until ``stop()`` (or ``max_rounds``); returns the rounds run."""
