@@ -110,7 +110,7 @@ def test_an_unreachable_tenant_stops_its_own_pass_and_the_other_keeps_syncing(
             net.down.add("a")
             _new_mail(b, 1)
             before, slept = net.attempts["a"], len(sleeps.calls)
-            with caplog.at_level(logging.INFO):
+            with caplog.at_level(logging.INFO), caplog.at_level(logging.INFO, logger="graph_sync.worker"):
                 reports.append(await worker.run_once())
                 # The mailboxes started before the first failure came back tried a few times over seconds; the
                 # pass claimed no more (it tried every mailbox, each resource ten times backing off to a minute).
@@ -173,7 +173,7 @@ def test_refused_credentials_are_logged_once_for_the_tenant(
             a.authority.apps[app.client_id] = replace(app, client_secret="rotated")
             a.faults.add(Fault.token_expired(count=10_000))
             tokens = a.counters.tokens_issued
-            with caplog.at_level(logging.INFO):
+            with caplog.at_level(logging.INFO), caplog.at_level(logging.INFO, logger="graph_sync.worker"):
                 report = await worker.run_once()
             assert a.counters.tokens_issued == tokens
             return report
