@@ -14,6 +14,7 @@ from typing import NoReturn
 from urllib.parse import urlsplit
 
 import typer
+from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
 
@@ -32,6 +33,7 @@ sync_app = typer.Typer(help="Harvest mailbox and calendar metadata from Microsof
 STATE = models.table_of(models.SyncState)
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+STATUS_WIDTH = 240  # `sync status` written to a pipe or file
 # What stops a one-shot sync cleanly: Ctrl-C, and SIGTERM (systemd, Kubernetes, `timeout`). It then exits with
 # 128 + the signal's number (130, 143), the status a shell reports for a process that signal ended.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -315,7 +317,9 @@ def status(ctx: typer.Context) -> None:
             error += f" (requeued {_ago(not_before, now)})"
         table.add_row(tid[:8], mid, ok.isoformat(timespec="seconds") if ok else "-", lag, str(items or 0),
                       str(removed or 0), str(pages or 0), str(resyncs or 0), owner or "", error[:80])
-    c.console.print(table)
+    # Ten columns do not fit the 80 that Rich assumes without a terminal: piped to a file or grep, every cell was
+    # cut to a few characters. A terminal keeps its own width.
+    (c.console if c.console.is_terminal else Console(file=c.console.file, width=STATUS_WIDTH)).print(table)
     if not rows:
         print("No mailboxes synced yet: add a tenant (`rapport tenants add`) and run `rapport sync`.",
               file=sys.stderr)

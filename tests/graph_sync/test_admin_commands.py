@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
+from analytics.store import models
 from bot.cli import build_app
 from graph_sync.emulator import EmulatorState
 from graph_sync.tenants import list_tenants
@@ -120,3 +122,20 @@ def test_tenants_list_shows_whole_ids_even_when_piped(
     result = CliRunner().invoke(build_app(), ["tenants", "list"], terminal_width=80)
     assert result.exit_code == 0, result.output
     assert TENANT in result.output
+
+
+def test_sync_status_keeps_its_columns_readable_when_piped(
+        db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Piped, Rich took 80 columns for ten: the mailbox id and the error were cut to a few characters."""
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", db_url)
+    assert CliRunner().invoke(build_app(), ["tenants", "add", TENANT, "--client-id", "app", "--client-secret",
+                                            "s"]).exit_code == 0
+    mailbox = "0d1c6e5f-2b1a-4c3d-9e8f-7a6b5c4d3e2f"
+    error = "Throttled: HTTP 429 ApplicationThrottled"
+    with engine.begin() as conn:
+        conn.execute(models.table_of(models.SyncState).insert().values(
+            tenant_id=TENANT, mailbox_id=mailbox, resource="messages:inbox", last_error=error,
+            last_error_at=datetime.now(UTC), items_synced=12))
+    result = CliRunner().invoke(build_app(), ["sync", "status"], terminal_width=80)
+    assert result.exit_code == 0, result.output
+    assert mailbox in result.output and error in result.output
