@@ -425,24 +425,29 @@ def _utc_day(at: datetime) -> date:
     return (at.astimezone(UTC) if at.tzinfo is not None else at).date()
 
 
+def _last_full_day(engine: Engine, tenant_id: str) -> date | None:
+    """The UTC day of the tenant's last full refresh (None before the first)."""
+    with engine.connect() as conn:
+        marks = q.health_refresh_since(conn, tenant_id)
+    return None if marks is None else _utc_day(marks[1])
+
+
 def daily_full_refresh_due(engine: Engine, tenant_id: str, *, now: datetime) -> bool:
     """Whether the tenant's last full refresh ran on an earlier UTC day than ``now`` (False before the first).
 
     An incremental refresh rescores only the records the sync touched; a score is a function of the day
     (interactions decay with age, the trend compares windows ending today), so without a daily full refresh a
     relationship nobody touches would keep the score of the day it was last touched and never turn Declining."""
-    with engine.connect() as conn:
-        marks = q.health_refresh_since(conn, tenant_id)
-    return marks is not None and _utc_day(marks[1]) < _utc_day(now)
+    last = _last_full_day(engine, tenant_id)
+    return last is not None and last < _utc_day(now)
 
 
 def refresh_due(engine: Engine, tenant_id: str, *, now: datetime) -> bool:
     """Whether a watching sync must refresh the tenant after a round that ingested nothing: its health was never
     refreshed (its mail came in through another process: the first sync the admin-consent flow starts, or a
     one-shot `rapport sync`), or :func:`daily_full_refresh_due`."""
-    with engine.connect() as conn:
-        marks = q.health_refresh_since(conn, tenant_id)
-    return marks is None or _utc_day(marks[1]) < _utc_day(now)
+    last = _last_full_day(engine, tenant_id)
+    return last is None or last < _utc_day(now)
 
 
 def refresh_for_now(engine: Engine, tenant_id: str, settings: Settings, *, now: datetime) -> RefreshResult:

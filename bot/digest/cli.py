@@ -67,7 +67,7 @@ def send(ctx: typer.Context,
         # with a card dated elsewhere (and claim the wrong week if the ledger followed --as-of).
         raise typer.BadParameter("only with --dry-run (a digest that is sent counts as this week's, so it is "
                                  "built as of now)", param_hint="--as-of")
-    started = _as_of(as_of) if as_of is not None else now()
+    started = as_of_time(as_of) if as_of is not None else now()  # read as `rapport health --as-of`
     settings, engine = context.settings, context.engine
     slot = Slot.from_settings(settings)
     directory = StoreDirectory(engine)
@@ -106,11 +106,6 @@ def send(ctx: typer.Context,
                       wall_clock=time.time)
     results = asyncio.run(send_reviewed(pending, ledger=ledger, queue=queue, clock=now, force=force))
     report(results)
-
-
-def _as_of(value: str) -> datetime:
-    """``--as-of`` read exactly as ``rapport health --as-of`` reads it (ISO 8601; a naive time is UTC)."""
-    return as_of_time(value)
 
 
 def _active_tenants(engine: Engine) -> list[str]:
